@@ -1,0 +1,806 @@
+/* The bounded TCP session tracker and transaction timing.
+ *
+ * Sessions live in a seeded, symmetric hash table (both directions of a
+ * connection land in the same bucket).  Every session is also on exactly one
+ * timeout list (half-open, established, closed), kept in last-activity order
+ * by moving a session to the tail on each packet, so expiry only ever looks
+ * at list heads.  A session whose response has been acknowledged is also on
+ * a "quiet" list: when nothing more happens for `quiet`, the exchange is
+ * complete.  Session memory comes from slabs and is recycled; the packet path
+ * never allocates once the table has grown to its working size.
+ *
+ * Sequence numbers are compared in 32-bit serial arithmetic.  Each direction
+ * remembers the next new byte (`nxt`) and a few holes (data skipped over):
+ * a segment below `nxt` either fills a hole (out of order) or is a
+ * retransmission, and neither moves a timing. */
+#include "config.h"
+#include "capture/tracker.h"
+#include "common/log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_HOLES 4
+#define SLAB_SESSIONS 1024
+
+#define SEQ_LT(a, b)  ((int32_t)((a) - (b)) < 0)
+#define SEQ_LEQ(a, b) ((int32_t)((a) - (b)) <= 0)
+#define SEQ_GT(a, b)  ((int32_t)((a) - (b)) > 0)
+#define SEQ_GEQ(a, b) ((int32_t)((a) - (b)) >= 0)
+
+enum { ST_SYN, ST_SYNACK, ST_EST, ST_CLOSED };
+enum { L_SYN, L_EST, L_CLOSED, L__COUNT };
+enum { PH_IDLE, PH_REQ, PH_RESP };
+
+struct hole {
+	uint32_t lo, hi;
+};
+
+struct dir {
+	uint32_t isn;
+	uint32_t nxt;             /* next new sequence number */
+	uint8_t init;             /* nxt is valid */
+	uint8_t fin;
+	uint8_t nholes;
+	struct hole holes[MAX_HOLES];
+};
+
+struct txst {
+	uint8_t phase;
+	uint8_t quiet;            /* on the quiet list */
+	am_time_t req_first, req_last, resp_first, resp_last, resp_ack;
+	am_time_t quiet_since;
+	uint32_t resp_end;        /* sequence number after the last response byte */
+	uint64_t req_bytes, resp_bytes, gap;
+	uint32_t req_pkts, resp_pkts, retrans, ooo;
+	int32_t sig;
+};
+
+struct sess {
+	struct sess *hnext;
+	struct sess *prev, *next;        /* timeout list */
+	struct sess *qprev, *qnext;      /* quiet list */
+	uint8_t state;
+	uint8_t list;
+	uint8_t ignored;
+	uint8_t live;
+	am_time_t last_syn_ts;
+	struct am_conn c;
+	struct dir d[2];
+	struct txst t;
+};
+
+struct list {
+	struct sess *head, *tail;
+	uint64_t n;
+};
+
+struct slab {
+	struct slab *next;
+	struct sess s[SLAB_SESSIONS];
+};
+
+struct am_tracker {
+	struct am_tracker_cfg cfg;
+	struct am_tracker_cb cb;
+	struct sess **buckets;
+	uint32_t mask;
+	struct list lists[L__COUNT];
+	struct sess *qhead, *qtail;      /* quiet list */
+	struct sess *free_list;
+	struct slab *slabs;
+	uint64_t allocated;              /* sessions in slabs */
+	uint64_t limit;
+	uint64_t next_id;
+	am_time_t now;
+	struct am_tracker_stats st;
+};
+
+static const char *const outcome_names[AM_OUT__COUNT] = {
+	[AM_OUT_COMPLETE] = "complete",
+	[AM_OUT_RESET] = "reset",
+	[AM_OUT_TIMEOUT] = "timeout",
+	[AM_OUT_INCOMPLETE] = "incomplete",
+	[AM_OUT_OPEN] = "open",
+	[AM_OUT_EVICTED] = "evicted",
+};
+
+const char *
+am_outcome_name(enum am_outcome o)
+{
+	return (unsigned)o < AM_OUT__COUNT ? outcome_names[o] : "unknown";
+}
+
+void
+am_tracker_cfg_default(struct am_tracker_cfg *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->max_sessions = 262144;
+	cfg->memcap = 256ULL << 20;
+	cfg->timeout_syn = 30 * AM_USEC;
+	cfg->timeout_est = 600 * AM_USEC;
+	cfg->timeout_closed = 10 * AM_USEC;
+	cfg->emerg_syn = 5 * AM_USEC;
+	cfg->emerg_est = 60 * AM_USEC;
+	cfg->emerg_closed = 1 * AM_USEC;
+	cfg->emerg_percent = 90;
+	cfg->quiet = 500000;
+	cfg->wait_for_syn = 1;
+}
+
+struct am_tracker *
+am_tracker_new(const struct am_tracker_cfg *cfg, const struct am_tracker_cb *cb)
+{
+	struct am_tracker *t = am_xcalloc(1, sizeof(*t));
+	uint32_t nb;
+
+	if (cfg)
+		t->cfg = *cfg;
+	else
+		am_tracker_cfg_default(&t->cfg);
+	if (cb)
+		t->cb = *cb;
+	if (t->cfg.seed == 0)
+		t->cfg.seed = am_random_seed();
+	if (t->cfg.max_sessions == 0)
+		t->cfg.max_sessions = 1;
+	t->limit = t->cfg.max_sessions;
+	if (t->cfg.memcap) {
+		uint64_t bymem = t->cfg.memcap / sizeof(struct sess);
+		if (bymem < t->limit)
+			t->limit = bymem ? bymem : 1;
+	}
+	nb = t->cfg.hash_buckets;
+	if (nb == 0)
+		nb = (uint32_t)(t->limit < (1u << 30) ? t->limit : (1u << 30));
+	uint32_t p = 64;
+	while (p < nb && p < (1u << 30))
+		p <<= 1;
+	t->mask = p - 1;
+	t->buckets = am_xcalloc(p, sizeof(*t->buckets));
+	t->st.sessions_limit = t->limit;
+	t->st.memory = (uint64_t)p * sizeof(*t->buckets);
+	return t;
+}
+
+void
+am_tracker_free(struct am_tracker *t)
+{
+	if (t == NULL)
+		return;
+	while (t->slabs) {
+		struct slab *n = t->slabs->next;
+		free(t->slabs);
+		t->slabs = n;
+	}
+	free(t->buckets);
+	free(t);
+}
+
+/* --- hashing -------------------------------------------------------- */
+
+static uint32_t
+flow_hash(const struct am_tracker *t, const struct am_addr *a, uint16_t ap,
+    const struct am_addr *b, uint16_t bp)
+{
+	uint8_t key[40];
+	size_t alen = a->family == AM_AF_INET ? 4 : 16;
+	int c = memcmp(a->a, b->a, alen);
+
+	/* Order the two endpoints so both directions hash alike. */
+	if (c > 0 || (c == 0 && ap > bp)) {
+		const struct am_addr *ta = a;
+		uint16_t tp = ap;
+		a = b;
+		ap = bp;
+		b = ta;
+		bp = tp;
+	}
+	memcpy(key, a->a, alen);
+	memcpy(key + alen, b->a, alen);
+	key[2 * alen] = (uint8_t)(ap >> 8);
+	key[2 * alen + 1] = (uint8_t)ap;
+	key[2 * alen + 2] = (uint8_t)(bp >> 8);
+	key[2 * alen + 3] = (uint8_t)bp;
+	return (uint32_t)am_hash64(key, 2 * alen + 4, t->cfg.seed);
+}
+
+static inline int
+addr_eq(const struct am_addr *x, const struct am_addr *y)
+{
+	return x->family == y->family && memcmp(x->a, y->a, 16) == 0;
+}
+
+/* Finds the session of packet p; *dir is 0 client->server, 1 server->client. */
+static struct sess *
+lookup(struct am_tracker *t, const struct am_packet *p, uint32_t h, int *dir)
+{
+	for (struct sess *s = t->buckets[h & t->mask]; s; s = s->hnext) {
+		if (s->c.client_port == p->sport && s->c.server_port == p->dport &&
+		    addr_eq(&s->c.client, &p->src) && addr_eq(&s->c.server, &p->dst)) {
+			*dir = 0;
+			return s;
+		}
+		if (s->c.client_port == p->dport && s->c.server_port == p->sport &&
+		    addr_eq(&s->c.client, &p->dst) && addr_eq(&s->c.server, &p->src)) {
+			*dir = 1;
+			return s;
+		}
+	}
+	return NULL;
+}
+
+/* --- lists ---------------------------------------------------------- */
+
+static void
+list_unlink(struct list *l, struct sess *s)
+{
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		l->head = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	else
+		l->tail = s->prev;
+	s->prev = s->next = NULL;
+	l->n--;
+}
+
+static void
+list_append(struct list *l, struct sess *s)
+{
+	s->next = NULL;
+	s->prev = l->tail;
+	if (l->tail)
+		l->tail->next = s;
+	else
+		l->head = s;
+	l->tail = s;
+	l->n++;
+}
+
+/* Moves s to the tail of list `which` (its most recently active end). */
+static void
+touch(struct am_tracker *t, struct sess *s, int which)
+{
+	list_unlink(&t->lists[s->list], s);
+	s->list = (uint8_t)which;
+	list_append(&t->lists[which], s);
+}
+
+static void
+quiet_remove(struct am_tracker *t, struct sess *s)
+{
+	if (!s->t.quiet)
+		return;
+	if (s->qprev)
+		s->qprev->qnext = s->qnext;
+	else
+		t->qhead = s->qnext;
+	if (s->qnext)
+		s->qnext->qprev = s->qprev;
+	else
+		t->qtail = s->qprev;
+	s->qprev = s->qnext = NULL;
+	s->t.quiet = 0;
+}
+
+static void
+quiet_append(struct am_tracker *t, struct sess *s)
+{
+	quiet_remove(t, s);
+	s->t.quiet = 1;
+	s->t.quiet_since = t->now;
+	s->qnext = NULL;
+	s->qprev = t->qtail;
+	if (t->qtail)
+		t->qtail->qnext = s;
+	else
+		t->qhead = s;
+	t->qtail = s;
+}
+
+/* --- transactions --------------------------------------------------- */
+
+static inline int64_t
+span(am_time_t from, am_time_t to)
+{
+	if (from == 0 || to == 0)
+		return -1;
+	return to >= from ? to - from : 0;
+}
+
+/* Reports the exchange in progress (if any) and resets the slot. */
+static void
+txn_finish(struct am_tracker *t, struct sess *s, enum am_outcome outcome)
+{
+	struct txst *x = &s->t;
+	struct am_txn r;
+
+	quiet_remove(t, s);
+	if (x->phase == PH_IDLE)
+		return;
+	if (x->phase == PH_REQ && outcome == AM_OUT_COMPLETE)
+		outcome = AM_OUT_INCOMPLETE;
+	memset(&r, 0, sizeof(r));
+	r.req_first = x->req_first;
+	r.req_last = x->req_last;
+	r.resp_first = x->resp_first;
+	r.resp_last = x->resp_last;
+	r.resp_ack = x->resp_ack;
+	r.first = span(x->req_first, x->resp_first);
+	r.last = span(x->req_first, x->resp_last);
+	r.ack = span(x->req_first, x->resp_ack);
+	r.think = span(x->req_last, x->resp_first);
+	r.req_bytes = x->req_bytes;
+	r.resp_bytes = x->resp_bytes;
+	r.req_pkts = x->req_pkts;
+	r.resp_pkts = x->resp_pkts;
+	r.retrans = x->retrans;
+	r.ooo = x->ooo;
+	r.gap_bytes = x->gap;
+	r.outcome = outcome;
+	r.signature = x->sig;
+	r.seq = ++s->c.transactions;
+	t->st.transactions++;
+	memset(x, 0, sizeof(*x));
+	x->sig = -1;
+	if (!s->ignored && t->cb.txn)
+		t->cb.txn(t->cb.ctx, &s->c, &r);
+}
+
+/* --- session life --------------------------------------------------- */
+
+static struct sess *
+sess_alloc(struct am_tracker *t)
+{
+	struct sess *s = t->free_list;
+
+	if (s) {
+		t->free_list = s->hnext;
+		return s;
+	}
+	if (t->allocated >= t->limit)
+		return NULL;
+	struct slab *sl = malloc(sizeof(*sl));
+	if (sl == NULL)
+		return NULL;
+	sl->next = t->slabs;
+	t->slabs = sl;
+	uint64_t take = t->limit - t->allocated;
+	if (take > SLAB_SESSIONS)
+		take = SLAB_SESSIONS;
+	/* Sessions beyond `take` in the last slab stay unused: the cap holds. */
+	for (uint64_t i = 1; i < take; i++) {
+		sl->s[i].hnext = t->free_list;
+		t->free_list = &sl->s[i];
+	}
+	t->allocated += take;
+	t->st.memory += sizeof(*sl);
+	return &sl->s[0];
+}
+
+/* Releases a session: reports what is pending, unlinks, recycles. */
+static void
+sess_release(struct am_tracker *t, struct sess *s, enum am_outcome why)
+{
+	enum am_outcome txo = why;
+
+	/* Answered, then idle (or answered and acknowledged when the input
+	 * ended): the exchange was over. */
+	if (s->t.phase == PH_RESP && (why == AM_OUT_TIMEOUT || (why == AM_OUT_OPEN && s->t.resp_ack)))
+		txo = AM_OUT_COMPLETE;
+	txn_finish(t, s, txo);
+	if (s->c.closed_by == 1)
+		s->c.outcome = AM_OUT_COMPLETE;
+	else if (s->c.closed_by == 2)
+		s->c.outcome = AM_OUT_RESET;
+	else
+		s->c.outcome = why;
+	if (!s->ignored && t->cb.conn_end)
+		t->cb.conn_end(t->cb.ctx, &s->c);
+
+	uint32_t h = flow_hash(t, &s->c.client, s->c.client_port, &s->c.server, s->c.server_port);
+	struct sess **pp = &t->buckets[h & t->mask];
+	while (*pp && *pp != s)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = s->hnext;
+	list_unlink(&t->lists[s->list], s);
+	s->live = 0;
+	s->hnext = t->free_list;
+	t->free_list = s;
+	t->st.sessions_active--;
+}
+
+static int
+nearly_full(const struct am_tracker *t)
+{
+	return t->st.sessions_active * 100 >= t->limit * t->cfg.emerg_percent;
+}
+
+static void
+expire(struct am_tracker *t, am_time_t now)
+{
+	int emerg = nearly_full(t);
+	const int64_t to[L__COUNT] = {
+		emerg ? t->cfg.emerg_syn : t->cfg.timeout_syn,
+		emerg ? t->cfg.emerg_est : t->cfg.timeout_est,
+		emerg ? t->cfg.emerg_closed : t->cfg.timeout_closed,
+	};
+
+	while (t->qhead && t->qhead->t.quiet_since + t->cfg.quiet <= now)
+		txn_finish(t, t->qhead, AM_OUT_COMPLETE);
+	for (int l = 0; l < L__COUNT; l++) {
+		struct sess *s;
+		while ((s = t->lists[l].head) != NULL && s->c.last_ts + to[l] <= now) {
+			if (l != L_CLOSED)
+				t->st.timed_out++;
+			sess_release(t, s, AM_OUT_TIMEOUT);
+		}
+	}
+}
+
+static struct sess *
+sess_new(struct am_tracker *t, const struct am_packet *p, uint32_t h, int client_is_src)
+{
+	struct sess *s;
+
+	if (t->st.sessions_active >= t->limit) {
+		/* Make room from the oldest half-open connection; never from an
+		 * established one (a SYN flood must not push out real work). */
+		struct sess *victim = t->lists[L_SYN].head;
+		if (victim == NULL) {
+			t->st.refused++;
+			return NULL;
+		}
+		t->st.evicted++;
+		sess_release(t, victim, AM_OUT_EVICTED);
+	}
+	s = sess_alloc(t);
+	if (s == NULL) {
+		t->st.refused++;
+		return NULL;
+	}
+	memset(s, 0, sizeof(*s));
+	s->live = 1;
+	s->c.id = ++t->next_id;
+	if (client_is_src) {
+		s->c.client = p->src;
+		s->c.server = p->dst;
+		s->c.client_port = p->sport;
+		s->c.server_port = p->dport;
+	} else {
+		s->c.client = p->dst;
+		s->c.server = p->src;
+		s->c.client_port = p->dport;
+		s->c.server_port = p->sport;
+	}
+	s->c.src_index = p->source;
+	s->c.first_ts = s->c.last_ts = t->now;
+	s->c.srv_rtt = s->c.cli_rtt = -1;
+	s->c.wscale[0] = s->c.wscale[1] = 0xff;
+	s->c.rule = -1;
+	s->c.signature = -1;
+	s->t.sig = -1;
+	s->hnext = t->buckets[h & t->mask];
+	t->buckets[h & t->mask] = s;
+	s->list = L_SYN;
+	list_append(&t->lists[L_SYN], s);
+	t->st.sessions_created++;
+	t->st.sessions_active++;
+	if (t->st.sessions_active > t->st.sessions_peak)
+		t->st.sessions_peak = t->st.sessions_active;
+	if (t->cb.conn_new && t->cb.conn_new(t->cb.ctx, &s->c) != 0)
+		s->ignored = 1;
+	return s;
+}
+
+/* --- per-packet ----------------------------------------------------- */
+
+/* Accounts a data segment in direction d; returns the number of new bytes
+ * (beyond anything seen before).  *advanced is set when nxt moved. */
+static uint32_t
+seg_data(struct am_tracker *t, struct sess *s, int d, const struct am_packet *p, int *advanced)
+{
+	struct dir *dr = &s->d[d];
+	uint32_t seq = p->seq, end = p->seq + p->seg_len;
+	uint32_t fresh = 0;
+
+	*advanced = 0;
+	if (!dr->init) {
+		dr->nxt = seq;
+		dr->init = 1;
+	}
+	if (SEQ_GEQ(seq, dr->nxt)) {
+		if (SEQ_GT(seq, dr->nxt)) {
+			uint32_t gap = seq - dr->nxt;
+			s->c.gap_bytes[d] += gap;
+			if (s->t.phase != PH_IDLE)
+				s->t.gap += gap;
+			if (dr->nholes < MAX_HOLES) {
+				dr->holes[dr->nholes].lo = dr->nxt;
+				dr->holes[dr->nholes].hi = seq;
+				dr->nholes++;
+			}
+		}
+		fresh = p->seg_len;
+		dr->nxt = end;
+		*advanced = 1;
+		return fresh;
+	}
+	if (SEQ_GT(end, dr->nxt)) {
+		/* Overlaps old data and brings new bytes. */
+		fresh = end - dr->nxt;
+		dr->nxt = end;
+		*advanced = 1;
+		s->c.retrans[d]++;
+		t->st.retrans++;
+		if (s->t.phase != PH_IDLE)
+			s->t.retrans++;
+		return fresh;
+	}
+	/* Entirely below nxt: a hole being filled, or a retransmission. */
+	for (int i = 0; i < dr->nholes; i++) {
+		struct hole *hl = &dr->holes[i];
+		if (SEQ_LT(seq, hl->hi) && SEQ_GT(end, hl->lo)) {
+			uint32_t lo = SEQ_GT(seq, hl->lo) ? seq : hl->lo;
+			uint32_t hi = SEQ_LT(end, hl->hi) ? end : hl->hi;
+			fresh = hi - lo;
+			s->c.gap_bytes[d] -= s->c.gap_bytes[d] >= fresh ? fresh : s->c.gap_bytes[d];
+			if (s->t.phase != PH_IDLE)
+				s->t.gap -= s->t.gap >= fresh ? fresh : s->t.gap;
+			/* Shrink the hole from the side that was filled. */
+			if (lo == hl->lo && hi == hl->hi) {
+				dr->holes[i] = dr->holes[--dr->nholes];
+			} else if (lo == hl->lo) {
+				hl->lo = hi;
+			} else if (hi == hl->hi) {
+				hl->hi = lo;
+			} else {
+				hl->hi = lo;   /* the upper part is forgotten: bounded state */
+			}
+			s->c.ooo[d]++;
+			if (s->t.phase != PH_IDLE)
+				s->t.ooo++;
+			return fresh;
+		}
+	}
+	s->c.retrans[d]++;
+	t->st.retrans++;
+	if (s->t.phase != PH_IDLE)
+		s->t.retrans++;
+	return 0;
+}
+
+static void
+on_client_ack(struct am_tracker *t, struct sess *s, uint32_t ack)
+{
+	if (s->t.phase == PH_RESP && s->t.resp_ack == 0 && SEQ_GEQ(ack, s->t.resp_end)) {
+		s->t.resp_ack = t->now;
+		quiet_append(t, s);
+	}
+}
+
+static void
+on_rst(struct am_tracker *t, struct sess *s, int d)
+{
+	enum am_outcome o = AM_OUT_RESET;
+
+	if (s->t.phase == PH_RESP && (s->t.resp_ack != 0 || (d == 0 && t->cfg.client_rst_as_fin)))
+		o = AM_OUT_COMPLETE;
+	txn_finish(t, s, o);
+	s->c.closed_by = (d == 0 && t->cfg.client_rst_as_fin) ? 1 : 2;
+	s->state = ST_CLOSED;
+	touch(t, s, L_CLOSED);
+}
+
+static void
+on_syn(struct am_tracker *t, struct sess *s, int d, const struct am_packet *p)
+{
+	if (!(p->tcp_flags & AM_TH_ACK)) {
+		if (d != 0)
+			return;  /* simultaneous open: rare, ignored */
+		if (s->state == ST_SYN || s->state == ST_SYNACK) {
+			if (p->seq == s->d[0].isn) {
+				s->c.retrans[0]++;
+				t->st.retrans++;
+			}
+			s->d[0].isn = p->seq;
+			s->d[0].nxt = p->seq + 1;
+			s->d[0].init = 1;
+			s->last_syn_ts = t->now;
+		}
+		return;
+	}
+	/* SYN-ACK */
+	if (d != 1)
+		return;
+	if (s->state == ST_SYNACK && p->seq == s->d[1].isn) {
+		s->c.retrans[1]++;
+		t->st.retrans++;
+		return;
+	}
+	if (s->state != ST_SYN && s->state != ST_SYNACK)
+		return;
+	s->d[1].isn = p->seq;
+	s->d[1].nxt = p->seq + 1;
+	s->d[1].init = 1;
+	s->c.synack_ts = t->now;
+	if (s->last_syn_ts)
+		s->c.srv_rtt = t->now - s->last_syn_ts;
+	s->c.mss[1] = p->mss;
+	s->c.wscale[1] = p->wscale;
+	s->state = ST_SYNACK;
+}
+
+void
+am_tracker_packet(struct am_tracker *t, const struct am_packet *p)
+{
+	struct sess *s;
+	int d = 0;
+
+	if (p->proto != AM_IPPROTO_TCP)
+		return;
+	t->st.packets++;
+	if (p->ts > t->now)
+		t->now = p->ts;
+	expire(t, t->now);
+
+	uint32_t h = flow_hash(t, &p->src, p->sport, &p->dst, p->dport);
+	s = lookup(t, p, h, &d);
+	uint8_t fl = p->tcp_flags;
+
+	/* A new SYN on a closed connection (or with a new ISN): port reuse. */
+	if (s && (fl & (AM_TH_SYN | AM_TH_ACK)) == AM_TH_SYN && d == 0 &&
+	    (s->state == ST_CLOSED || (s->state == ST_EST && p->seq != s->d[0].isn))) {
+		sess_release(t, s, s->c.closed_by ? AM_OUT_COMPLETE : AM_OUT_TIMEOUT);
+		s = NULL;
+	}
+	if (s == NULL) {
+		if (fl & AM_TH_RST)
+			return;
+		if ((fl & (AM_TH_SYN | AM_TH_ACK)) == AM_TH_SYN) {
+			s = sess_new(t, p, h, 1);
+			if (s == NULL)
+				return;
+			s->c.syn_ts = t->now;
+			s->last_syn_ts = t->now;
+			s->d[0].isn = p->seq;
+			s->d[0].nxt = p->seq + 1;
+			s->d[0].init = 1;
+			s->c.mss[0] = p->mss;
+			s->c.wscale[0] = p->wscale;
+			s->c.pkts[0]++;
+			return;
+		}
+		if (t->cfg.wait_for_syn || (p->seg_len == 0 && !(fl & AM_TH_SYN))) {
+			t->st.no_syn++;
+			return;
+		}
+		/* Mid-stream: the side with the lower port is taken as the server. */
+		int client_is_src = (fl & AM_TH_SYN) ? 0 : p->sport > p->dport ||
+		    (p->sport == p->dport && am_addr_cmp(&p->src, &p->dst) > 0);
+		s = sess_new(t, p, h, client_is_src);
+		if (s == NULL)
+			return;
+		s->c.midstream = 1;
+		s->state = ST_EST;
+		touch(t, s, L_EST);
+		t->st.midstream++;
+		d = client_is_src ? 0 : 1;
+		if (fl & AM_TH_SYN) {   /* a SYN-ACK without its SYN */
+			s->d[1].isn = p->seq;
+			s->d[1].nxt = p->seq + 1;
+			s->d[1].init = 1;
+			s->c.pkts[1]++;
+			return;
+		}
+	}
+
+	s->c.pkts[d]++;
+	s->c.last_ts = t->now;
+
+	if (fl & AM_TH_RST) {
+		on_rst(t, s, d);
+		return;
+	}
+	if (fl & AM_TH_SYN) {
+		on_syn(t, s, d, p);
+		touch(t, s, s->list);
+		return;
+	}
+
+	/* Handshake completion, or a handshake the monitor only saw in part. */
+	if (s->state == ST_SYNACK && d == 0 && (fl & AM_TH_ACK) && p->ack == s->d[1].isn + 1) {
+		s->c.est_ts = t->now;
+		s->c.cli_rtt = t->now - s->c.synack_ts;
+		s->state = ST_EST;
+	} else if (s->state == ST_SYN || s->state == ST_SYNACK) {
+		s->state = ST_EST;
+	}
+	touch(t, s, s->state == ST_CLOSED ? L_CLOSED : L_EST);
+
+	if (d == 0 && (fl & AM_TH_ACK))
+		on_client_ack(t, s, p->ack);
+
+	if (p->seg_len > 0) {
+		int adv;
+		uint32_t fresh = seg_data(t, s, d, p, &adv);
+		s->c.bytes[d] += fresh;
+		if (adv && s->state != ST_CLOSED) {
+			struct txst *x = &s->t;
+			if (d == 0) {
+				if (x->phase == PH_RESP)
+					txn_finish(t, s, AM_OUT_COMPLETE);
+				if (x->phase == PH_IDLE) {
+					x->phase = PH_REQ;
+					x->req_first = t->now;
+					x->sig = -1;
+					if (t->cb.classify && !s->ignored)
+						x->sig = t->cb.classify(t->cb.ctx, &s->c, p->payload, p->payload_len);
+				}
+				x->req_last = t->now;
+				x->req_bytes += fresh;
+				x->req_pkts++;
+			} else if (x->phase != PH_IDLE) {
+				if (x->phase == PH_REQ) {
+					x->phase = PH_RESP;
+					x->resp_first = t->now;
+				}
+				x->resp_last = t->now;
+				x->resp_bytes += fresh;
+				x->resp_pkts++;
+				x->resp_end = s->d[1].nxt;
+				x->resp_ack = 0;
+				quiet_remove(t, s);
+			}
+		} else if (fresh && s->t.phase != PH_IDLE) {
+			/* A hole filled late: bytes count, timings do not move. */
+			if (d == 0)
+				s->t.req_bytes += fresh;
+			else
+				s->t.resp_bytes += fresh;
+		}
+	}
+
+	if (fl & AM_TH_FIN) {
+		struct dir *dr = &s->d[d];
+		if (!dr->fin) {
+			dr->fin = 1;
+			if (dr->init && SEQ_GEQ(p->seq + p->seg_len, dr->nxt))
+				dr->nxt = p->seq + p->seg_len + 1;
+		}
+		if (s->d[0].fin && s->d[1].fin && s->state != ST_CLOSED) {
+			txn_finish(t, s, AM_OUT_COMPLETE);
+			s->c.closed_by = 1;
+			s->state = ST_CLOSED;
+			touch(t, s, L_CLOSED);
+		}
+	}
+}
+
+void
+am_tracker_tick(struct am_tracker *t, am_time_t now)
+{
+	if (now > t->now)
+		t->now = now;
+	expire(t, t->now);
+}
+
+void
+am_tracker_finish(struct am_tracker *t)
+{
+	for (int l = 0; l < L__COUNT; l++) {
+		struct sess *s;
+		while ((s = t->lists[l].head) != NULL)
+			sess_release(t, s, AM_OUT_OPEN);
+	}
+}
+
+void
+am_tracker_stats(const struct am_tracker *t, struct am_tracker_stats *st)
+{
+	*st = t->st;
+}

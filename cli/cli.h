@@ -1,0 +1,8 @@
+/* artmon, the command-line tool: one function per subcommand. */
+#ifndef AM_CLI_H
+#define AM_CLI_H
+
+/* Each returns the process exit status; argv[0] is the subcommand name. */
+int cmd_read(int argc, char **argv);
+
+#endif

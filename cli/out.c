@@ -1,0 +1,206 @@
+/* Record output: text, CSV, JSON Lines. */
+#include "config.h"
+#include "cli/out.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+int
+am_fmt_parse(const char *s, enum am_fmt *fmt)
+{
+	if (strcmp(s, "text") == 0)
+		*fmt = FMT_TEXT;
+	else if (strcmp(s, "csv") == 0)
+		*fmt = FMT_CSV;
+	else if (strcmp(s, "json") == 0 || strcmp(s, "jsonl") == 0)
+		*fmt = FMT_JSON;
+	else
+		return -1;
+	return 0;
+}
+
+void
+out_init(struct am_out *o, FILE *fp, enum am_fmt fmt)
+{
+	memset(o, 0, sizeof(*o));
+	o->fp = fp;
+	o->fmt = fmt;
+}
+
+void
+out_begin(struct am_out *o)
+{
+	o->nfield = 0;
+	o->llen = 0;
+	o->hlen = 0;
+	if (o->fmt == FMT_JSON)
+		o->line[o->llen++] = '{';
+}
+
+static void
+app(struct am_out *o, const char *s, size_t n)
+{
+	if (o->llen + n >= sizeof(o->line) - 4)
+		n = sizeof(o->line) - 4 - o->llen;
+	memcpy(o->line + o->llen, s, n);
+	o->llen += n;
+}
+
+static void
+happ(struct am_out *o, const char *s, size_t n)
+{
+	if (o->hlen + n >= sizeof(o->header) - 2)
+		n = sizeof(o->header) - 2 - o->hlen;
+	memcpy(o->header + o->hlen, s, n);
+	o->hlen += n;
+}
+
+/* Adds one field whose value is already formatted; quote: JSON string. */
+static void
+field(struct am_out *o, const char *name, const char *val, int quote, int width)
+{
+	char buf[64];
+	size_t nlen = strlen(name);
+	size_t vlen = strlen(val);
+
+	switch (o->fmt) {
+	case FMT_JSON:
+		if (o->nfield)
+			app(o, ",", 1);
+		app(o, "\"", 1);
+		app(o, name, nlen);
+		app(o, "\":", 2);
+		if (quote) {
+			app(o, "\"", 1);
+			for (const unsigned char *p = (const unsigned char *)val; *p; p++) {
+				if (*p == '"' || *p == '\\') {
+					char e[2] = { '\\', (char)*p };
+					app(o, e, 2);
+				} else if (*p < 0x20 || *p == 0x7f) {
+					int n = snprintf(buf, sizeof(buf), "\\u%04x", *p);
+					app(o, buf, (size_t)n);
+				} else {
+					app(o, (const char *)p, 1);
+				}
+			}
+			app(o, "\"", 1);
+		} else {
+			app(o, val, vlen);
+		}
+		break;
+	case FMT_CSV:
+		if (o->nfield) {
+			app(o, ",", 1);
+			happ(o, ",", 1);
+		}
+		happ(o, name, nlen);
+		if (quote && strpbrk(val, ",\"\n\r")) {
+			app(o, "\"", 1);
+			for (const char *p = val; *p; p++) {
+				if (*p == '"')
+					app(o, "\"", 1);
+				app(o, p, 1);
+			}
+			app(o, "\"", 1);
+		} else {
+			app(o, val, vlen);
+		}
+		break;
+	case FMT_TEXT: {
+		size_t w = (size_t)(width > 0 ? width : 0);
+		if (w < nlen)
+			w = nlen;
+		if (o->nfield) {
+			app(o, " ", 1);
+			happ(o, " ", 1);
+		}
+		/* numbers right-aligned, strings left-aligned */
+		if (!quote)
+			for (size_t i = vlen; i < w; i++)
+				app(o, " ", 1);
+		app(o, vlen ? val : "-", vlen ? vlen : 1);
+		if (quote)
+			for (size_t i = vlen ? vlen : 1; i < w; i++)
+				app(o, " ", 1);
+		if (!quote)
+			for (size_t i = nlen; i < w; i++)
+				happ(o, " ", 1);
+		happ(o, name, nlen);
+		if (quote)
+			for (size_t i = nlen; i < w; i++)
+				happ(o, " ", 1);
+		break;
+	}
+	}
+	o->nfield++;
+}
+
+void
+out_end(struct am_out *o)
+{
+	if (o->fmt == FMT_JSON)
+		o->line[o->llen++] = '}';
+	o->line[o->llen++] = '\n';
+	if (!o->header_done && o->fmt != FMT_JSON) {
+		/* trim trailing blanks of the text header */
+		while (o->hlen && o->header[o->hlen - 1] == ' ')
+			o->hlen--;
+		o->header[o->hlen++] = '\n';
+		fwrite(o->header, 1, o->hlen, o->fp);
+	}
+	o->header_done = 1;
+	if (o->fmt == FMT_TEXT) {
+		while (o->llen > 1 && o->line[o->llen - 2] == ' ') {
+			o->line[o->llen - 2] = '\n';
+			o->llen--;
+		}
+	}
+	fwrite(o->line, 1, o->llen, o->fp);
+}
+
+void
+out_str(struct am_out *o, const char *name, const char *v, int width)
+{
+	field(o, name, v ? v : "", 1, width);
+}
+
+void
+out_u64(struct am_out *o, const char *name, uint64_t v, int width)
+{
+	char b[32];
+	snprintf(b, sizeof(b), "%" PRIu64, v);
+	field(o, name, b, 0, width);
+}
+
+void
+out_i64(struct am_out *o, const char *name, int64_t v, int width)
+{
+	char b[32];
+	snprintf(b, sizeof(b), "%" PRId64, v);
+	field(o, name, b, 0, width);
+}
+
+void
+out_opt(struct am_out *o, const char *name, int64_t v, int width)
+{
+	if (v >= 0) {
+		out_i64(o, name, v, width);
+		return;
+	}
+	field(o, name, o->fmt == FMT_JSON ? "null" : o->fmt == FMT_TEXT ? "-" : "", 0, width);
+}
+
+void
+out_time(struct am_out *o, const char *name, am_time_t t, int width)
+{
+	char b[40];
+	field(o, name, am_time_fmt(t, b, sizeof(b)), 0, width);
+}
+
+void
+out_double(struct am_out *o, const char *name, double v, int width)
+{
+	char b[40];
+	snprintf(b, sizeof(b), "%.1f", v);
+	field(o, name, b, 0, width);
+}

@@ -1,0 +1,502 @@
+/* artmon read: measure the transactions in capture files. */
+#include "config.h"
+#include "cli/cli.h"
+#include "cli/out.h"
+#include "capture/source.h"
+#include "capture/tracker.h"
+#include "common/log.h"
+#include "store/hist.h"
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum records { REC_TXN, REC_CONN, REC_SUMMARY };
+
+enum { T_FIRST, T_LAST, T_ACK, T_THINK, T_RTT, T__COUNT };
+static const char *const timing_names[T__COUNT] = { "first", "last", "ack", "think", "rtt" };
+
+/* One summary row: server, port, signature. */
+struct sumrow {
+	struct sumrow *next;
+	struct am_addr server;
+	uint16_t port;
+	char *signature;
+	uint64_t count;
+	uint64_t outcome[AM_OUT__COUNT];
+	uint64_t req_bytes, resp_bytes;
+	struct am_hist h[T__COUNT];
+};
+
+#define SUM_BUCKETS 4096
+#define SUM_MAX_ROWS 100000
+
+struct readctx {
+	enum records rec;
+	struct am_out out;
+	struct sumrow *rows[SUM_BUCKETS];
+	uint64_t nrows;
+	uint64_t row_overflow;
+	struct sumrow *overflow;
+	uint64_t seed;
+};
+
+static void
+read_usage(FILE *fp)
+{
+	fprintf(fp,
+	    "usage: artmon read [options] FILE...\n"
+	    "Measure every TCP transaction in pcap/pcapng files (read in order).\n\n"
+	    "  -R, --records KIND   transactions (default), connections or summary\n"
+	    "  -F, --format FMT     text (default), csv or json (JSON Lines)\n"
+	    "  -r FILE              a capture file (same as a FILE argument)\n"
+	    "  -b, --filter EXPR    BPF filter applied to the files\n"
+	    "      --midstream      also measure connections whose handshake was not seen\n"
+	    "      --max-sessions N bound on tracked connections (default 262144)\n"
+	    "      --quiet-ms N     response complete after N ms without data once ACKed (500)\n"
+	    "  -D, --debug TOKENS   debug output for subsystems (tracker, capture, all)\n"
+	    "  -q, --quiet          no progress and no counters on stderr\n"
+	    "  -h, --help           this help\n\n"
+	    "Timings are microseconds; a timing that does not exist is null. See artmon(1).\n");
+}
+
+static const char *
+sig_name(const struct am_conn *c, int32_t sig)
+{
+	(void)c;
+	(void)sig;
+	return "";
+}
+
+static void
+write_txn(struct readctx *r, const struct am_conn *c, const struct am_txn *t)
+{
+	struct am_out *o = &r->out;
+	char a[AM_ADDRSTRLEN];
+	int64_t rtt = (c->srv_rtt >= 0 && c->cli_rtt >= 0) ? c->srv_rtt + c->cli_rtt : -1;
+
+	out_begin(o);
+	out_time(o, "ts", t->req_first, 17);
+	out_str(o, "client", am_addr_fmt(&c->client, a, sizeof(a)), 15);
+	out_u64(o, "client_port", c->client_port, 5);
+	out_str(o, "server", am_addr_fmt(&c->server, a, sizeof(a)), 15);
+	out_u64(o, "server_port", c->server_port, 5);
+	out_str(o, "proto", "tcp", 3);
+	out_str(o, "signature", sig_name(c, t->signature), 12);
+	out_opt(o, "first_us", t->first, 9);
+	out_opt(o, "last_us", t->last, 9);
+	out_opt(o, "ack_us", t->ack, 9);
+	out_opt(o, "think_us", t->think, 9);
+	out_opt(o, "rtt_us", rtt, 7);
+	out_opt(o, "srv_rtt_us", c->srv_rtt, 7);
+	out_opt(o, "cli_rtt_us", c->cli_rtt, 7);
+	out_u64(o, "req_bytes", t->req_bytes, 8);
+	out_u64(o, "resp_bytes", t->resp_bytes, 8);
+	out_u64(o, "req_pkts", t->req_pkts, 5);
+	out_u64(o, "resp_pkts", t->resp_pkts, 5);
+	out_u64(o, "retrans", t->retrans, 4);
+	out_u64(o, "gap_bytes", t->gap_bytes, 4);
+	out_str(o, "outcome", am_outcome_name(t->outcome), 8);
+	out_end(o);
+}
+
+static void
+write_conn(struct readctx *r, const struct am_conn *c)
+{
+	struct am_out *o = &r->out;
+	char a[AM_ADDRSTRLEN];
+	int64_t rtt = (c->srv_rtt >= 0 && c->cli_rtt >= 0) ? c->srv_rtt + c->cli_rtt : -1;
+
+	out_begin(o);
+	out_time(o, "ts", c->first_ts, 17);
+	out_str(o, "client", am_addr_fmt(&c->client, a, sizeof(a)), 15);
+	out_u64(o, "client_port", c->client_port, 5);
+	out_str(o, "server", am_addr_fmt(&c->server, a, sizeof(a)), 15);
+	out_u64(o, "server_port", c->server_port, 5);
+	out_str(o, "proto", "tcp", 3);
+	out_opt(o, "rtt_us", rtt, 7);
+	out_opt(o, "srv_rtt_us", c->srv_rtt, 7);
+	out_opt(o, "cli_rtt_us", c->cli_rtt, 7);
+	out_opt(o, "duration_us", c->last_ts - c->first_ts, 9);
+	out_opt(o, "client_mss", c->mss[0] ? c->mss[0] : -1, 4);
+	out_opt(o, "server_mss", c->mss[1] ? c->mss[1] : -1, 4);
+	out_opt(o, "client_wscale", c->wscale[0] != 0xff ? c->wscale[0] : -1, 2);
+	out_opt(o, "server_wscale", c->wscale[1] != 0xff ? c->wscale[1] : -1, 2);
+	out_u64(o, "c2s_bytes", c->bytes[0], 8);
+	out_u64(o, "s2c_bytes", c->bytes[1], 8);
+	out_u64(o, "c2s_pkts", c->pkts[0], 5);
+	out_u64(o, "s2c_pkts", c->pkts[1], 5);
+	out_u64(o, "c2s_retrans", c->retrans[0], 4);
+	out_u64(o, "s2c_retrans", c->retrans[1], 4);
+	out_u64(o, "c2s_ooo", c->ooo[0], 4);
+	out_u64(o, "s2c_ooo", c->ooo[1], 4);
+	out_u64(o, "gap_bytes", c->gap_bytes[0] + c->gap_bytes[1], 4);
+	out_u64(o, "transactions", c->transactions, 4);
+	out_u64(o, "midstream", c->midstream, 1);
+	out_str(o, "outcome", am_outcome_name(c->outcome), 8);
+	out_end(o);
+}
+
+static struct sumrow *
+sum_row(struct readctx *r, const struct am_conn *c, const char *sig)
+{
+	struct am_addr k = c->server;
+	uint8_t key[20];
+	size_t alen = k.family == AM_AF_INET ? 4 : 16;
+
+	memcpy(key, k.a, alen);
+	key[alen] = (uint8_t)(c->server_port >> 8);
+	key[alen + 1] = (uint8_t)c->server_port;
+	uint64_t h = am_hash64(key, alen + 2, r->seed) ^ am_hash64(sig, strlen(sig), r->seed);
+	struct sumrow **pp = &r->rows[h % SUM_BUCKETS];
+	for (struct sumrow *s = *pp; s; s = s->next)
+		if (s->port == c->server_port && am_addr_cmp(&s->server, &k) == 0 && strcmp(s->signature, sig) == 0)
+			return s;
+	if (r->nrows >= SUM_MAX_ROWS) {
+		r->row_overflow++;
+		if (r->overflow == NULL) {
+			r->overflow = am_xcalloc(1, sizeof(*r->overflow));
+			r->overflow->signature = am_xstrdup("(overflow)");
+			for (int i = 0; i < T__COUNT; i++)
+				am_hist_init(&r->overflow->h[i]);
+		}
+		return r->overflow;
+	}
+	struct sumrow *s = am_xcalloc(1, sizeof(*s));
+	s->server = k;
+	s->port = c->server_port;
+	s->signature = am_xstrdup(sig);
+	for (int i = 0; i < T__COUNT; i++)
+		am_hist_init(&s->h[i]);
+	s->next = *pp;
+	*pp = s;
+	r->nrows++;
+	return s;
+}
+
+static void
+sum_txn(struct readctx *r, const struct am_conn *c, const struct am_txn *t)
+{
+	struct sumrow *s = sum_row(r, c, sig_name(c, t->signature));
+	int64_t v[T__COUNT] = { t->first, t->last, t->ack, t->think,
+		(c->srv_rtt >= 0 && c->cli_rtt >= 0) ? c->srv_rtt + c->cli_rtt : -1 };
+
+	s->count++;
+	s->outcome[t->outcome]++;
+	s->req_bytes += t->req_bytes;
+	s->resp_bytes += t->resp_bytes;
+	for (int i = 0; i < T__COUNT; i++)
+		if (v[i] >= 0)
+			am_hist_add(&s->h[i], (uint64_t)v[i]);
+}
+
+static int
+row_cmp(const void *a, const void *b)
+{
+	const struct sumrow *x = *(const struct sumrow *const *)a, *y = *(const struct sumrow *const *)b;
+	int c = am_addr_cmp(&x->server, &y->server);
+	if (c)
+		return c;
+	if (x->port != y->port)
+		return x->port < y->port ? -1 : 1;
+	return strcmp(x->signature, y->signature);
+}
+
+static void
+write_summary(struct readctx *r)
+{
+	struct sumrow **all = am_xcalloc(r->nrows + 1, sizeof(*all));
+	size_t n = 0;
+	char a[AM_ADDRSTRLEN], name[32];
+
+	for (int b = 0; b < SUM_BUCKETS; b++)
+		for (struct sumrow *s = r->rows[b]; s; s = s->next)
+			all[n++] = s;
+	qsort(all, n, sizeof(*all), row_cmp);
+	if (r->overflow)
+		all[n++] = r->overflow;
+	for (size_t i = 0; i < n; i++) {
+		struct sumrow *s = all[i];
+		struct am_out *o = &r->out;
+		out_begin(o);
+		out_str(o, "server", s->server.family ? am_addr_fmt(&s->server, a, sizeof(a)) : "", 15);
+		out_u64(o, "server_port", s->port, 5);
+		out_str(o, "signature", s->signature, 12);
+		out_u64(o, "count", s->count, 6);
+		out_u64(o, "resets", s->outcome[AM_OUT_RESET], 3);
+		out_u64(o, "timeouts", s->outcome[AM_OUT_TIMEOUT], 3);
+		out_u64(o, "incomplete", s->outcome[AM_OUT_INCOMPLETE], 3);
+		out_u64(o, "open", s->outcome[AM_OUT_OPEN] + s->outcome[AM_OUT_EVICTED], 3);
+		out_u64(o, "req_bytes", s->req_bytes, 8);
+		out_u64(o, "resp_bytes", s->resp_bytes, 8);
+		for (int t = 0; t < T__COUNT; t++) {
+			const struct am_hist *h = &s->h[t];
+			int have = h->count > 0;
+			snprintf(name, sizeof(name), "%s_n", timing_names[t]);
+			out_u64(o, name, h->count, 4);
+			snprintf(name, sizeof(name), "%s_min_us", timing_names[t]);
+			out_opt(o, name, have ? (int64_t)h->min : -1, 7);
+			snprintf(name, sizeof(name), "%s_mean_us", timing_names[t]);
+			out_opt(o, name, have ? (int64_t)(am_hist_mean(h) + 0.5) : -1, 7);
+			snprintf(name, sizeof(name), "%s_max_us", timing_names[t]);
+			out_opt(o, name, have ? (int64_t)h->max : -1, 7);
+			snprintf(name, sizeof(name), "%s_p50_us", timing_names[t]);
+			out_opt(o, name, have ? (int64_t)am_hist_quantile(h, 0.50) : -1, 7);
+			snprintf(name, sizeof(name), "%s_p90_us", timing_names[t]);
+			out_opt(o, name, have ? (int64_t)am_hist_quantile(h, 0.90) : -1, 7);
+			snprintf(name, sizeof(name), "%s_p99_us", timing_names[t]);
+			out_opt(o, name, have ? (int64_t)am_hist_quantile(h, 0.99) : -1, 7);
+		}
+		out_end(o);
+	}
+	free(all);
+}
+
+static void
+sum_free(struct readctx *r)
+{
+	for (int b = 0; b < SUM_BUCKETS; b++) {
+		struct sumrow *s = r->rows[b];
+		while (s) {
+			struct sumrow *n = s->next;
+			for (int i = 0; i < T__COUNT; i++)
+				am_hist_free(&s->h[i]);
+			free(s->signature);
+			free(s);
+			s = n;
+		}
+	}
+	if (r->overflow) {
+		for (int i = 0; i < T__COUNT; i++)
+			am_hist_free(&r->overflow->h[i]);
+		free(r->overflow->signature);
+		free(r->overflow);
+	}
+}
+
+static void
+cb_txn(void *ctx, const struct am_conn *c, const struct am_txn *t)
+{
+	struct readctx *r = ctx;
+
+	if (r->rec == REC_TXN)
+		write_txn(r, c, t);
+	else if (r->rec == REC_SUMMARY)
+		sum_txn(r, c, t);
+}
+
+static void
+cb_conn_end(void *ctx, const struct am_conn *c)
+{
+	struct readctx *r = ctx;
+
+	if (r->rec == REC_CONN)
+		write_conn(r, c);
+}
+
+static void
+progress(struct am_source *src, uint64_t pkts, am_time_t start, int final)
+{
+	uint64_t done, total;
+	double el = (double)(am_now_mono() - start) / 1e6;
+
+	if (final) {
+		fprintf(stderr, "\r%60s\r", "");
+		return;
+	}
+	am_source_progress(src, &done, &total);
+	if (total)
+		fprintf(stderr, "\rartmon read: %5.1f%%  %" PRIu64 " packets  %.2f Mpkt/s ",
+		    100.0 * (double)done / (double)total, pkts, el > 0 ? (double)pkts / el / 1e6 : 0.0);
+	else
+		fprintf(stderr, "\rartmon read: %" PRIu64 " packets ", pkts);
+	fflush(stderr);
+}
+
+static void
+print_counters(struct am_source *src, const struct am_decode_stats *ds, struct am_tracker *tr)
+{
+	struct am_tracker_stats ts;
+	uint64_t mal = am_decode_malformed(ds);
+
+	am_tracker_stats(tr, &ts);
+	fprintf(stderr, "artmon read: %" PRIu64 " packets, %" PRIu64 " bytes from %d file%s\n",
+	    ds->packets, ds->bytes, am_source_count(src), am_source_count(src) == 1 ? "" : "s");
+	fprintf(stderr, "  skipped: not IP %" PRIu64 ", fragments %" PRIu64 ", other protocols %" PRIu64
+	    ", unsupported link %" PRIu64 "\n",
+	    ds->reason[AM_DEC_SKIP_NOT_IP], ds->reason[AM_DEC_SKIP_FRAGMENT],
+	    ds->reason[AM_DEC_SKIP_OTHER_L4], ds->reason[AM_DEC_SKIP_LINKTYPE]);
+	fprintf(stderr, "  malformed: %" PRIu64, mal);
+	for (int i = AM_DEC_FIRST_MALFORMED; i < AM_DEC__COUNT; i++)
+		if (ds->reason[i])
+			fprintf(stderr, " %s=%" PRIu64, am_dec_name((enum am_dec)i), ds->reason[i]);
+	fprintf(stderr, "\n  sessions: %" PRIu64 " created, %" PRIu64 " peak (limit %" PRIu64 "), %"
+	    PRIu64 " refused, %" PRIu64 " evicted, %" PRIu64 " timed out, %" PRIu64 " mid-stream, %"
+	    PRIu64 " packets without handshake\n",
+	    ts.sessions_created, ts.sessions_peak, ts.sessions_limit, ts.refused, ts.evicted,
+	    ts.timed_out, ts.midstream, ts.no_syn);
+	fprintf(stderr, "  transactions: %" PRIu64 ", retransmitted segments: %" PRIu64 "\n",
+	    ts.transactions, ts.retrans);
+}
+
+int
+cmd_read(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "records", required_argument, NULL, 'R' },
+		{ "format", required_argument, NULL, 'F' },
+		{ "filter", required_argument, NULL, 'b' },
+		{ "midstream", no_argument, NULL, 1 },
+		{ "max-sessions", required_argument, NULL, 2 },
+		{ "quiet-ms", required_argument, NULL, 3 },
+		{ "debug", required_argument, NULL, 'D' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct readctx *r = am_xcalloc(1, sizeof(*r));
+	struct am_source_opts so;
+	struct am_tracker_cfg tc;
+	enum am_fmt fmt = FMT_TEXT;
+	char **files = am_xcalloc((size_t)argc + 1, sizeof(char *));
+	int nfiles = 0, quiet = 0, ch, rc = 0;
+	char *end;
+
+	am_source_opts_default(&so);
+	am_tracker_cfg_default(&tc);
+	r->rec = REC_TXN;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "R:F:r:b:D:qh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'R':
+			if (strcmp(optarg, "transactions") == 0)
+				r->rec = REC_TXN;
+			else if (strcmp(optarg, "connections") == 0)
+				r->rec = REC_CONN;
+			else if (strcmp(optarg, "summary") == 0)
+				r->rec = REC_SUMMARY;
+			else {
+				fprintf(stderr, "artmon read: unknown record kind \"%s\" (transactions, connections, summary)\n", optarg);
+				rc = 2;
+				goto out;
+			}
+			break;
+		case 'F':
+			if (am_fmt_parse(optarg, &fmt) < 0) {
+				fprintf(stderr, "artmon read: unknown format \"%s\" (text, csv, json)\n", optarg);
+				rc = 2;
+				goto out;
+			}
+			break;
+		case 'r':
+			files[nfiles++] = optarg;
+			break;
+		case 'b':
+			so.filter = optarg;
+			break;
+		case 1:
+			tc.wait_for_syn = 0;
+			break;
+		case 2:
+			tc.max_sessions = (uint32_t)strtoul(optarg, &end, 10);
+			if (*end || tc.max_sessions == 0) {
+				fprintf(stderr, "artmon read: --max-sessions needs a positive number\n");
+				rc = 2;
+				goto out;
+			}
+			break;
+		case 3:
+			tc.quiet = (int64_t)strtoul(optarg, &end, 10) * 1000;
+			if (*end) {
+				fprintf(stderr, "artmon read: --quiet-ms needs a number\n");
+				rc = 2;
+				goto out;
+			}
+			break;
+		case 'D':
+			log_set_debug_tokens(optarg);
+			break;
+		case 'q':
+			quiet = 1;
+			break;
+		case 'h':
+			read_usage(stdout);
+			goto out;
+		default:
+			read_usage(stderr);
+			rc = 2;
+			goto out;
+		}
+	}
+	for (int i = optind; i < argc; i++)
+		files[nfiles++] = argv[i];
+	if (nfiles == 0) {
+		fprintf(stderr, "artmon read: no capture file given\n");
+		read_usage(stderr);
+		rc = 2;
+		goto out;
+	}
+
+	char err[512];
+	struct am_source *src = am_source_open_files(files, nfiles, &so, err, sizeof(err));
+	if (src == NULL) {
+		fprintf(stderr, "artmon read: %s\n", err);
+		rc = 1;
+		goto out;
+	}
+	static char obuf[1 << 16];
+	setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
+	out_init(&r->out, stdout, fmt);
+	r->seed = am_random_seed();
+
+	struct am_tracker_cb cb = { .ctx = r, .txn = cb_txn, .conn_end = cb_conn_end };
+	struct am_tracker *tr = am_tracker_new(&tc, &cb);
+	struct am_decode_stats ds;
+	memset(&ds, 0, sizeof(ds));
+	int show = !quiet && isatty(2);
+	am_time_t start = am_now_mono(), last_prog = start;
+	struct am_frame f;
+	struct am_packet p;
+	int got;
+
+	while ((got = am_source_next(src, &f)) == AM_SRC_PACKET) {
+		if (am_decode_count(&ds, f.dlt, f.data, f.caplen, f.wirelen, &p) == AM_DEC_OK) {
+			p.ts = f.ts;
+			p.source = (uint8_t)f.index;
+			am_tracker_packet(tr, &p);
+		}
+		if (show && (ds.packets & 0xffff) == 0) {
+			am_time_t now = am_now_mono();
+			if (now - last_prog > 500000) {
+				progress(src, ds.packets, start, 0);
+				last_prog = now;
+			}
+		}
+	}
+	if (show)
+		progress(src, ds.packets, start, 1);
+	if (got == AM_SRC_ERROR) {
+		fprintf(stderr, "artmon read: %s\n", am_source_error(src));
+		rc = 1;
+	}
+	am_tracker_finish(tr);
+	if (r->rec == REC_SUMMARY)
+		write_summary(r);
+	fflush(stdout);
+	if (!quiet)
+		print_counters(src, &ds, tr);
+	if (ferror(stdout)) {
+		fprintf(stderr, "artmon read: error writing output\n");
+		rc = 1;
+	}
+	am_tracker_free(tr);
+	am_source_close(src);
+	sum_free(r);
+out:
+	free(files);
+	free(r);
+	return rc;
+}
