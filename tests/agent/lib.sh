@@ -1,0 +1,243 @@
+# Shell library for agent integration tests: a private snmpd master agent,
+# a snmptrapd that logs one line per notification, artmond, and the client
+# tools pointed at them.  Source it from a test script:
+#
+#     . "$top_srcdir/tests/agent/lib.sh"
+#     agent_setup                      # temp dir, cleanup on exit, skips
+#     snmptrapd_start                  # before snmpd: it gets coldStart
+#     snmpd_start
+#     artmond_start -r capture.pcap
+#     snmpget_q ARTMON-MIB::artmonSensorName.0
+#
+# Everything lives in $AM_TMP (removed on exit unless AM_KEEP=1).  Ports are
+# chosen at run time.  agent_stop_all (run from the EXIT trap) stops artmond
+# first, then snmpd, then snmptrapd, waiting for each.
+#
+# Variables set: AM_TMP, AM_STDMIBS, AM_MIBDIRS, SNMPD_PORT, TRAPD_PORT,
+# AGENTX_SOCKET, TRAP_LOG, SNMPD_LOG, ARTMOND_LOG, SNMPD_PID, TRAPD_PID,
+# ARTMOND_PID, ARTMOND (path of the binary).
+
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${top_builddir:=$top_srcdir}"
+AM_STDMIBS="${ARTMON_STDMIBS:-/var/lib/artmon-stdmibs}"
+AM_MIBDIRS="$top_srcdir/mibs:$AM_STDMIBS"
+ARTMOND="${ARTMOND:-$top_builddir/agent/artmond}"
+SNMPD_PID=""
+TRAPD_PID=""
+ARTMOND_PID=""
+
+am_log() { echo "# $*"; }
+am_fail() { echo "FAIL: $*"; agent_dump_logs; exit 1; }
+am_skip() { echo "SKIP: $*"; exit 77; }
+
+# Prints the tails of the daemons' logs (on failure).
+agent_dump_logs() {
+	for f in "$AM_TMP/snmpd.log" "$AM_TMP/snmptrapd.log" "$AM_TMP/snmptrapd.out" "$AM_TMP/artmond.log"; do
+		[ -s "$f" ] || continue
+		echo "---- $f (last 30 lines)"
+		tail -n 30 "$f"
+	done
+}
+
+# Skips the test unless every named program is available.
+agent_require() {
+	for p in "$@"; do
+		case "$p" in
+		artmond) [ -x "$ARTMOND" ] || am_skip "artmond not built ($ARTMOND)" ;;
+		stdmibs)
+			[ -f "$AM_STDMIBS/SNMPv2-SMI" ] || [ -f "$AM_STDMIBS/SNMPv2-SMI.mib" ] ||
+				am_skip "IETF core MIBs missing in $AM_STDMIBS (scripts/install-deps)" ;;
+		*) command -v "$p" >/dev/null 2>&1 || am_skip "$p not installed" ;;
+		esac
+	done
+}
+
+# Creates the private directory, isolates the Net-SNMP tools from the
+# system's configuration and persistent state, and installs the cleanup.
+agent_setup() {
+	agent_require snmpd snmpget python3
+	AM_TMP=$(mktemp -d "${TMPDIR:-/tmp}/artmon-agent.XXXXXX") || am_fail "mktemp"
+	mkdir -p "$AM_TMP/persist" "$AM_TMP/client" "$AM_TMP/trapd-persist"
+	# Client tools: no system snmp.conf, no MIB noise, private state.
+	SNMPCONFPATH="$AM_TMP/client"
+	SNMP_PERSISTENT_DIR="$AM_TMP/client"
+	MIBS=""
+	export SNMPCONFPATH SNMP_PERSISTENT_DIR MIBS
+	printf 'mibs :\n' >"$AM_TMP/client/snmp.conf"
+	AGENTX_SOCKET="$AM_TMP/agentx.sock"
+	TRAP_LOG="$AM_TMP/snmptrapd.log"
+	SNMPD_LOG="$AM_TMP/snmpd.log"
+	ARTMOND_LOG="$AM_TMP/artmond.log"
+	trap 'agent_cleanup' EXIT
+	trap 'exit 1' INT TERM HUP
+}
+
+agent_cleanup() {
+	rc=$?
+	agent_stop_all
+	if [ "${AM_KEEP:-0}" = 1 ]; then
+		echo "# kept $AM_TMP"
+	else
+		rm -rf "$AM_TMP"
+	fi
+	exit $rc
+}
+
+# Prints a port number that is free for UDP (default) or TCP on 127.0.0.1.
+free_port() {
+	python3 - "${1:-udp}" <<'PY'
+import socket, sys
+kind = socket.SOCK_DGRAM if sys.argv[1] == "udp" else socket.SOCK_STREAM
+s = socket.socket(socket.AF_INET, kind)
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+PY
+}
+
+# wait_until SECONDS COMMAND...: polls every 0.1 s; 0 if the command
+# succeeded in time, 1 otherwise.
+wait_until() {
+	_limit=$(( $1 * 10 )); shift
+	_i=0
+	while [ $_i -lt $_limit ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	return 1
+}
+
+# Stops one daemon by pid (TERM, then KILL after 10 s) and reaps it.
+stop_pid() {
+	_pid=$1
+	[ -n "$_pid" ] || return 0
+	if kill -0 "$_pid" 2>/dev/null; then
+		kill -TERM "$_pid" 2>/dev/null
+		_i=0
+		while kill -0 "$_pid" 2>/dev/null && [ $_i -lt 100 ]; do
+			sleep 0.1
+			_i=$((_i + 1))
+		done
+		kill -0 "$_pid" 2>/dev/null && kill -KILL "$_pid" 2>/dev/null
+	fi
+	wait "$_pid" 2>/dev/null
+	return 0
+}
+
+# ---------------------------------------------------------------- snmptrapd
+
+snmptrapd_start() {
+	agent_require snmptrapd
+	TRAPD_PORT=$(free_port udp)
+	cat >"$AM_TMP/snmptrapd.conf" <<EOF
+disableAuthorization yes
+[snmp] mibs :
+[snmp] persistentDir $AM_TMP/trapd-persist
+EOF
+	# One line per notification in $TRAP_LOG, numeric OIDs, bare values:
+	#   TRAP <sender> .1.3.6.1.2.1.1.3.0 = 12| .1.3.6.1.6.3.1.1.4.1.0 = .1.3...| ...
+	SNMP_PERSISTENT_DIR="$AM_TMP/trapd-persist" \
+	snmptrapd -f -C -c "$AM_TMP/snmptrapd.conf" -OnQ -A -Lf "$TRAP_LOG" \
+		-F 'TRAP %B %V| %v\n' "udp:127.0.0.1:$TRAPD_PORT" >>"$AM_TMP/snmptrapd.out" 2>&1 &
+	TRAPD_PID=$!
+	wait_until 5 grep -q 'NET-SNMP version' "$TRAP_LOG" ||
+		am_fail "snmptrapd did not start"
+}
+
+# Number of logged notifications whose line matches the extended regexp.
+trap_count() {
+	grep '^TRAP ' "$TRAP_LOG" | grep -Ec -- "$1"
+}
+
+# wait_trap SECONDS REGEXP [COUNT]: waits until COUNT (default 1) matching
+# notifications were logged.
+wait_trap() {
+	_want=${3:-1}
+	wait_until "$1" sh -c '[ "$(grep "^TRAP " "$2" | grep -Ec -- "$1")" -ge "$3" ]' sh "$2" "$TRAP_LOG" "$_want"
+}
+
+# ---------------------------------------------------------------- snmpd
+
+# snmpd_start [EXTRA CONFIG LINE...]: a master agent on a free UDP port of
+# 127.0.0.1 with AgentX on a unix socket in $AM_TMP.  Sends notifications
+# to snmptrapd when it runs.  A restart (snmpd_stop; snmpd_start) keeps the
+# port and socket.
+snmpd_start() {
+	[ -n "${SNMPD_PORT:-}" ] || SNMPD_PORT=$(free_port udp)
+	{
+		echo "agentAddress udp:127.0.0.1:$SNMPD_PORT"
+		echo "rocommunity public 127.0.0.1"
+		echo "rwcommunity private 127.0.0.1"
+		echo "master agentx"
+		echo "agentXSocket unix:$AGENTX_SOCKET"
+		echo "agentXPerms 0777 0755"
+		echo "dontLogTCPWrappersConnects yes"
+		[ -n "${TRAPD_PORT:-}" ] && echo "trap2sink 127.0.0.1:$TRAPD_PORT public"
+		echo "[snmp] mibs :"
+		echo "[snmp] persistentDir $AM_TMP/persist"
+		for l in "$@"; do echo "$l"; done
+	} >"$AM_TMP/snmpd.conf"
+	snmpd -f -C -c "$AM_TMP/snmpd.conf" -I -smux -A -Lf "$SNMPD_LOG" \
+		-p "$AM_TMP/snmpd.pid" &
+	SNMPD_PID=$!
+	wait_until 5 snmp_ping || am_fail "snmpd did not answer on port $SNMPD_PORT"
+	[ -S "$AGENTX_SOCKET" ] || am_fail "snmpd did not create $AGENTX_SOCKET"
+}
+
+snmpd_stop() {
+	stop_pid "$SNMPD_PID"
+	SNMPD_PID=""
+}
+
+# True when the master answers sysDescr.0.
+snmp_ping() {
+	snmpget -v2c -c public -r 0 -t 1 "127.0.0.1:$SNMPD_PORT" .1.3.6.1.2.1.1.1.0
+}
+
+# ---------------------------------------------------------------- artmond
+
+# artmond_start ARGS...: runs artmond in the foreground mode (-f) against
+# the test's AgentX socket, logging to $ARTMOND_LOG.
+artmond_start() {
+	agent_require artmond
+	"$ARTMOND" -f -x "$AGENTX_SOCKET" -p "$AM_TMP/artmond.pid" "$@" >>"$ARTMOND_LOG" 2>&1 &
+	ARTMOND_PID=$!
+}
+
+# Waits until artmonSensorName.0 answers through the master.
+artmond_wait_registered() {
+	wait_until "${1:-10}" snmpget_q ARTMON-MIB::artmonSoftwareVersion.0 ||
+		am_fail "artmond did not register with the master"
+}
+
+artmond_stop() {
+	stop_pid "$ARTMOND_PID"
+	ARTMOND_PID=""
+}
+
+# Subagent first (stopping it together with the master trips an assertion
+# in the subagent), then the master, then the trap receiver (which gets the
+# master's shutdown notification).
+agent_stop_all() {
+	artmond_stop
+	snmpd_stop
+	stop_pid "$TRAPD_PID"
+	TRAPD_PID=""
+}
+
+# ---------------------------------------------------------------- clients
+
+# Client tools with ARTMON-MIB loaded, against the private master; values
+# bare, indexes numeric (snmpget_q prints only the values).
+snmpget_q()  { snmpget  -v2c -c public -r 1 -t 2 -M "$AM_MIBDIRS" -m ARTMON-MIB -Ob -Os -OQ -Ov "127.0.0.1:$SNMPD_PORT" "$@"; }
+snmpwalk_q() { snmpwalk -v2c -c public -r 1 -t 2 -M "$AM_MIBDIRS" -m ARTMON-MIB -Ob -Os -OQ "127.0.0.1:$SNMPD_PORT" "$@"; }
+snmpbulkwalk_q() { snmpbulkwalk -v2c -c public -r 1 -t 2 -M "$AM_MIBDIRS" -m ARTMON-MIB -Ob -Os -OQ "127.0.0.1:$SNMPD_PORT" "$@"; }
+snmptable_q() { snmptable -v2c -c public -r 1 -t 2 -M "$AM_MIBDIRS" -m ARTMON-MIB -Cf , -CH -Ci "127.0.0.1:$SNMPD_PORT" "$@"; }
+
+# assert_eq WHAT EXPECTED ACTUAL
+assert_eq() {
+	if [ "$2" != "$3" ]; then
+		am_fail "$1: expected '$2', got '$3'"
+	fi
+	am_log "ok: $1 = $3"
+}
