@@ -1,0 +1,464 @@
+/* Tracker tests on a fake clock: handshakes, exchanges, retransmissions,
+ * reordering, resets, timeouts, caps, port reuse. */
+#include "config.h"
+#include "capture/tracker.h"
+
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAXEV 64
+
+struct ev {
+	int ntxn, nconn;
+	struct am_txn txn[MAXEV];
+	struct am_conn txn_conn[MAXEV];
+	struct am_conn conn[MAXEV];
+};
+
+static struct ev E;
+
+static void
+on_txn(void *ctx, const struct am_conn *c, const struct am_txn *t)
+{
+	(void)ctx;
+	if (E.ntxn < MAXEV) {
+		E.txn_conn[E.ntxn] = *c;
+		E.txn[E.ntxn++] = *t;
+	}
+}
+
+static void
+on_conn(void *ctx, const struct am_conn *c)
+{
+	(void)ctx;
+	if (E.nconn < MAXEV)
+		E.conn[E.nconn++] = *c;
+}
+
+static struct am_tracker *
+mk(struct am_tracker_cfg *cfg)
+{
+	struct am_tracker_cfg d;
+	struct am_tracker_cb cb = { .txn = on_txn, .conn_end = on_conn };
+
+	memset(&E, 0, sizeof(E));
+	if (cfg == NULL) {
+		am_tracker_cfg_default(&d);
+		cfg = &d;
+	}
+	cfg->seed = 42;
+	return am_tracker_new(cfg, &cb);
+}
+
+#define T0 1700000000000000LL
+#define C2S 0
+#define S2C 1
+#define SYN 0x02
+#define ACK 0x10
+#define FIN 0x01
+#define RST 0x04
+#define PSH 0x08
+
+static uint16_t cport = 40000;
+
+/* One packet of the connection 10.0.0.1:cport <-> 10.0.0.2:80 at T0 + us. */
+static void
+pk(struct am_tracker *t, int dir, int64_t us, uint8_t flags, uint32_t seq, uint32_t ack, uint32_t len)
+{
+	struct am_packet p;
+
+	memset(&p, 0, sizeof(p));
+	p.ts = T0 + us;
+	p.proto = AM_IPPROTO_TCP;
+	p.src.family = p.dst.family = AM_AF_INET;
+	uint8_t c[4] = { 10, 0, 0, 1 }, s[4] = { 10, 0, 0, 2 };
+	memcpy(p.src.a, dir == C2S ? c : s, 4);
+	memcpy(p.dst.a, dir == C2S ? s : c, 4);
+	p.sport = dir == C2S ? cport : 80;
+	p.dport = dir == C2S ? 80 : cport;
+	p.tcp_flags = flags;
+	p.seq = seq;
+	p.ack = ack;
+	p.seg_len = len;
+	p.payload_len = 0;
+	p.wscale = 0xff;
+	p.mss = (flags & SYN) ? 1460 : 0;
+	am_tracker_packet(t, &p);
+}
+
+/* Handshake at 0 / 100 / 300 us: client ISN 1000, server ISN 5000. */
+static void
+handshake(struct am_tracker *t)
+{
+	pk(t, C2S, 0, SYN, 1000, 0, 0);
+	pk(t, S2C, 100, SYN | ACK, 5000, 1001, 0);
+	pk(t, C2S, 300, ACK, 1001, 5001, 0);
+}
+
+START_TEST(test_one_exchange)
+{
+	struct am_tracker *t = mk(NULL);
+
+	handshake(t);
+	pk(t, C2S, 1000, ACK | PSH, 1001, 5001, 100);      /* request 100 B */
+	pk(t, C2S, 1200, ACK | PSH, 1101, 5001, 50);       /* ...and 50 more */
+	pk(t, S2C, 5000, ACK, 5001, 1151, 1000);           /* response */
+	pk(t, S2C, 5300, ACK | PSH, 6001, 1151, 500);
+	pk(t, C2S, 5400, ACK, 1151, 6501, 0);              /* client ACKs it all */
+	pk(t, C2S, 9000, ACK | FIN, 1151, 6501, 0);
+	pk(t, S2C, 9100, ACK | FIN, 6501, 1152, 0);
+	pk(t, C2S, 9200, ACK, 1152, 6502, 0);
+	ck_assert_int_eq(E.ntxn, 1);
+	struct am_txn *x = &E.txn[0];
+	ck_assert_int_eq(x->outcome, AM_OUT_COMPLETE);
+	ck_assert_int_eq(x->first, 4000);
+	ck_assert_int_eq(x->last, 4300);
+	ck_assert_int_eq(x->ack, 4400);
+	ck_assert_int_eq(x->think, 3800);
+	ck_assert_uint_eq(x->req_bytes, 150);
+	ck_assert_uint_eq(x->resp_bytes, 1500);
+	ck_assert_uint_eq(x->req_pkts, 2);
+	ck_assert_uint_eq(x->resp_pkts, 2);
+	ck_assert_int_eq(E.txn_conn[0].srv_rtt, 100);
+	ck_assert_int_eq(E.txn_conn[0].cli_rtt, 200);
+	ck_assert_int_eq(E.txn_conn[0].mss[0], 1460);
+	am_tracker_tick(t, T0 + 60 * 1000000LL);
+	ck_assert_int_eq(E.nconn, 1);
+	ck_assert_int_eq(E.conn[0].outcome, AM_OUT_COMPLETE);
+	ck_assert_uint_eq(E.conn[0].bytes[0], 150);
+	ck_assert_uint_eq(E.conn[0].bytes[1], 1500);
+	ck_assert_int_eq(E.conn[0].closed_by, 1);
+	am_tracker_free(t);
+}
+END_TEST
+
+START_TEST(test_keepalive_and_quiet)
+{
+	struct am_tracker *t = mk(NULL);
+
+	handshake(t);
+	pk(t, C2S, 1000, ACK | PSH, 1001, 5001, 100);
+	pk(t, S2C, 2000, ACK | PSH, 5001, 1101, 200);
+	pk(t, C2S, 2100, ACK, 1101, 5201, 0);
+	ck_assert_int_eq(E.ntxn, 0);                       /* not yet quiet */
+	pk(t, C2S, 3000, ACK | PSH, 1101, 5201, 80);       /* next request ends the first */
+	ck_assert_int_eq(E.ntxn, 1);
+	ck_assert_int_eq(E.txn[0].first, 1000);
+	ck_assert_uint_eq(E.txn[0].seq, 1);
+	pk(t, S2C, 3500, ACK | PSH, 5201, 1181, 300);
+	pk(t, C2S, 3600, ACK, 1181, 5501, 0);
+	am_tracker_tick(t, T0 + 3600 + 400000);             /* 400 ms: not yet */
+	ck_assert_int_eq(E.ntxn, 1);
+	am_tracker_tick(t, T0 + 3600 + 500000);             /* 500 ms quiet: done */
+	ck_assert_int_eq(E.ntxn, 2);
+	ck_assert_int_eq(E.txn[1].first, 500);
+	ck_assert_int_eq(E.txn[1].ack, 600);
+	ck_assert_uint_eq(E.txn[1].seq, 2);
+	ck_assert_int_eq(E.txn[1].outcome, AM_OUT_COMPLETE);
+	am_tracker_finish(t);
+	ck_assert_int_eq(E.ntxn, 2);
+	ck_assert_int_eq(E.nconn, 1);
+	ck_assert_int_eq(E.conn[0].outcome, AM_OUT_OPEN);
+	ck_assert_uint_eq(E.conn[0].transactions, 2);
+	am_tracker_free(t);
+}
+END_TEST
+
+START_TEST(test_retransmission_does_not_move_timings)
+{
+	struct am_tracker *t = mk(NULL);
+
+	handshake(t);
+	pk(t, C2S, 1000, ACK | PSH, 1001, 5001, 100);
+	pk(t, C2S, 1500, ACK | PSH, 1001, 5001, 100);      /* request retransmitted */
+	pk(t, S2C, 2000, ACK, 5001, 1101, 1000);
+	pk(t, S2C, 2100, ACK | PSH, 6001, 1101, 1000);
+	pk(t, S2C, 9000, ACK, 5001, 1101, 1000);           /* response retransmitted late */
+	pk(t, C2S, 9100, ACK, 1101, 7001, 0);
+	am_tracker_finish(t);
+	ck_assert_int_eq(E.ntxn, 1);
+	ck_assert_int_eq(E.txn[0].think, 1000);            /* from the first copy */
+	ck_assert_int_eq(E.txn[0].last, 1100);             /* the late copy did not move it */
+	ck_assert_uint_eq(E.txn[0].retrans, 2);
+	ck_assert_uint_eq(E.txn[0].req_bytes, 100);
+	ck_assert_uint_eq(E.txn[0].resp_bytes, 2000);
+	ck_assert_uint_eq(E.conn[0].retrans[0], 1);
+	ck_assert_uint_eq(E.conn[0].retrans[1], 1);
+	am_tracker_free(t);
+}
+END_TEST
+
+START_TEST(test_reordering_and_gap)
+{
+	struct am_tracker *t = mk(NULL);
+
+	handshake(t);
+	pk(t, C2S, 1000, ACK | PSH, 1001, 5001, 100);
+	pk(t, S2C, 2000, ACK, 6001, 1101, 1000);           /* second segment first */
+	pk(t, S2C, 2100, ACK, 5001, 1101, 1000);           /* first fills the hole */
+	pk(t, S2C, 2200, ACK, 8001, 1101, 1000);           /* a hole never filled */
+	pk(t, C2S, 2300, ACK, 1101, 9001, 0);
+	am_tracker_finish(t);
+	ck_assert_int_eq(E.ntxn, 1);
+	ck_assert_int_eq(E.txn[0].first, 1000);
+	ck_assert_int_eq(E.txn[0].last, 1200);
+	ck_assert_uint_eq(E.txn[0].ooo, 1);
+	ck_assert_uint_eq(E.txn[0].retrans, 0);
+	ck_assert_uint_eq(E.txn[0].gap_bytes, 1000);
+	ck_assert_uint_eq(E.txn[0].resp_bytes, 3000);
+	ck_assert_uint_eq(E.conn[0].gap_bytes[1], 1000);
+	am_tracker_free(t);
+}
+END_TEST
+
+START_TEST(test_reset_and_incomplete)
+{
+	struct am_tracker *t = mk(NULL);
+
+	handshake(t);
+	pk(t, C2S, 1000, ACK | PSH, 1001, 5001, 100);
+	pk(t, S2C, 2000, RST | ACK, 5001, 1101, 0);
+	ck_assert_int_eq(E.ntxn, 1);
+	ck_assert_int_eq(E.txn[0].outcome, AM_OUT_RESET);
+	ck_assert_int_eq(E.txn[0].first, -1);
+	ck_assert_int_eq(E.txn[0].last, -1);
+	ck_assert_int_eq(E.txn[0].think, -1);
+	am_tracker_finish(t);
+	ck_assert_int_eq(E.conn[0].outcome, AM_OUT_RESET);
+	am_tracker_free(t);
+
+	t = mk(NULL);
+	handshake(t);
+	pk(t, C2S, 1000, ACK | PSH, 1001, 5001, 100);
+	pk(t, C2S, 1100, ACK | FIN, 1101, 5001, 0);
+	pk(t, S2C, 1200, ACK | FIN, 5001, 1102, 0);
+	ck_assert_int_eq(E.ntxn, 1);
+	ck_assert_int_eq(E.txn[0].outcome, AM_OUT_INCOMPLETE);
+	am_tracker_free(t);
+}
+END_TEST
+
+START_TEST(test_timeouts)
+{
+	struct am_tracker_cfg cfg;
+
+	am_tracker_cfg_default(&cfg);
+	struct am_tracker *t = mk(&cfg);
+	pk(t, C2S, 0, SYN, 1000, 0, 0);                    /* half-open */
+	am_tracker_tick(t, T0 + 29 * 1000000LL);
+	ck_assert_int_eq(E.nconn, 0);
+	am_tracker_tick(t, T0 + 30 * 1000000LL);
+	ck_assert_int_eq(E.nconn, 1);
+	ck_assert_int_eq(E.conn[0].outcome, AM_OUT_TIMEOUT);
+	struct am_tracker_stats st;
+	am_tracker_stats(t, &st);
+	ck_assert_uint_eq(st.timed_out, 1);
+	ck_assert_uint_eq(st.sessions_active, 0);
+
+	/* A request never answered: timeout after the established idle time.
+	 * (The clock is at 30 s now; older timestamps count as "now".) */
+	cport++;
+	handshake(t);
+	pk(t, C2S, 1000, ACK | PSH, 1001, 5001, 100);
+	am_tracker_tick(t, T0 + 630 * 1000000LL - 1);
+	ck_assert_int_eq(E.ntxn, 0);
+	am_tracker_tick(t, T0 + 630 * 1000000LL);
+	ck_assert_int_eq(E.ntxn, 1);
+	ck_assert_int_eq(E.txn[0].outcome, AM_OUT_TIMEOUT);
+	ck_assert_int_eq(E.txn[0].first, -1);
+	am_tracker_free(t);
+	cport = 40000;
+}
+END_TEST
+
+START_TEST(test_caps_evict_and_refuse)
+{
+	struct am_tracker_cfg cfg;
+	struct am_tracker_stats st;
+
+	am_tracker_cfg_default(&cfg);
+	cfg.max_sessions = 4;
+	struct am_tracker *t = mk(&cfg);
+	/* two established connections */
+	for (int i = 0; i < 2; i++) {
+		cport = (uint16_t)(41000 + i);
+		handshake(t);
+	}
+	/* a flood of SYNs: each new one pushes out the oldest half-open */
+	for (int i = 0; i < 10; i++) {
+		cport = (uint16_t)(42000 + i);
+		pk(t, C2S, 400 + i, SYN, 1000, 0, 0);
+	}
+	am_tracker_stats(t, &st);
+	ck_assert_uint_eq(st.sessions_limit, 4);
+	ck_assert_uint_eq(st.sessions_active, 4);
+	ck_assert_uint_eq(st.evicted, 8);
+	ck_assert_uint_eq(st.refused, 0);
+	/* fill with established ones: then a new SYN is refused */
+	for (int i = 0; i < 2; i++) {
+		cport = (uint16_t)(42008 + i);
+		pk(t, S2C, 500, SYN | ACK, 5000, 1001, 0);
+		pk(t, C2S, 600, ACK, 1001, 5001, 0);
+	}
+	cport = 43000;
+	pk(t, C2S, 700, SYN, 1000, 0, 0);
+	am_tracker_stats(t, &st);
+	ck_assert_uint_eq(st.refused, 1);
+	ck_assert_uint_eq(st.sessions_active, 4);
+	/* evicted connections were reported as such */
+	int evicted = 0;
+	for (int i = 0; i < E.nconn; i++)
+		evicted += E.conn[i].outcome == AM_OUT_EVICTED;
+	ck_assert_int_eq(evicted, 8);
+	am_tracker_free(t);
+	cport = 40000;
+}
+END_TEST
+
+START_TEST(test_emergency_timeouts)
+{
+	struct am_tracker_cfg cfg;
+
+	am_tracker_cfg_default(&cfg);
+	cfg.max_sessions = 10;
+	struct am_tracker *t = mk(&cfg);
+	for (int i = 0; i < 9; i++) {      /* 90%: nearly full */
+		cport = (uint16_t)(44000 + i);
+		pk(t, C2S, i, SYN, 1000, 0, 0);
+	}
+	am_tracker_tick(t, T0 + 5 * 1000000LL + 8);
+	struct am_tracker_stats st;
+	am_tracker_stats(t, &st);
+	ck_assert_uint_eq(st.timed_out, 9);    /* 5 s emergency, not 30 s */
+	am_tracker_free(t);
+	cport = 40000;
+}
+END_TEST
+
+START_TEST(test_port_reuse)
+{
+	struct am_tracker *t = mk(NULL);
+
+	handshake(t);
+	pk(t, C2S, 1000, ACK | PSH, 1001, 5001, 10);
+	pk(t, S2C, 2000, ACK | PSH, 5001, 1011, 10);
+	pk(t, C2S, 3000, ACK | FIN, 1011, 5011, 0);
+	pk(t, S2C, 3100, ACK | FIN, 5011, 1012, 0);
+	pk(t, C2S, 3200, ACK, 1012, 5012, 0);
+	/* same ports, new connection (TIME_WAIT reuse) */
+	pk(t, C2S, 4000, SYN, 90000, 0, 0);
+	ck_assert_int_eq(E.nconn, 1);
+	pk(t, S2C, 4100, SYN | ACK, 70000, 90001, 0);
+	pk(t, C2S, 4200, ACK, 90001, 70001, 0);
+	pk(t, C2S, 5000, ACK | PSH, 90001, 70001, 10);
+	pk(t, S2C, 5700, ACK | PSH, 70001, 90011, 10);
+	am_tracker_finish(t);
+	ck_assert_int_eq(E.ntxn, 2);
+	ck_assert_int_eq(E.txn[1].first, 700);
+	ck_assert_int_eq(E.nconn, 2);
+	ck_assert(E.conn[0].id != E.conn[1].id);
+	ck_assert_int_eq(E.conn[1].srv_rtt, 100);
+	am_tracker_free(t);
+}
+END_TEST
+
+START_TEST(test_wait_for_syn_and_midstream)
+{
+	struct am_tracker_cfg cfg;
+	struct am_tracker_stats st;
+
+	struct am_tracker *t = mk(NULL);
+	pk(t, C2S, 1000, ACK | PSH, 1001, 5001, 100);
+	pk(t, S2C, 2000, ACK | PSH, 5001, 1101, 100);
+	am_tracker_finish(t);
+	ck_assert_int_eq(E.ntxn, 0);
+	am_tracker_stats(t, &st);
+	ck_assert_uint_eq(st.no_syn, 2);
+	am_tracker_free(t);
+
+	am_tracker_cfg_default(&cfg);
+	cfg.wait_for_syn = 0;
+	t = mk(&cfg);
+	pk(t, C2S, 1000, ACK | PSH, 1001, 5001, 100);
+	pk(t, S2C, 2000, ACK | PSH, 5001, 1101, 100);
+	am_tracker_finish(t);
+	ck_assert_int_eq(E.ntxn, 1);
+	ck_assert_int_eq(E.txn[0].first, 1000);
+	ck_assert_int_eq(E.txn_conn[0].midstream, 1);
+	ck_assert_int_eq(E.txn_conn[0].server_port, 80);
+	ck_assert_int_eq(E.txn_conn[0].srv_rtt, -1);
+	am_tracker_free(t);
+}
+END_TEST
+
+START_TEST(test_sequence_wrap)
+{
+	struct am_tracker *t = mk(NULL);
+	uint32_t c = 0xffffff00u, s = 0xfffffff0u;
+
+	pk(t, C2S, 0, SYN, c, 0, 0);
+	pk(t, S2C, 100, SYN | ACK, s, c + 1, 0);
+	pk(t, C2S, 300, ACK, c + 1, s + 1, 0);
+	pk(t, C2S, 1000, ACK | PSH, c + 1, s + 1, 1000);   /* wraps */
+	pk(t, S2C, 2000, ACK, s + 1, c + 1001, 1000);      /* wraps */
+	pk(t, S2C, 2100, ACK, s + 1001, c + 1001, 1000);
+	pk(t, S2C, 2200, ACK, s + 1, c + 1001, 1000);      /* retransmission across the wrap */
+	pk(t, C2S, 2300, ACK, c + 1001, s + 2001, 0);
+	am_tracker_finish(t);
+	ck_assert_int_eq(E.ntxn, 1);
+	ck_assert_uint_eq(E.txn[0].req_bytes, 1000);
+	ck_assert_uint_eq(E.txn[0].resp_bytes, 2000);
+	ck_assert_uint_eq(E.txn[0].retrans, 1);
+	ck_assert_int_eq(E.txn[0].ack, 1300);
+	am_tracker_free(t);
+}
+END_TEST
+
+START_TEST(test_syn_retransmit_and_server_first)
+{
+	struct am_tracker *t = mk(NULL);
+
+	pk(t, C2S, 0, SYN, 1000, 0, 0);
+	pk(t, C2S, 1000000, SYN, 1000, 0, 0);              /* SYN retransmitted after 1 s */
+	pk(t, S2C, 1000100, SYN | ACK, 5000, 1001, 0);
+	pk(t, C2S, 1000300, ACK, 1001, 5001, 0);
+	pk(t, S2C, 1001000, ACK | PSH, 5001, 1001, 50);    /* banner: not an exchange */
+	pk(t, C2S, 1002000, ACK | PSH, 1001, 5051, 10);
+	pk(t, S2C, 1003000, ACK | PSH, 5051, 1011, 20);
+	am_tracker_finish(t);
+	ck_assert_int_eq(E.ntxn, 1);
+	ck_assert_int_eq(E.txn[0].first, 1000);
+	ck_assert_uint_eq(E.txn[0].resp_bytes, 20);
+	ck_assert_int_eq(E.txn_conn[0].srv_rtt, 100);      /* from the SYN that was answered */
+	ck_assert_int_eq(E.txn_conn[0].syn_ts, T0);
+	ck_assert_uint_eq(E.conn[0].retrans[0], 1);
+	am_tracker_free(t);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("tracker");
+	TCase *tc = tcase_create("tracker");
+
+	tcase_add_test(tc, test_one_exchange);
+	tcase_add_test(tc, test_keepalive_and_quiet);
+	tcase_add_test(tc, test_retransmission_does_not_move_timings);
+	tcase_add_test(tc, test_reordering_and_gap);
+	tcase_add_test(tc, test_reset_and_incomplete);
+	tcase_add_test(tc, test_timeouts);
+	tcase_add_test(tc, test_caps_evict_and_refuse);
+	tcase_add_test(tc, test_emergency_timeouts);
+	tcase_add_test(tc, test_port_reuse);
+	tcase_add_test(tc, test_wait_for_syn_and_midstream);
+	tcase_add_test(tc, test_sequence_wrap);
+	tcase_add_test(tc, test_syn_retransmit_and_server_first);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
