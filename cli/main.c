@@ -13,6 +13,7 @@ static const struct {
 	const char *help;
 } commands[] = {
 	{ "read", cmd_read, "measure transactions in capture files" },
+	{ "check", cmd_check, "check a configuration file and list what it loads" },
 };
 
 static void
