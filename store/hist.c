@@ -5,12 +5,15 @@
  * [2^e, 2^(e+1)), which is cut into 2^S buckets of width 2^(e-S); its index
  * is (e - S) * 2^S + (v >> (e - S)).  The indexes run on without a hole from
  * the exact range, and the largest (e = 63) is 56 * 128 + 255 = 7423. */
+#include "config.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
 
 #include "common/util.h"
 #include "store/hist.h"
+#include "store/codec.h"
 
 #define SUB (1u << AM_HIST_SUBBITS)
 #define EXACT_LIMIT (2u << AM_HIST_SUBBITS)           /* 256 */
@@ -273,95 +276,40 @@ am_hist_mean(const struct am_hist *h)
  * varint   n, then n pairs: index delta (first absolute, then > 0), count (> 0)
  */
 
-struct wbuf {
-	uint8_t *p;
-	size_t len, pos;
-};
-
 static void
-put_byte(struct wbuf *w, uint8_t b)
-{
-	if (w->p && w->pos < w->len)
-		w->p[w->pos] = b;
-	w->pos++;
-}
-
-static void
-put_varint(struct wbuf *w, uint64_t v)
-{
-	while (v >= 0x80) {
-		put_byte(w, (uint8_t)(v | 0x80));
-		v >>= 7;
-	}
-	put_byte(w, (uint8_t)v);
-}
-
-static void
-put_double(struct wbuf *w, double d)
+put_double(struct am_wbuf *w, double d)
 {
 	uint64_t u;
 	int i;
 
 	memcpy(&u, &d, sizeof(u));
 	for (i = 0; i < 8; i++)
-		put_byte(w, (uint8_t)(u >> (8 * i)));
+		am_put_byte(w, (uint8_t)(u >> (8 * i)));
 }
 
 size_t
 am_hist_encode(const struct am_hist *h, uint8_t *buf, size_t len)
 {
-	struct wbuf w = { buf, len, 0 };
+	struct am_wbuf w = { buf, len, 0 };
 	uint32_t i, prev = 0;
 
-	put_byte(&w, ENCODE_VERSION);
-	put_varint(&w, h->count);
-	put_varint(&w, h->count ? h->min : 0);
-	put_varint(&w, h->count ? h->max : 0);
+	am_put_byte(&w, ENCODE_VERSION);
+	am_put_varint(&w, h->count);
+	am_put_varint(&w, h->count ? h->min : 0);
+	am_put_varint(&w, h->count ? h->max : 0);
 	put_double(&w, h->count ? h->sum : 0);
 	put_double(&w, h->count ? h->sumsq : 0);
-	put_varint(&w, h->count ? h->n : 0);
+	am_put_varint(&w, h->count ? h->n : 0);
 	for (i = 0; h->count && i < h->n; i++) {
-		put_varint(&w, h->idx[i] - prev);
-		put_varint(&w, h->cnt[i]);
+		am_put_varint(&w, h->idx[i] - prev);
+		am_put_varint(&w, h->cnt[i]);
 		prev = h->idx[i];
 	}
 	return w.pos;
 }
 
-struct rbuf {
-	const uint8_t *p;
-	size_t len, pos;
-};
-
 static int
-get_varint(struct rbuf *r, uint64_t *out)
-{
-	uint64_t v = 0;
-	unsigned shift = 0;
-
-	for (;;) {
-		uint8_t b;
-		if (r->pos >= r->len)
-			return -1;
-		b = r->p[r->pos++];
-		if (shift == 63 && (b & 0x7e))
-			return -1;       /* more than 64 bits */
-		v |= (uint64_t)(b & 0x7f) << shift;
-		if (!(b & 0x80)) {
-			if (b == 0 && shift > 0)
-				return -1;   /* not the shortest form */
-			break;
-		}
-		shift += 7;
-		if (shift > 63)
-			return -1;
-	}
-	*out = v;
-	return 0;
-}
-
-static int
-get_double(struct rbuf *r, double *out)
+get_double(struct am_rbuf *r, double *out)
 {
 	uint64_t u = 0;
 	int i;
@@ -377,7 +325,7 @@ get_double(struct rbuf *r, double *out)
 int
 am_hist_decode(struct am_hist *h, const uint8_t *buf, size_t len)
 {
-	struct rbuf r = { buf, len, 0 };
+	struct am_rbuf r = { buf, len, 0 };
 	uint64_t count, min, max, n, d, c, total = 0, idx = 0;
 	double sum, sumsq;
 	uint32_t i;
@@ -386,9 +334,9 @@ am_hist_decode(struct am_hist *h, const uint8_t *buf, size_t len)
 	if (buf == NULL || len < 1 || buf[0] != ENCODE_VERSION)
 		return -1;
 	r.pos = 1;
-	if (get_varint(&r, &count) < 0 || get_varint(&r, &min) < 0 ||
-	    get_varint(&r, &max) < 0 || get_double(&r, &sum) < 0 ||
-	    get_double(&r, &sumsq) < 0 || get_varint(&r, &n) < 0)
+	if (am_get_varint(&r, &count) < 0 || am_get_varint(&r, &min) < 0 ||
+	    am_get_varint(&r, &max) < 0 || get_double(&r, &sum) < 0 ||
+	    get_double(&r, &sumsq) < 0 || am_get_varint(&r, &n) < 0)
 		goto malformed;
 	if (n > NBUCKETS || (count == 0) != (n == 0) || min > max)
 		goto malformed;
@@ -401,7 +349,7 @@ am_hist_decode(struct am_hist *h, const uint8_t *buf, size_t len)
 		goto malformed;
 	reserve(h, (uint32_t)n);
 	for (i = 0; i < n; i++) {
-		if (get_varint(&r, &d) < 0 || get_varint(&r, &c) < 0)
+		if (am_get_varint(&r, &d) < 0 || am_get_varint(&r, &c) < 0)
 			goto malformed;
 		if ((i > 0 && d == 0) || d >= NBUCKETS || c == 0)
 			goto malformed;

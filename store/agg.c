@@ -1,0 +1,640 @@
+/* Interval aggregates: see agg.h. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "store/agg.h"
+
+struct entry {
+	uint32_t id, sig_id;
+	uint8_t enclen;
+	uint8_t dirty;              /* totals changed since the last good flush */
+	uint8_t enc[AM_KEY_ENC_MAX];
+	uint64_t hash;
+	struct entry *hnext;
+	struct am_agg_key key;
+	struct am_totals tot;
+	struct am_agg_gauges last;
+	struct am_rec *cur;         /* open interval; NULL when not live */
+	uint32_t live_pos;          /* index in agg->live */
+	am_time_t last_seen;
+};
+
+struct am_agg {
+	struct am_agg_cfg cfg;
+	struct am_store *st;
+	am_time_t len;              /* interval length, microseconds */
+	am_time_t clock, open_start;
+	int started;
+	uint32_t n_le;
+	uint64_t le[AM_LE_MAX];
+
+	struct entry **hash;        /* chained, power-of-two buckets */
+	uint64_t hmask, hcount, seed;
+	struct entry **by_id;       /* index: id */
+	uint32_t by_id_cap, next_id;
+	uint32_t key_flushed;       /* ids below are in the store */
+	struct entry **live;
+	uint32_t n_live, live_cap, n_live_normal;
+
+	char **sigs;                /* index: sig id */
+	uint32_t sig_cap, next_sig, sig_flushed;
+
+	struct am_agg_stats stats;
+	am_agg_close_cb close_cb;
+	void *close_ctx;
+	/* the interval being flushed, for the write callback */
+	am_time_t flush_start;
+};
+
+static const uint64_t default_le[] = {
+	100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000,
+	500000, 1000000, 2500000, 5000000, 10000000, 30000000, 60000000
+};
+
+void
+am_agg_cfg_default(struct am_agg_cfg *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->interval_s = 300;
+	cfg->max_keys = 10000;
+	cfg->idle_s = 3600;
+	cfg->need_handshake = 1;
+	cfg->n_le = sizeof(default_le) / sizeof(default_le[0]);
+	memcpy(cfg->le, default_le, sizeof(default_le));
+}
+
+/* --- dictionaries ------------------------------------------------------------ */
+
+static void
+by_id_set(struct am_agg *agg, uint32_t id, struct entry *e)
+{
+	if (id >= agg->by_id_cap) {
+		uint32_t cap = agg->by_id_cap ? agg->by_id_cap : 256;
+		while (cap <= id)
+			cap *= 2;
+		agg->by_id = am_xrealloc(agg->by_id, cap * sizeof(*agg->by_id));
+		memset(agg->by_id + agg->by_id_cap, 0, (cap - agg->by_id_cap) * sizeof(*agg->by_id));
+		agg->by_id_cap = cap;
+	}
+	agg->by_id[id] = e;
+	if (id >= agg->next_id)
+		agg->next_id = id + 1;
+}
+
+static void
+hash_insert(struct am_agg *agg, struct entry *e)
+{
+	uint64_t b;
+
+	if (agg->hcount >= 2 * (agg->hmask + 1)) {
+		uint64_t nb = 2 * (agg->hmask + 1), i;
+		struct entry **nh = am_xcalloc(nb, sizeof(*nh));
+		for (i = 0; i <= agg->hmask; i++) {
+			struct entry *x = agg->hash[i], *next;
+			for (; x; x = next) {
+				next = x->hnext;
+				x->hnext = nh[x->hash & (nb - 1)];
+				nh[x->hash & (nb - 1)] = x;
+			}
+		}
+		free(agg->hash);
+		agg->hash = nh;
+		agg->hmask = nb - 1;
+	}
+	b = e->hash & agg->hmask;
+	e->hnext = agg->hash[b];
+	agg->hash[b] = e;
+	agg->hcount++;
+}
+
+static struct entry *
+hash_find(const struct am_agg *agg, const uint8_t *enc, size_t len, uint64_t h)
+{
+	struct entry *e;
+
+	for (e = agg->hash[h & agg->hmask]; e; e = e->hnext)
+		if (e->hash == h && e->enclen == len && memcmp(e->enc, enc, len) == 0)
+			return e;
+	return NULL;
+}
+
+static void
+sig_set(struct am_agg *agg, uint32_t id, const char *name)
+{
+	if (id >= agg->sig_cap) {
+		uint32_t cap = agg->sig_cap ? agg->sig_cap : 64;
+		while (cap <= id)
+			cap *= 2;
+		agg->sigs = am_xrealloc(agg->sigs, cap * sizeof(*agg->sigs));
+		memset(agg->sigs + agg->sig_cap, 0, (cap - agg->sig_cap) * sizeof(*agg->sigs));
+		agg->sig_cap = cap;
+	}
+	free(agg->sigs[id]);
+	agg->sigs[id] = am_xstrdup(name);
+	if (id >= agg->next_sig)
+		agg->next_sig = id + 1;
+}
+
+/* Signature ids are few and looked up only when a key is made. */
+static uint32_t
+sig_id(struct am_agg *agg, const char *name)
+{
+	uint32_t i;
+
+	if (name[0] == 0)
+		return 0;
+	for (i = 1; i < agg->next_sig; i++)
+		if (agg->sigs[i] && strcmp(agg->sigs[i], name) == 0)
+			return i;
+	i = agg->next_sig;
+	sig_set(agg, i, name);
+	return i;
+}
+
+static struct entry *
+entry_new(struct am_agg *agg, const struct am_agg_key *k, const uint8_t *enc, size_t len,
+    uint64_t h, uint32_t id)
+{
+	struct entry *e = am_xcalloc(1, sizeof(*e));
+
+	e->key = *k;
+	memcpy(e->enc, enc, len);
+	e->enclen = (uint8_t)len;
+	e->hash = h;
+	e->id = id;
+	by_id_set(agg, id, e);
+	hash_insert(agg, e);
+	agg->stats.keys_total++;
+	return e;
+}
+
+static void
+live_add(struct am_agg *agg, struct entry *e)
+{
+	if (agg->n_live == agg->live_cap) {
+		agg->live_cap = agg->live_cap ? 2 * agg->live_cap : 256;
+		agg->live = am_xrealloc(agg->live, agg->live_cap * sizeof(*agg->live));
+	}
+	e->cur = am_xmalloc(sizeof(*e->cur));
+	am_rec_init(e->cur);
+	e->live_pos = agg->n_live;
+	agg->live[agg->n_live++] = e;
+	if (!e->key.overflow)
+		agg->n_live_normal++;
+	agg->stats.keys_live = agg->n_live;
+	if (agg->n_live > agg->stats.keys_peak)
+		agg->stats.keys_peak = agg->n_live;
+}
+
+static void
+live_remove(struct am_agg *agg, struct entry *e)
+{
+	uint32_t pos = e->live_pos;
+
+	am_rec_free(e->cur);
+	free(e->cur);
+	e->cur = NULL;
+	agg->live[pos] = agg->live[--agg->n_live];
+	agg->live[pos]->live_pos = pos;
+	if (!e->key.overflow)
+		agg->n_live_normal--;
+	agg->stats.keys_live = agg->n_live;
+}
+
+/* --- setup ------------------------------------------------------------------- */
+
+static int
+load_key(void *ctx, const struct am_key_info *ki, const struct am_totals *tot)
+{
+	struct am_agg *agg = ctx;
+	uint8_t enc[AM_KEY_ENC_MAX];
+	size_t len = am_agg_key_encode(&ki->key, enc);
+	uint64_t h = am_hash64(enc, len, agg->seed);
+	struct entry *e;
+
+	if (hash_find(agg, enc, len, h)) {
+		log_warnx("store", "key %u duplicates another key: ignored", ki->id);
+		return 0;
+	}
+	e = entry_new(agg, &ki->key, enc, len, h, ki->id);
+	e->sig_id = ki->sig_id;
+	e->tot = *tot;
+	e->last_seen = tot->last_seen;
+	return 0;
+}
+
+static int
+load_sig(void *ctx, uint32_t id, const char *name)
+{
+	sig_set(ctx, id, name);
+	return 0;
+}
+
+struct am_agg *
+am_agg_new(const struct am_agg_cfg *cfg, struct am_store *st)
+{
+	struct am_agg *agg;
+	struct am_agg_cfg def;
+
+	if (cfg == NULL) {
+		am_agg_cfg_default(&def);
+		cfg = &def;
+	}
+	if (!st && (cfg->interval_s < 10 || cfg->interval_s > 3600))
+		return NULL;
+	if (cfg->n_le > AM_LE_MAX)
+		return NULL;
+	agg = am_xcalloc(1, sizeof(*agg));
+	agg->cfg = *cfg;
+	agg->st = st;
+	agg->seed = am_random_seed();
+	agg->hmask = 1023;
+	agg->hash = am_xcalloc(agg->hmask + 1, sizeof(*agg->hash));
+	agg->next_id = agg->next_sig = 1;
+	agg->n_le = cfg->n_le;
+	memcpy(agg->le, cfg->le, sizeof(agg->le));
+	agg->len = (am_time_t)cfg->interval_s * AM_USEC;
+	if (st) {
+		struct am_store_info info;
+		am_store_info(st, &info);
+		agg->len = (am_time_t)info.interval_s * AM_USEC;
+		agg->n_le = info.n_le;
+		memcpy(agg->le, info.le, sizeof(agg->le));
+		if (am_store_load(st, load_key, load_sig, agg) < 0) {
+			am_agg_free(agg);
+			return NULL;
+		}
+		if (info.keys + 1 > agg->next_id)
+			agg->next_id = info.keys + 1;
+		if (info.sigs + 1 > agg->next_sig)
+			agg->next_sig = info.sigs + 1;
+	}
+	agg->key_flushed = agg->next_id;
+	agg->sig_flushed = agg->next_sig;
+	agg->cfg.interval_s = (uint32_t)(agg->len / AM_USEC);
+	return agg;
+}
+
+void
+am_agg_free(struct am_agg *agg)
+{
+	uint32_t i;
+
+	if (agg == NULL)
+		return;
+	for (i = 0; i < agg->next_id && i < agg->by_id_cap; i++) {
+		struct entry *e = agg->by_id[i];
+		if (e == NULL)
+			continue;
+		if (e->cur) {
+			am_rec_free(e->cur);
+			free(e->cur);
+		}
+		free(e);
+	}
+	for (i = 0; i < agg->sig_cap; i++)
+		free(agg->sigs[i]);
+	free(agg->sigs);
+	free(agg->by_id);
+	free(agg->hash);
+	free(agg->live);
+	free(agg);
+}
+
+void
+am_agg_on_close(struct am_agg *agg, am_agg_close_cb cb, void *ctx)
+{
+	agg->close_cb = cb;
+	agg->close_ctx = ctx;
+}
+
+uint32_t
+am_agg_interval_s(const struct am_agg *agg)
+{
+	return (uint32_t)(agg->len / AM_USEC);
+}
+
+/* --- the per-transaction path ------------------------------------------------ */
+
+static am_time_t
+align(const struct am_agg *agg, am_time_t t)
+{
+	am_time_t r = t % agg->len;
+
+	return r < 0 ? t - r - agg->len : t - r;
+}
+
+static void
+add_timing(struct am_agg *agg, struct entry *e, int i, int64_t v)
+{
+	if (v < 0)
+		return;
+	am_hist_add(&e->cur->t[i], (uint64_t)v);
+	e->tot.n[i]++;
+	e->tot.sum[i] += (uint64_t)v;
+	if (i == AM_T_FIRST)
+		for (uint32_t j = 0; j < agg->n_le; j++)
+			if ((uint64_t)v <= agg->le[j])
+				e->tot.le[j]++;
+}
+
+static void
+count(struct am_agg *agg, struct entry *e, const struct am_conn *conn, const struct am_txn *txn)
+{
+	struct am_rec *r = e->cur;
+	struct am_totals *t = &e->tot;
+
+	r->count++;
+	t->count++;
+	add_timing(agg, e, AM_T_FIRST, txn->first);
+	add_timing(agg, e, AM_T_LAST, txn->last);
+	add_timing(agg, e, AM_T_ACK, txn->ack);
+	add_timing(agg, e, AM_T_THINK, txn->think);
+	if (txn->seq == 1 && conn->srv_rtt >= 0 && conn->cli_rtt >= 0)
+		add_timing(agg, e, AM_T_RTT, conn->srv_rtt + conn->cli_rtt);
+	r->bytes[0] += txn->req_bytes;
+	r->bytes[1] += txn->resp_bytes;
+	r->pkts[0] += txn->req_pkts;
+	r->pkts[1] += txn->resp_pkts;
+	t->bytes[0] += txn->req_bytes;
+	t->bytes[1] += txn->resp_bytes;
+	t->pkts[0] += txn->req_pkts;
+	t->pkts[1] += txn->resp_pkts;
+	if ((unsigned)txn->outcome < AM_OUT__COUNT) {
+		r->outcome[txn->outcome]++;
+		t->outcome[txn->outcome]++;
+	}
+	r->retrans += txn->retrans;
+	t->retrans += txn->retrans;
+	r->gap_bytes += txn->gap_bytes;
+	t->gap_bytes += txn->gap_bytes;
+	if (t->first_seen == 0)
+		t->first_seen = agg->clock;
+	t->last_seen = agg->clock;
+	e->last_seen = agg->clock;
+	e->dirty = 1;
+	agg->stats.txns++;
+}
+
+static struct entry *
+find_or_make(struct am_agg *agg, const struct am_agg_key *k)
+{
+	uint8_t enc[AM_KEY_ENC_MAX];
+	size_t len = am_agg_key_encode(k, enc);
+	uint64_t h = am_hash64(enc, len, agg->seed);
+	struct entry *e = hash_find(agg, enc, len, h);
+
+	if (e == NULL) {
+		e = entry_new(agg, k, enc, len, h, agg->next_id);
+		e->sig_id = k->overflow ? 0 : sig_id(agg, k->signature);
+	}
+	return e;
+}
+
+int
+am_agg_add(struct am_agg *agg, const struct am_agg_key *k, const struct am_conn *conn,
+    const struct am_txn *txn)
+{
+	uint8_t enc[AM_KEY_ENC_MAX];
+	size_t len;
+	uint64_t h;
+	struct entry *e;
+	struct am_agg_key ok;
+
+	if (!agg->started)
+		am_agg_advance(agg, conn->last_ts > 0 ? conn->last_ts : txn->req_first);
+	len = am_agg_key_encode(k, enc);
+	h = am_hash64(enc, len, agg->seed);
+	e = hash_find(agg, enc, len, h);
+	if (e && e->cur) {
+		count(agg, e, conn, txn);
+		return 0;
+	}
+	if (e == NULL && !k->overflow && agg->cfg.need_handshake &&
+	    (conn->est_ts == 0 || (conn->bytes[1] == 0 && txn->resp_bytes == 0))) {
+		agg->stats.unkeyed++;
+		return 1;
+	}
+	if (k->overflow || agg->n_live_normal < agg->cfg.max_keys) {
+		if (e == NULL) {
+			e = entry_new(agg, k, enc, len, h, agg->next_id);
+			e->sig_id = k->overflow ? 0 : sig_id(agg, k->signature);
+		}
+		live_add(agg, e);
+		count(agg, e, conn, txn);
+		return 0;
+	}
+	am_agg_key_overflow(&ok, k->rule);
+	e = find_or_make(agg, &ok);
+	if (e->cur == NULL)
+		live_add(agg, e);
+	count(agg, e, conn, txn);
+	agg->stats.overflow++;
+	return 2;
+}
+
+/* --- closing intervals --------------------------------------------------------- */
+
+void
+am_agg_gauges_from(struct am_agg_gauges *g, am_time_t start, const struct am_rec *r)
+{
+	memset(g, 0, sizeof(*g));
+	g->start = start;
+	g->count = r->count;
+	g->errors = r->outcome[AM_OUT_RESET] + r->outcome[AM_OUT_TIMEOUT] +
+	    r->outcome[AM_OUT_INCOMPLETE];
+	for (int i = 0; i < AM_T__COUNT; i++) {
+		const struct am_hist *h = &r->t[i];
+		g->t[i].n = h->count;
+		if (h->count == 0)
+			continue;
+		g->t[i].min = h->min;
+		g->t[i].max = h->max;
+		g->t[i].mean = am_hist_mean(h);
+		g->t[i].p50 = am_hist_quantile(h, 0.50);
+		g->t[i].p90 = am_hist_quantile(h, 0.90);
+		g->t[i].p95 = am_hist_quantile(h, 0.95);
+		g->t[i].p99 = am_hist_quantile(h, 0.99);
+		g->t[i].p999 = am_hist_quantile(h, 0.999);
+	}
+}
+
+static int
+write_flush(void *ctx, struct am_store_w *w)
+{
+	struct am_agg *agg = ctx;
+	uint32_t i;
+
+	for (i = agg->sig_flushed; i < agg->next_sig; i++)
+		if (i < agg->sig_cap && agg->sigs[i] && am_store_put_sig(w, i, agg->sigs[i]) < 0)
+			return -1;
+	for (i = agg->key_flushed; i < agg->next_id; i++) {
+		struct entry *e = i < agg->by_id_cap ? agg->by_id[i] : NULL;
+		struct am_key_info ki;
+		if (e == NULL)
+			continue;
+		ki.id = e->id;
+		ki.sig_id = e->sig_id;
+		ki.key = e->key;
+		if (am_store_put_key(w, &ki) < 0)
+			return -1;
+	}
+	for (i = 0; i < agg->n_live; i++) {
+		struct entry *e = agg->live[i];
+		if (e->cur->count && am_store_put_rec(w, e->id, agg->flush_start, e->cur) < 0)
+			return -1;
+		if (e->dirty && am_store_put_totals(w, e->id, &e->tot) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+close_interval(struct am_agg *agg, int final)
+{
+	am_time_t start = agg->open_start;
+	uint32_t i;
+	int r = 0;
+
+	agg->stats.intervals++;
+	agg->stats.last_closed = start;
+	for (i = 0; i < agg->n_live; i++) {
+		struct entry *e = agg->live[i];
+		am_agg_gauges_from(&e->last, start, e->cur);
+		if (agg->close_cb && e->cur->count) {
+			struct am_agg_row row;
+			am_agg_row_get(agg, e->id, &row);
+			agg->close_cb(agg->close_ctx, start, am_agg_interval_s(agg), &row, e->cur);
+		}
+	}
+	if (agg->st) {
+		agg->flush_start = start;
+		if (am_store_flush(agg->st, agg->clock, final, write_flush, agg) == 0) {
+			for (i = 0; i < agg->n_live; i++)
+				agg->live[i]->dirty = 0;
+			agg->key_flushed = agg->next_id;
+			agg->sig_flushed = agg->next_sig;
+		} else {
+			agg->stats.flush_errors++;
+			r = -1;
+		}
+		{
+			struct am_store_info info;
+			am_store_info(agg->st, &info);
+			agg->stats.last_flush_us = info.last_flush_us;
+		}
+	}
+	/* reset the accumulators; idle keys leave the live table */
+	for (i = 0; i < agg->n_live;) {
+		struct entry *e = agg->live[i];
+		if (agg->clock - e->last_seen >= (am_time_t)agg->cfg.idle_s * AM_USEC) {
+			live_remove(agg, e);
+			agg->stats.keys_expired++;
+			continue;          /* another entry moved into slot i */
+		}
+		am_rec_reset(e->cur);
+		i++;
+	}
+	return r;
+}
+
+int
+am_agg_advance(struct am_agg *agg, am_time_t now)
+{
+	int r;
+
+	if (!agg->started) {
+		agg->started = 1;
+		agg->clock = now;
+		agg->open_start = align(agg, now);
+		return 0;
+	}
+	if (now <= agg->clock)
+		return 0;
+	agg->clock = now;
+	if (now < agg->open_start + agg->len)
+		return 0;
+	r = close_interval(agg, 0);
+	agg->open_start = align(agg, now);
+	return r < 0 ? -1 : 1;
+}
+
+int
+am_agg_finish(struct am_agg *agg)
+{
+	if (!agg->started) {
+		if (agg->st) {
+			/* nothing was counted: still record a clean stop */
+			agg->flush_start = 0;
+			return am_store_flush(agg->st, agg->clock, 1, write_flush, agg);
+		}
+		return 0;
+	}
+	return close_interval(agg, 1);
+}
+
+/* --- reading --------------------------------------------------------------------- */
+
+void
+am_agg_stats(const struct am_agg *agg, struct am_agg_stats *st)
+{
+	*st = agg->stats;
+	st->clock = agg->clock;
+	st->open_start = agg->started ? agg->open_start : 0;
+}
+
+static const struct am_agg_gauges no_gauges;
+
+static void
+fill_row(const struct am_agg *agg, const struct entry *e, struct am_agg_row *row)
+{
+	row->id = e->id;
+	row->sig_id = e->sig_id;
+	row->key = &e->key;
+	row->totals = &e->tot;
+	row->live = e->cur != NULL;
+	if (agg->stats.intervals && e->last.start == agg->stats.last_closed)
+		row->last = &e->last;
+	else
+		row->last = &no_gauges;
+}
+
+int
+am_agg_row_get(const struct am_agg *agg, uint32_t id, struct am_agg_row *row)
+{
+	if (id == 0 || id >= agg->by_id_cap || agg->by_id[id] == NULL)
+		return 1;
+	fill_row(agg, agg->by_id[id], row);
+	return 0;
+}
+
+int
+am_agg_row_next(const struct am_agg *agg, uint32_t after, struct am_agg_row *row)
+{
+	uint32_t i;
+
+	for (i = after + 1; i < agg->next_id && i < agg->by_id_cap; i++)
+		if (agg->by_id[i]) {
+			fill_row(agg, agg->by_id[i], row);
+			return 0;
+		}
+	return 1;
+}
+
+const char *
+am_agg_sig_name(const struct am_agg *agg, uint32_t id)
+{
+	return id < agg->sig_cap ? agg->sigs[id] : NULL;
+}
+
+const struct am_rec *
+am_agg_row_open(const struct am_agg *agg, uint32_t id)
+{
+	if (id == 0 || id >= agg->by_id_cap || agg->by_id[id] == NULL)
+		return NULL;
+	return agg->by_id[id]->cur;
+}

@@ -1,0 +1,115 @@
+/* Interval aggregates: transactions in, per-key interval records out.
+ *
+ * The aggregator runs on a clock the caller advances (packet time offline,
+ * wall time live).  Intervals are aligned to multiples of their length.  A
+ * transaction counts in the interval open when it is added, so call
+ * am_agg_advance(agg, t) before feeding the tracker a packet of time t.
+ * am_agg_add is O(1) and does no I/O; closing an interval writes every key
+ * that saw transactions to the store in one write transaction.
+ *
+ * Every key ever seen keeps its id (from the store, so ids survive restarts)
+ * and its cumulative totals in memory; only "live" keys, those with recent
+ * transactions, hold interval accumulators.  The number of live keys is
+ * bounded: beyond it, a transaction for a new key counts in its rule's
+ * overflow key (counted in stats.overflow). */
+#ifndef AM_AGG_H
+#define AM_AGG_H
+
+#include "store/store.h"
+
+struct am_agg_cfg {
+	uint32_t interval_s;       /* 300 (10..3600); with a store, the store's length wins */
+	uint32_t max_keys;         /* live keys (10000), overflow keys not included */
+	uint32_t idle_s;           /* a live key idle this long leaves the live table (3600) */
+	uint8_t need_handshake;    /* 1: new keys only from connections with a completed
+	                            * handshake and server data (the default) */
+	uint32_t n_le;             /* without a store: "le" bounds of `first` (default ladder) */
+	uint64_t le[AM_LE_MAX];
+};
+void am_agg_cfg_default(struct am_agg_cfg *cfg);
+
+/* The gauges of one key over its last completed interval. */
+struct am_agg_gauges {
+	am_time_t start;           /* start of that interval; 0 if none yet */
+	uint64_t count;
+	uint64_t errors;           /* resets + timeouts + incomplete */
+	struct {
+		uint64_t n, min, max, p50, p90, p95, p99, p999;
+		double mean;
+	} t[AM_T__COUNT];
+};
+/* Fills gauges from a record (count, and per timing n/min/mean/quantiles). */
+void am_agg_gauges_from(struct am_agg_gauges *g, am_time_t start, const struct am_rec *r);
+
+/* A row: one key, as the agent sees it. */
+struct am_agg_row {
+	uint32_t id;               /* stable: the store's key id */
+	uint32_t sig_id;           /* stable: the store's signature id, 0 for overflow keys */
+	const struct am_agg_key *key;
+	const struct am_totals *totals;    /* cumulative, including the open interval */
+	const struct am_agg_gauges *last;  /* last completed interval (count 0 if the key
+	                                    * saw nothing in it) */
+	int live;                  /* has interval accumulators */
+};
+
+struct am_agg_stats {
+	uint64_t txns;             /* transactions counted */
+	uint64_t unkeyed;          /* ignored: new key without handshake or server data */
+	uint64_t overflow;         /* counted in an overflow key */
+	uint64_t keys_live, keys_peak, keys_total;
+	uint64_t keys_expired;     /* left the live table after idling */
+	uint64_t intervals;        /* intervals closed */
+	uint64_t flush_errors;
+	am_time_t clock;           /* the caller's clock */
+	am_time_t open_start;      /* start of the open interval, 0 before the first advance */
+	am_time_t last_closed;     /* start of the last completed interval, 0 none */
+	int64_t last_flush_us;
+};
+
+struct am_agg;
+
+/* st may be NULL (nothing is stored; ids count from 1).  With a store, the
+ * keys, signatures and totals already stored are loaded.  NULL on bad cfg. */
+struct am_agg *am_agg_new(const struct am_agg_cfg *cfg, struct am_store *st);
+/* Frees without flushing: what is not flushed is lost (see am_agg_finish). */
+void am_agg_free(struct am_agg *agg);
+
+/* Counts one transaction in the open interval under key k (made with
+ * am_agg_key_make).  rtt is taken from the connection once per connection
+ * (its first exchange, txn->seq == 1) as srv_rtt + cli_rtt when both are known.
+ * Returns 0 counted, 1 ignored (new key refused by need_handshake),
+ * 2 counted in the overflow key. */
+int am_agg_add(struct am_agg *agg, const struct am_agg_key *k, const struct am_conn *conn,
+    const struct am_txn *txn);
+
+/* Advances the clock; closes the open interval when now reaches its end and
+ * flushes it.  Time never goes back (an older now is ignored).  Returns the
+ * number of intervals closed (0 or 1), -1 if the flush failed (the data is
+ * dropped, counted; the aggregator stays usable). */
+int am_agg_advance(struct am_agg *agg, am_time_t now);
+/* End of input or clean stop: closes the open interval as it is (partial),
+ * flushes it and marks the store clean.  0 or -1. */
+int am_agg_finish(struct am_agg *agg);
+
+void am_agg_stats(const struct am_agg *agg, struct am_agg_stats *st);
+uint32_t am_agg_interval_s(const struct am_agg *agg);
+
+/* Rows in id order: the row with the smallest id > after (0 to start);
+ * 0 found, 1 none.  Also by id.  The pointers stay valid until the next
+ * am_agg_add / am_agg_advance. */
+int am_agg_row_next(const struct am_agg *agg, uint32_t after, struct am_agg_row *row);
+int am_agg_row_get(const struct am_agg *agg, uint32_t id, struct am_agg_row *row);
+/* Signature name of an id, NULL if unknown. */
+const char *am_agg_sig_name(const struct am_agg *agg, uint32_t sig_id);
+/* The open interval's record of a live row (NULL if not live). */
+const struct am_rec *am_agg_row_open(const struct am_agg *agg, uint32_t id);
+
+/* Called for every key when an interval closes (before it is flushed), for
+ * the alarm and baseline logic and for per-interval output; rec is the
+ * key's record for the interval (count may be 0 for a live key that saw
+ * nothing: the callback is made only for keys with count > 0). */
+typedef void (*am_agg_close_cb)(void *ctx, am_time_t start, uint32_t interval_s,
+    const struct am_agg_row *row, const struct am_rec *rec);
+void am_agg_on_close(struct am_agg *agg, am_agg_close_cb cb, void *ctx);
+
+#endif

@@ -1,0 +1,1050 @@
+/* The LMDB store: see store.h for the layout. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <lmdb.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "store/store.h"
+#include "store/codec.h"
+
+#define DAY 86400u
+
+enum { DB_META, DB_SIGNAME, DB_SIGID, DB_KEYNAME, DB_KEYID, DB_L1, DB_L2, DB_TOTALS, DB__COUNT };
+static const char *const db_names[DB__COUNT] = {
+	"meta", "signame", "sigid", "keyname", "keyid", "l1", "l2", "totals"
+};
+
+struct am_store {
+	MDB_env *env;
+	MDB_dbi dbi[DB__COUNT];
+	int rdwr;
+	int was_clean;            /* meta "clean" at open */
+	int last_final;           /* the last flush was final */
+	uint64_t flushes_here;    /* flushes since open */
+	struct am_store_cfg cfg;
+	struct am_store_info info;
+	uint32_t next_key, next_sig;
+	uint32_t prune_pos[2];    /* retention walk: key id to resume from, per level */
+	uint8_t *buf;             /* encoding scratch */
+	size_t buflen;
+	struct am_rec tmp;        /* decoding scratch for merges */
+};
+
+struct am_store_w {
+	struct am_store *st;
+	MDB_txn *txn;
+	int rc;                   /* first LMDB error, 0 none */
+};
+
+static const uint64_t default_le[] = {
+	100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000,
+	500000, 1000000, 2500000, 5000000, 10000000, 30000000, 60000000
+};
+
+void
+am_store_cfg_default(struct am_store_cfg *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->map_size = AM_STORE_MAP_DEFAULT;
+	cfg->interval_s = 300;
+	cfg->rollup_s = 3600;
+	cfg->retain1_s = 32 * DAY;
+	cfg->retain2_s = 400 * DAY;
+	cfg->prune_budget = 20000;
+	cfg->n_le = sizeof(default_le) / sizeof(default_le[0]);
+	memcpy(cfg->le, default_le, sizeof(default_le));
+}
+
+/* --- small helpers ------------------------------------------------------- */
+
+static uint8_t *
+scratch(struct am_store *st, size_t need)
+{
+	if (need > st->buflen) {
+		size_t n = st->buflen ? st->buflen : 4096;
+		while (n < need)
+			n *= 2;
+		st->buf = am_xrealloc(st->buf, n);
+		st->buflen = n;
+	}
+	return st->buf;
+}
+
+static int
+meta_get_u64(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t *v)
+{
+	MDB_val k = { strlen(name), (void *)name }, d;
+	int rc = mdb_get(txn, dbi, &k, &d);
+
+	if (rc != 0)
+		return rc;
+	if (d.mv_size != 8)
+		return MDB_CORRUPTED;
+	*v = am_get_be64(d.mv_data);
+	return 0;
+}
+
+static int
+meta_put_u64(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t v)
+{
+	uint8_t b[8];
+	MDB_val k = { strlen(name), (void *)name }, d = { 8, b };
+
+	am_put_be64(b, v);
+	return mdb_put(txn, dbi, &k, &d, 0);
+}
+
+static void
+set_err(char *err, size_t errlen, const char *dir, const char *what)
+{
+	if (err && errlen)
+		snprintf(err, errlen, "%s: %s", dir, what);
+}
+
+static void
+rec_key(uint8_t *b, uint32_t id, am_time_t start)
+{
+	am_put_be32(b, id);
+	am_put_be64(b + 4, start > 0 ? (uint64_t)(start / AM_USEC) : 0);
+}
+
+/* The counters mirrored in meta. */
+struct meta_field {
+	const char *name;
+	size_t off;
+};
+#define MF(n, f) { n, offsetof(struct am_store_info, f) }
+static const struct meta_field meta_i64[] = {
+	MF("created", created), MF("flushed", flushed_clock), MF("newest1", newest1),
+	MF("newest2", newest2), MF("discont", discontinuity),
+};
+static const struct meta_field meta_u64[] = {
+	MF("unclean", unclean_stops), MF("flushes", flushes), MF("pruned1", pruned1),
+	MF("pruned2", pruned2), MF("prunedfull", pruned_full), MF("mapfull", map_full),
+	MF("errors", errors), MF("lost", lost),
+};
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+static int
+meta_read_all(struct am_store *st, MDB_txn *txn)
+{
+	MDB_dbi m = st->dbi[DB_META];
+	uint64_t v;
+	size_t i;
+	int rc;
+	MDB_val k = { 2, (void *)"le" }, d;
+
+	if ((rc = meta_get_u64(txn, m, "format", &v)) != 0)
+		return rc;
+	st->info.format = (uint32_t)v;
+	if (v != AM_STORE_FORMAT)
+		return 0;
+	if ((rc = meta_get_u64(txn, m, "interval", &v)) != 0)
+		return rc;
+	st->info.interval_s = (uint32_t)v;
+	if ((rc = meta_get_u64(txn, m, "rollup", &v)) != 0)
+		return rc;
+	st->info.rollup_s = (uint32_t)v;
+	if ((rc = meta_get_u64(txn, m, "nextkey", &v)) != 0)
+		return rc;
+	st->next_key = (uint32_t)v;
+	if ((rc = meta_get_u64(txn, m, "nextsig", &v)) != 0)
+		return rc;
+	st->next_sig = (uint32_t)v;
+	st->was_clean = meta_get_u64(txn, m, "clean", &v) == 0 && v == 1;
+	for (i = 0; i < NELEM(meta_i64); i++)
+		if (meta_get_u64(txn, m, meta_i64[i].name, &v) == 0)
+			*(am_time_t *)((char *)&st->info + meta_i64[i].off) = (am_time_t)v;
+	for (i = 0; i < NELEM(meta_u64); i++)
+		if (meta_get_u64(txn, m, meta_u64[i].name, &v) == 0)
+			*(uint64_t *)((char *)&st->info + meta_u64[i].off) = v;
+	if ((rc = mdb_get(txn, m, &k, &d)) != 0)
+		return rc;
+	if (d.mv_size % 8 || d.mv_size / 8 > AM_LE_MAX)
+		return MDB_CORRUPTED;
+	st->info.n_le = (uint32_t)(d.mv_size / 8);
+	for (i = 0; i < st->info.n_le; i++)
+		st->info.le[i] = am_get_be64((const uint8_t *)d.mv_data + 8 * i);
+	return 0;
+}
+
+static int
+meta_write_all(struct am_store *st, MDB_txn *txn, int clean)
+{
+	MDB_dbi m = st->dbi[DB_META];
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; rc == 0 && i < NELEM(meta_i64); i++)
+		rc = meta_put_u64(txn, m, meta_i64[i].name,
+		    (uint64_t)*(const am_time_t *)((const char *)&st->info + meta_i64[i].off));
+	for (i = 0; rc == 0 && i < NELEM(meta_u64); i++)
+		rc = meta_put_u64(txn, m, meta_u64[i].name,
+		    *(const uint64_t *)((const char *)&st->info + meta_u64[i].off));
+	if (rc == 0)
+		rc = meta_put_u64(txn, m, "nextkey", st->next_key);
+	if (rc == 0)
+		rc = meta_put_u64(txn, m, "nextsig", st->next_sig);
+	if (rc == 0)
+		rc = meta_put_u64(txn, m, "clean", (uint64_t)clean);
+	return rc;
+}
+
+static int
+meta_init(struct am_store *st, MDB_txn *txn, const struct am_store_cfg *cfg)
+{
+	MDB_dbi m = st->dbi[DB_META];
+	uint8_t le[8 * AM_LE_MAX];
+	MDB_val k = { 2, (void *)"le" }, d = { 8 * (size_t)cfg->n_le, le };
+	int rc;
+
+	for (uint32_t i = 0; i < cfg->n_le; i++)
+		am_put_be64(le + 8 * i, cfg->le[i]);
+	if ((rc = meta_put_u64(txn, m, "format", AM_STORE_FORMAT)) ||
+	    (rc = meta_put_u64(txn, m, "interval", cfg->interval_s)) ||
+	    (rc = meta_put_u64(txn, m, "rollup", cfg->rollup_s)) ||
+	    (rc = mdb_put(txn, m, &k, &d, 0)))
+		return rc;
+	st->next_key = st->next_sig = 1;
+	st->was_clean = 1;
+	return meta_write_all(st, txn, 1);
+}
+
+/* --- open / close ---------------------------------------------------------- */
+
+static int
+cfg_check(const struct am_store_cfg *c, char *err, size_t errlen)
+{
+	const char *bad = NULL;
+
+	if (c->interval_s && (c->interval_s < 10 || c->interval_s > 3600))
+		bad = "interval must be 10..3600 s";
+	else if (c->interval_s && (c->rollup_s < c->interval_s || c->rollup_s % c->interval_s))
+		bad = "rollup must be a multiple of the interval";
+	else if (c->retain1_s == 0 || c->retain2_s == 0)
+		bad = "retention must not be 0";
+	else if (c->n_le > AM_LE_MAX)
+		bad = "too many le bounds";
+	for (uint32_t i = 1; !bad && i < c->n_le; i++)
+		if (c->le[i] <= c->le[i - 1])
+			bad = "le bounds must ascend";
+	if (bad)
+		set_err(err, errlen, "store", bad);
+	return bad ? -1 : 0;
+}
+
+struct am_store *
+am_store_open(const char *dir, const struct am_store_cfg *cfgin, int mode, char *err, size_t errlen)
+{
+	struct am_store *st;
+	struct am_store_cfg cfg;
+	MDB_txn *txn = NULL;
+	unsigned int flags = MDB_NOTLS;
+	int rc, i;
+	uint64_t v;
+
+	if (cfgin)
+		cfg = *cfgin;
+	else
+		am_store_cfg_default(&cfg);
+	if (cfg_check(&cfg, err, errlen) < 0)
+		return NULL;
+	st = am_xcalloc(1, sizeof(*st));
+	st->cfg = cfg;
+	st->rdwr = mode == AM_STORE_RDWR;
+	am_rec_init(&st->tmp);
+	if (st->rdwr) {
+		if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
+			set_err(err, errlen, dir, strerror(errno));
+			goto fail;
+		}
+	} else {
+		flags |= MDB_RDONLY;
+	}
+	if ((rc = mdb_env_create(&st->env)) != 0)
+		goto lmdb_fail;
+	mdb_env_set_maxdbs(st->env, 16);
+	if (st->rdwr && (rc = mdb_env_set_mapsize(st->env, cfg.map_size)) != 0)
+		goto lmdb_fail;
+	if ((rc = mdb_env_open(st->env, dir, flags, 0640)) != 0)
+		goto lmdb_fail;
+	if ((rc = mdb_txn_begin(st->env, NULL, st->rdwr ? 0 : MDB_RDONLY, &txn)) != 0)
+		goto lmdb_fail;
+	for (i = 0; i < DB__COUNT; i++) {
+		rc = mdb_dbi_open(txn, db_names[i], st->rdwr ? MDB_CREATE : 0, &st->dbi[i]);
+		if (rc == MDB_NOTFOUND) {
+			set_err(err, errlen, dir, "not an artmon store");
+			goto fail;
+		}
+		if (rc != 0)
+			goto lmdb_fail;
+	}
+	rc = meta_get_u64(txn, st->dbi[DB_META], "format", &v);
+	if (rc == MDB_NOTFOUND && st->rdwr) {
+		if (cfg.interval_s == 0) {
+			st->cfg.interval_s = 300;
+			st->cfg.rollup_s = cfg.rollup_s ? cfg.rollup_s : 3600;
+		}
+		if ((rc = meta_init(st, txn, &st->cfg)) != 0)
+			goto lmdb_fail;
+	} else if (rc == MDB_NOTFOUND) {
+		set_err(err, errlen, dir, "not an artmon store");
+		goto fail;
+	} else if (rc != 0) {
+		goto lmdb_fail;
+	}
+	if ((rc = meta_read_all(st, txn)) != 0)
+		goto lmdb_fail;
+	if (st->info.format != AM_STORE_FORMAT) {
+		set_err(err, errlen, dir, "unsupported store format version");
+		goto fail;
+	}
+	if (cfg.interval_s && (cfg.interval_s != st->info.interval_s ||
+	    (cfgin && cfg.rollup_s != st->info.rollup_s))) {
+		set_err(err, errlen, dir,
+		    "the store was made with another interval or rollup length");
+		goto fail;
+	}
+	st->cfg.interval_s = st->info.interval_s;
+	st->cfg.rollup_s = st->info.rollup_s;
+	if (st->rdwr) {
+		if (!st->was_clean) {
+			/* the totals resume from the last flush */
+			st->info.unclean_stops++;
+			st->info.discontinuity = st->info.flushed_clock;
+			log_warnx("store", "%s was not closed cleanly: resuming from the flush at %lld",
+			    dir, (long long)st->info.flushed_clock);
+		}
+		if ((rc = meta_write_all(st, txn, 0)) != 0)
+			goto lmdb_fail;
+		if ((rc = mdb_txn_commit(txn)) != 0) {
+			txn = NULL;
+			goto lmdb_fail;
+		}
+	} else {
+		mdb_txn_abort(txn);
+	}
+	txn = NULL;
+	st->info.retain1_s = st->cfg.retain1_s;
+	st->info.retain2_s = st->cfg.retain2_s;
+	return st;
+
+lmdb_fail:
+	set_err(err, errlen, dir, mdb_strerror(rc));
+fail:
+	if (txn)
+		mdb_txn_abort(txn);
+	if (st->env)
+		mdb_env_close(st->env);
+	am_rec_free(&st->tmp);
+	free(st);
+	return NULL;
+}
+
+void
+am_store_close(struct am_store *st)
+{
+	MDB_txn *txn;
+
+	if (st == NULL)
+		return;
+	if (st->rdwr && (st->last_final || (st->flushes_here == 0 && st->was_clean)) &&
+	    mdb_txn_begin(st->env, NULL, 0, &txn) == 0) {
+		if (meta_put_u64(txn, st->dbi[DB_META], "clean", 1) == 0)
+			mdb_txn_commit(txn);
+		else
+			mdb_txn_abort(txn);
+	}
+	mdb_env_close(st->env);
+	am_rec_free(&st->tmp);
+	free(st->buf);
+	free(st);
+}
+
+int
+am_store_info(struct am_store *st, struct am_store_info *info)
+{
+	MDB_envinfo ei;
+	MDB_stat ms;
+
+	*info = st->info;
+	info->keys = st->next_key ? st->next_key - 1 : 0;
+	info->sigs = st->next_sig ? st->next_sig - 1 : 0;
+	info->retain1_s = st->cfg.retain1_s;
+	info->retain2_s = st->cfg.retain2_s;
+	if (mdb_env_info(st->env, &ei) == 0 && mdb_env_stat(st->env, &ms) == 0) {
+		info->map_size = ei.me_mapsize;
+		info->map_used = (uint64_t)(ei.me_last_pgno + 1) * ms.ms_psize;
+	}
+	return 0;
+}
+
+/* --- reading --------------------------------------------------------------- */
+
+static int
+rd_begin(struct am_store *st, MDB_txn **txn)
+{
+	int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, txn);
+
+	if (rc != 0) {
+		log_warnx("store", "read transaction: %s", mdb_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+key_info_decode(struct am_key_info *ki, uint32_t id, const MDB_val *d)
+{
+	const uint8_t *p = d->mv_data;
+	size_t klen, rlen;
+
+	/* sig id (4), key length (1), key bytes, rule length (1), rule */
+	memset(ki, 0, sizeof(*ki));
+	if (d->mv_size < 6)
+		return -1;
+	ki->id = id;
+	ki->sig_id = am_get_be32(p);
+	klen = p[4];
+	if (d->mv_size < 6 + klen)
+		return -1;
+	if (am_agg_key_decode(&ki->key, p + 5, klen) < 0)
+		return -1;
+	rlen = p[5 + klen];
+	if (rlen > AM_NAME_MAX - 1 || d->mv_size != 6 + klen + rlen)
+		return -1;
+	memcpy(ki->key.rule, p + 6 + klen, rlen);
+	return 0;
+}
+
+static int
+key_lookup(struct am_store *st, MDB_txn *txn, uint32_t id, MDB_cursor_op op, struct am_key_info *out)
+{
+	MDB_cursor *cur;
+	uint8_t kb[4];
+	MDB_val k = { 4, kb }, d;
+	int rc;
+
+	am_put_be32(kb, id);
+	if ((rc = mdb_cursor_open(txn, st->dbi[DB_KEYID], &cur)) != 0)
+		return -1;
+	rc = mdb_cursor_get(cur, &k, &d, op);
+	if (rc == 0 && op == MDB_SET_RANGE && am_get_be32(k.mv_data) == id)
+		rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT);
+	mdb_cursor_close(cur);
+	if (rc == MDB_NOTFOUND)
+		return 1;
+	if (rc != 0 || k.mv_size != 4)
+		return -1;
+	return key_info_decode(out, am_get_be32(k.mv_data), &d) < 0 ? -1 : 0;
+}
+
+int
+am_store_key_get(struct am_store *st, uint32_t id, struct am_key_info *out)
+{
+	MDB_txn *txn;
+	int r;
+
+	if (rd_begin(st, &txn) < 0)
+		return -1;
+	r = key_lookup(st, txn, id, MDB_SET_KEY, out);
+	mdb_txn_abort(txn);
+	return r;
+}
+
+int
+am_store_key_next(struct am_store *st, uint32_t after, struct am_key_info *out)
+{
+	MDB_txn *txn;
+	int r;
+
+	if (rd_begin(st, &txn) < 0)
+		return -1;
+	r = key_lookup(st, txn, after, MDB_SET_RANGE, out);
+	mdb_txn_abort(txn);
+	return r;
+}
+
+int
+am_store_sig_next(struct am_store *st, uint32_t after, uint32_t *id, char *name, size_t len)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	uint8_t kb[4];
+	MDB_val k = { 4, kb }, d;
+	int rc, r = -1;
+
+	if (rd_begin(st, &txn) < 0)
+		return -1;
+	am_put_be32(kb, after);
+	if (mdb_cursor_open(txn, st->dbi[DB_SIGID], &cur) == 0) {
+		rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
+		if (rc == 0 && am_get_be32(k.mv_data) == after)
+			rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT);
+		if (rc == MDB_NOTFOUND) {
+			r = 1;
+		} else if (rc == 0 && k.mv_size == 4) {
+			size_t n = d.mv_size < len ? d.mv_size : (len ? len - 1 : 0);
+			*id = am_get_be32(k.mv_data);
+			if (len) {
+				memcpy(name, d.mv_data, n);
+				name[n] = 0;
+			}
+			r = 0;
+		}
+		mdb_cursor_close(cur);
+	}
+	mdb_txn_abort(txn);
+	return r;
+}
+
+int
+am_store_totals(struct am_store *st, uint32_t key_id, struct am_totals *out)
+{
+	MDB_txn *txn;
+	uint8_t kb[4];
+	MDB_val k = { 4, kb }, d;
+	int rc, r;
+
+	memset(out, 0, sizeof(*out));
+	if (rd_begin(st, &txn) < 0)
+		return -1;
+	am_put_be32(kb, key_id);
+	rc = mdb_get(txn, st->dbi[DB_TOTALS], &k, &d);
+	if (rc == MDB_NOTFOUND)
+		r = 1;
+	else if (rc != 0)
+		r = -1;
+	else
+		r = am_totals_decode(out, d.mv_data, d.mv_size) < 0 ? -1 : 0;
+	mdb_txn_abort(txn);
+	return r;
+}
+
+static MDB_dbi
+level_dbi(struct am_store *st, int level)
+{
+	return st->dbi[level == 2 ? DB_L2 : DB_L1];
+}
+
+int
+am_store_rec_get(struct am_store *st, int level, uint32_t key_id, am_time_t start, struct am_rec *out)
+{
+	MDB_txn *txn;
+	uint8_t kb[12];
+	MDB_val k = { 12, kb }, d;
+	int rc, r;
+
+	if (rd_begin(st, &txn) < 0)
+		return -1;
+	rec_key(kb, key_id, start);
+	rc = mdb_get(txn, level_dbi(st, level), &k, &d);
+	if (rc == MDB_NOTFOUND)
+		r = 1;
+	else if (rc != 0)
+		r = -1;
+	else
+		r = am_rec_decode(out, d.mv_data, d.mv_size) < 0 ? -1 : 0;
+	mdb_txn_abort(txn);
+	return r;
+}
+
+/* dir > 0: smallest start > t; dir < 0: largest start < t. */
+static int
+rec_step(struct am_store *st, int level, uint32_t key_id, am_time_t t, int dir,
+    am_time_t *start, struct am_rec *out)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	uint8_t kb[12];
+	MDB_val k = { 12, kb }, d;
+	int rc, r = -1;
+	uint64_t s;
+
+	if (rd_begin(st, &txn) < 0)
+		return -1;
+	if (mdb_cursor_open(txn, level_dbi(st, level), &cur) != 0) {
+		mdb_txn_abort(txn);
+		return -1;
+	}
+	if (dir > 0) {
+		/* seek to (id, floor(t)+1 s) */
+		am_put_be32(kb, key_id);
+		s = t < 0 ? 0 : (uint64_t)(t / AM_USEC) + 1;
+		if (t < 0)
+			s = 0;
+		am_put_be64(kb + 4, s);
+		rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
+	} else {
+		/* seek to (id, ceil(t)) then step back */
+		am_put_be32(kb, key_id);
+		if (t <= 0) {
+			rc = MDB_NOTFOUND;
+			goto done;
+		}
+		s = (uint64_t)((t + AM_USEC - 1) / AM_USEC);
+		am_put_be64(kb + 4, s);
+		rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
+		if (rc == 0)
+			rc = mdb_cursor_get(cur, &k, &d, MDB_PREV);
+		else if (rc == MDB_NOTFOUND)
+			rc = mdb_cursor_get(cur, &k, &d, MDB_LAST);
+	}
+done:
+	if (rc == 0 && (k.mv_size != 12 || am_get_be32(k.mv_data) != key_id))
+		rc = MDB_NOTFOUND;
+	if (rc == MDB_NOTFOUND) {
+		r = 1;
+	} else if (rc == 0) {
+		*start = (am_time_t)am_get_be64((const uint8_t *)k.mv_data + 4) * AM_USEC;
+		r = am_rec_decode(out, d.mv_data, d.mv_size) < 0 ? -1 : 0;
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	return r;
+}
+
+int
+am_store_rec_next(struct am_store *st, int level, uint32_t key_id, am_time_t after,
+    am_time_t *start, struct am_rec *out)
+{
+	return rec_step(st, level, key_id, after, 1, start, out);
+}
+
+int
+am_store_rec_prev(struct am_store *st, int level, uint32_t key_id, am_time_t before,
+    am_time_t *start, struct am_rec *out)
+{
+	return rec_step(st, level, key_id, before, -1, start, out);
+}
+
+int
+am_store_load(struct am_store *st,
+    int (*key_cb)(void *ctx, const struct am_key_info *ki, const struct am_totals *tot),
+    int (*sig_cb)(void *ctx, uint32_t id, const char *name), void *ctx)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur = NULL;
+	MDB_val k, d, tk, td;
+	struct am_key_info ki;
+	struct am_totals tot;
+	char name[AM_NAME_MAX];
+	int rc, r = 0;
+
+	if (rd_begin(st, &txn) < 0)
+		return -1;
+	if (key_cb && mdb_cursor_open(txn, st->dbi[DB_KEYID], &cur) == 0) {
+		for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0 && r == 0;
+		    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+			if (k.mv_size != 4 || key_info_decode(&ki, am_get_be32(k.mv_data), &d) < 0) {
+				log_warnx("store", "skipping a malformed key record");
+				continue;
+			}
+			tk = k;
+			memset(&tot, 0, sizeof(tot));
+			if (mdb_get(txn, st->dbi[DB_TOTALS], &tk, &td) == 0 &&
+			    am_totals_decode(&tot, td.mv_data, td.mv_size) < 0)
+				log_warnx("store", "key %u: malformed totals", ki.id);
+			if (key_cb(ctx, &ki, &tot))
+				r = 1;
+		}
+		mdb_cursor_close(cur);
+		cur = NULL;
+	}
+	if (sig_cb && r == 0 && mdb_cursor_open(txn, st->dbi[DB_SIGID], &cur) == 0) {
+		for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0 && r == 0;
+		    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+			if (k.mv_size != 4 || d.mv_size >= sizeof(name))
+				continue;
+			memcpy(name, d.mv_data, d.mv_size);
+			name[d.mv_size] = 0;
+			if (sig_cb(ctx, am_get_be32(k.mv_data), name))
+				r = 1;
+		}
+		mdb_cursor_close(cur);
+	}
+	mdb_txn_abort(txn);
+	return 0;
+}
+
+/* --- writing --------------------------------------------------------------- */
+
+static int
+w_fail(struct am_store_w *w, int rc)
+{
+	if (w->rc == 0)
+		w->rc = rc;
+	return -1;
+}
+
+int
+am_store_put_sig(struct am_store_w *w, uint32_t id, const char *name)
+{
+	uint8_t kb[4];
+	size_t n = strnlen(name, AM_NAME_MAX - 1);
+	MDB_val k = { 4, kb }, d = { n, (void *)name }, nk = { n, (void *)name }, nd = { 4, kb };
+	int rc;
+
+	if (w->rc)
+		return -1;
+	if (id == 0 || n == 0)
+		return w_fail(w, EINVAL);
+	am_put_be32(kb, id);
+	if ((rc = mdb_put(w->txn, w->st->dbi[DB_SIGID], &k, &d, 0)) != 0 ||
+	    (rc = mdb_put(w->txn, w->st->dbi[DB_SIGNAME], &nk, &nd, 0)) != 0)
+		return w_fail(w, rc);
+	if (id >= w->st->next_sig)
+		w->st->next_sig = id + 1;
+	return 0;
+}
+
+int
+am_store_put_key(struct am_store_w *w, const struct am_key_info *ki)
+{
+	uint8_t kb[4], v[4 + 1 + AM_KEY_ENC_MAX + 1 + AM_NAME_MAX];
+	size_t kl, rl;
+	MDB_val k = { 4, kb }, d, nk, nd = { 4, kb };
+	int rc;
+
+	if (w->rc)
+		return -1;
+	if (ki->id == 0)
+		return w_fail(w, EINVAL);
+	am_put_be32(kb, ki->id);
+	am_put_be32(v, ki->sig_id);
+	kl = am_agg_key_encode(&ki->key, v + 5);
+	v[4] = (uint8_t)kl;
+	rl = strnlen(ki->key.rule, AM_NAME_MAX - 1);
+	v[5 + kl] = (uint8_t)rl;
+	memcpy(v + 6 + kl, ki->key.rule, rl);
+	d.mv_size = 6 + kl + rl;
+	d.mv_data = v;
+	nk.mv_size = kl;
+	nk.mv_data = v + 5;
+	if ((rc = mdb_put(w->txn, w->st->dbi[DB_KEYID], &k, &d, 0)) != 0 ||
+	    (rc = mdb_put(w->txn, w->st->dbi[DB_KEYNAME], &nk, &nd, 0)) != 0)
+		return w_fail(w, rc);
+	if (ki->id >= w->st->next_key)
+		w->st->next_key = ki->id + 1;
+	return 0;
+}
+
+/* Merges rec into the record (id, start) of one level. */
+static int
+merge_put(struct am_store_w *w, MDB_dbi dbi, uint32_t id, am_time_t start, const struct am_rec *rec)
+{
+	struct am_store *st = w->st;
+	uint8_t kb[12];
+	MDB_val k = { 12, kb }, d;
+	const struct am_rec *out = rec;
+	size_t n;
+	int rc;
+
+	rec_key(kb, id, start);
+	rc = mdb_get(w->txn, dbi, &k, &d);
+	if (rc == 0) {
+		if (am_rec_decode(&st->tmp, d.mv_data, d.mv_size) < 0) {
+			log_warnx("store", "key %u: malformed record at %lld replaced", id,
+			    (long long)(start / AM_USEC));
+			am_rec_reset(&st->tmp);
+		}
+		am_rec_merge(&st->tmp, rec);
+		out = &st->tmp;
+	} else if (rc != MDB_NOTFOUND) {
+		return w_fail(w, rc);
+	}
+	n = am_rec_encode(out, NULL, 0);
+	d.mv_size = n;
+	d.mv_data = scratch(st, n);
+	am_rec_encode(out, d.mv_data, n);
+	if ((rc = mdb_put(w->txn, dbi, &k, &d, 0)) != 0)
+		return w_fail(w, rc);
+	return 0;
+}
+
+int
+am_store_put_rec(struct am_store_w *w, uint32_t key_id, am_time_t start, const struct am_rec *rec)
+{
+	struct am_store *st = w->st;
+	am_time_t len1 = (am_time_t)st->cfg.interval_s * AM_USEC;
+	am_time_t len2 = (am_time_t)st->cfg.rollup_s * AM_USEC;
+	am_time_t start2;
+
+	if (w->rc)
+		return -1;
+	if (start < 0 || start % len1)
+		return w_fail(w, EINVAL);
+	start2 = start - start % len2;
+	if (merge_put(w, st->dbi[DB_L1], key_id, start, rec) < 0 ||
+	    merge_put(w, st->dbi[DB_L2], key_id, start2, rec) < 0)
+		return -1;
+	if (start > st->info.newest1)
+		st->info.newest1 = start;
+	if (start2 > st->info.newest2)
+		st->info.newest2 = start2;
+	return 0;
+}
+
+int
+am_store_put_totals(struct am_store_w *w, uint32_t key_id, const struct am_totals *t)
+{
+	uint8_t kb[4];
+	MDB_val k = { 4, kb }, d;
+	size_t n;
+	int rc;
+
+	if (w->rc)
+		return -1;
+	am_put_be32(kb, key_id);
+	n = am_totals_encode(t, NULL, 0);
+	d.mv_size = n;
+	d.mv_data = scratch(w->st, n);
+	am_totals_encode(t, d.mv_data, n);
+	if ((rc = mdb_put(w->txn, w->st->dbi[DB_TOTALS], &k, &d, 0)) != 0)
+		return w_fail(w, rc);
+	return 0;
+}
+
+/* One step of retention on a level: walks keys from where the last step
+ * stopped, deleting records older than the cutoff, within a budget. */
+static int
+retention_step(struct am_store *st, MDB_txn *txn, int level, uint64_t *budget)
+{
+	MDB_cursor *cur;
+	am_time_t newest = level == 1 ? st->info.newest1 : st->info.newest2;
+	uint32_t len = level == 1 ? st->cfg.interval_s : st->cfg.rollup_s;
+	uint32_t keep = level == 1 ? st->cfg.retain1_s : st->cfg.retain2_s;
+	uint64_t *pruned = level == 1 ? &st->info.pruned1 : &st->info.pruned2;
+	uint32_t *pos = &st->prune_pos[level - 1];
+	uint64_t cut;
+	uint8_t kb[12];
+	MDB_val k, d;
+	int rc;
+
+	if (newest <= 0)
+		return 0;
+	/* keep the newest `keep` seconds' worth of periods, the newest included */
+	if ((uint64_t)(newest / AM_USEC) + len < keep)
+		return 0;
+	cut = (uint64_t)(newest / AM_USEC) + len - keep;
+	if ((rc = mdb_cursor_open(txn, level_dbi(st, level), &cur)) != 0)
+		return rc;
+	am_put_be32(kb, *pos);
+	am_put_be64(kb + 4, 0);
+	k.mv_size = 12;
+	k.mv_data = kb;
+	rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
+	while (rc == 0 && *budget > 0) {
+		uint32_t id;
+		(*budget)--;
+		if (k.mv_size != 12) {
+			rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT);
+			continue;
+		}
+		id = am_get_be32(k.mv_data);
+		*pos = id;
+		if (am_get_be64((const uint8_t *)k.mv_data + 4) < cut) {
+			if ((rc = mdb_cursor_del(cur, 0)) != 0)
+				break;
+			(*pruned)++;
+			rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT);
+			continue;
+		}
+		/* the rest of this key is recent: go to the next key */
+		if (id == UINT32_MAX) {
+			rc = MDB_NOTFOUND;
+			break;
+		}
+		am_put_be32(kb, id + 1);
+		am_put_be64(kb + 4, 0);
+		k.mv_size = 12;
+		k.mv_data = kb;
+		rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
+	}
+	if (rc == MDB_NOTFOUND) {
+		*pos = 0;     /* a full pass is done: start over next time */
+		rc = 0;
+	}
+	mdb_cursor_close(cur);
+	return rc;
+}
+
+/* The map is full: remove the oldest records, in their own transaction.
+ * Level 1 goes first (one rollup period at a time), then level 2 (a day). */
+static int
+prune_oldest(struct am_store *st)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	uint8_t kb[12];
+	MDB_val k, d;
+	int rc, level;
+	uint64_t n = 0;
+
+	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
+		return rc;
+	for (level = 1; level <= 2 && n == 0; level++) {
+		uint64_t oldest = UINT64_MAX, limit;
+		if ((rc = mdb_cursor_open(txn, level_dbi(st, level), &cur)) != 0)
+			goto out;
+		/* the oldest start over all keys: the first record of each key */
+		rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST);
+		while (rc == 0) {
+			uint32_t id = am_get_be32(k.mv_data);
+			uint64_t s = am_get_be64((const uint8_t *)k.mv_data + 4);
+			if (s < oldest)
+				oldest = s;
+			if (id == UINT32_MAX)
+				break;
+			am_put_be32(kb, id + 1);
+			am_put_be64(kb + 4, 0);
+			k.mv_size = 12;
+			k.mv_data = kb;
+			rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
+		}
+		if (oldest == UINT64_MAX) {
+			mdb_cursor_close(cur);
+			continue;
+		}
+		limit = oldest + (level == 1 ? st->cfg.rollup_s : DAY);
+		rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST);
+		while (rc == 0) {
+			uint32_t id = am_get_be32(k.mv_data);
+			if (am_get_be64((const uint8_t *)k.mv_data + 4) < limit) {
+				if ((rc = mdb_cursor_del(cur, 0)) != 0)
+					break;
+				n++;
+				rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT);
+				continue;
+			}
+			if (id == UINT32_MAX)
+				break;
+			am_put_be32(kb, id + 1);
+			am_put_be64(kb + 4, 0);
+			k.mv_size = 12;
+			k.mv_data = kb;
+			rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
+		}
+		mdb_cursor_close(cur);
+		if (rc != 0 && rc != MDB_NOTFOUND)
+			goto out;
+		rc = 0;
+		if (n)
+			log_warnx("store", "map full: pruned %llu level-%d records older than %llu",
+			    (unsigned long long)n, level, (unsigned long long)limit);
+	}
+	if (n == 0) {
+		mdb_txn_abort(txn);
+		return MDB_NOTFOUND;        /* nothing left to prune */
+	}
+	if ((rc = mdb_txn_commit(txn)) == 0)
+		st->info.pruned_full += n;
+	return rc;
+out:
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+/* Last resort when pruning cannot make room: grow the map by an eighth. */
+static int
+grow_map(struct am_store *st)
+{
+	MDB_envinfo ei;
+	size_t n;
+	int rc;
+
+	if (mdb_env_info(st->env, &ei) != 0)
+		return -1;
+	n = ei.me_mapsize + ei.me_mapsize / 8;
+	if ((rc = mdb_env_set_mapsize(st->env, n)) != 0) {
+		log_warnx("store", "cannot grow the map: %s", mdb_strerror(rc));
+		return -1;
+	}
+	log_warnx("store", "map full with nothing left to prune: grown to %zu bytes", n);
+	return 0;
+}
+
+int
+am_store_flush(struct am_store *st, am_time_t clock, int final,
+    int (*write)(void *ctx, struct am_store_w *w), void *ctx)
+{
+	struct am_store_info saved = st->info;
+	uint32_t saved_key = st->next_key, saved_sig = st->next_sig;
+	uint32_t saved_pos[2] = { st->prune_pos[0], st->prune_pos[1] };
+	am_time_t t0 = am_now_mono();
+	int attempt, rc = 0;
+
+	if (!st->rdwr)
+		return -1;
+	for (attempt = 0; attempt < 12; attempt++) {
+		struct am_store_w w = { st, NULL, 0 };
+		uint64_t budget = st->cfg.prune_budget;
+
+		if ((rc = mdb_txn_begin(st->env, NULL, 0, &w.txn)) != 0)
+			break;
+		if (write(ctx, &w) < 0 && w.rc == 0)
+			w.rc = EINVAL;
+		rc = w.rc;
+		if (rc == 0)
+			rc = retention_step(st, w.txn, 1, &budget);
+		if (rc == 0)
+			rc = retention_step(st, w.txn, 2, &budget);
+		if (rc == 0) {
+			st->info.flushes++;
+			st->info.flushed_clock = clock;
+			if (st->info.created == 0)
+				st->info.created = clock;
+			st->info.last_flush_us = am_now_mono() - t0;
+			rc = meta_write_all(st, w.txn, final ? 1 : 0);
+		}
+		if (rc == 0) {
+			rc = mdb_txn_commit(w.txn);
+			if (rc == 0) {
+				st->flushes_here++;
+				st->last_final = final;
+				return 0;
+			}
+		} else {
+			mdb_txn_abort(w.txn);
+		}
+		/* undo what the aborted transaction counted */
+		{
+			uint64_t pf = st->info.pruned_full, mf = st->info.map_full;
+			uint64_t er = st->info.errors, lo = st->info.lost;
+			st->info = saved;
+			st->info.pruned_full = pf;
+			st->info.map_full = mf;
+			st->info.errors = er;
+			st->info.lost = lo;
+		}
+		st->next_key = saved_key;
+		st->next_sig = saved_sig;
+		st->prune_pos[0] = saved_pos[0];
+		st->prune_pos[1] = saved_pos[1];
+		if (rc != MDB_MAP_FULL)
+			break;
+		st->info.map_full++;
+		if (attempt == 0)
+			log_warnx("store", "map full during a flush: pruning the oldest records");
+		rc = prune_oldest(st);
+		if (rc == MDB_NOTFOUND || rc == MDB_MAP_FULL) {
+			if (grow_map(st) < 0)
+				break;
+		} else if (rc != 0) {
+			break;
+		}
+		saved.pruned_full = st->info.pruned_full;
+		saved.map_full = st->info.map_full;
+	}
+	st->info.errors++;
+	st->info.lost++;
+	log_warnx("store", "flush at %lld failed: %s", (long long)clock,
+	    rc ? mdb_strerror(rc) : "too many attempts");
+	return -1;
+}
