@@ -42,7 +42,11 @@ struct dir {
 	uint8_t init;             /* nxt is valid */
 	uint8_t fin;
 	uint8_t nholes;
+	uint8_t adu_on;           /* an ADU is in progress in this direction */
+	uint32_t acked;           /* highest ACK the other side sent for this direction */
 	struct hole holes[MAX_HOLES];
+	am_time_t adu_first, adu_last;
+	uint64_t adu_bytes;
 };
 
 struct txst {
@@ -104,6 +108,17 @@ static const char *const outcome_names[AM_OUT__COUNT] = {
 	[AM_OUT_OPEN] = "open",
 	[AM_OUT_EVICTED] = "evicted",
 };
+
+static const char *const adu_names[AM_ADU__COUNT] = {
+	[AM_ADU_SYN] = "SYN", [AM_ADU_RTT] = "RTT", [AM_ADU_SEQ] = "SEQ", [AM_ADU_CONC] = "CONC",
+	[AM_ADU_ADU] = "ADU", [AM_ADU_INC] = "INC", [AM_ADU_END] = "END",
+};
+
+const char *
+am_adu_name(enum am_adu_type t)
+{
+	return (unsigned)t < AM_ADU__COUNT ? adu_names[t] : "unknown";
+}
 
 const char *
 am_outcome_name(enum am_outcome o)
@@ -343,11 +358,95 @@ txn_finish(struct am_tracker *t, struct sess *s, enum am_outcome outcome)
 	r.outcome = outcome;
 	r.signature = x->sig;
 	r.seq = ++s->c.transactions;
+	r.status = -1;
 	t->st.transactions++;
 	memset(x, 0, sizeof(*x));
 	x->sig = -1;
 	if (!s->ignored && t->cb.txn)
 		t->cb.txn(t->cb.ctx, &s->c, &r);
+}
+
+/* --- ADUs ----------------------------------------------------------- */
+
+static void
+adu_emit(struct am_tracker *t, struct sess *s, enum am_adu_type type, am_time_t ts, int dir,
+    uint64_t bytes, int64_t think, int64_t rtt)
+{
+	struct am_adu a;
+
+	if (type == AM_ADU_ADU || type == AM_ADU_INC) {
+		t->st.adus++;
+		if (s->c.concurrent)
+			t->st.conc_adus++;
+	}
+	if (s->ignored || t->cb.adu == NULL)
+		return;
+	a.type = type;
+	a.ts = ts;
+	a.dir = dir;
+	a.bytes = bytes;
+	a.think = think;
+	a.rtt = rtt;
+	a.concurrent = s->c.concurrent;
+	t->cb.adu(t->cb.ctx, &s->c, &a);
+}
+
+/* Ends the ADU in progress in direction d; think is the quiet time after it. */
+static void
+adu_close(struct am_tracker *t, struct sess *s, int d, enum am_adu_type type, int64_t think)
+{
+	struct dir *dr = &s->d[d];
+
+	if (!dr->adu_on)
+		return;
+	adu_emit(t, s, type, dr->adu_first, d, dr->adu_bytes, s->c.concurrent ? -1 : think, -1);
+	dr->adu_on = 0;
+	dr->adu_bytes = 0;
+}
+
+/* New application bytes in direction d at the tracker's clock. */
+static void
+adu_data(struct am_tracker *t, struct sess *s, int d, uint32_t fresh)
+{
+	struct dir *dr = &s->d[d], *od = &s->d[1 - d];
+
+	if (!s->c.concurrent && od->adu_on)
+		adu_close(t, s, 1 - d, AM_ADU_ADU, t->now - od->adu_last);
+	if (dr->adu_on && t->now - dr->adu_last >= t->cfg.quiet)
+		adu_close(t, s, d, AM_ADU_ADU, t->now - dr->adu_last);
+	if (!dr->adu_on) {
+		dr->adu_on = 1;
+		dr->adu_first = t->now;
+		dr->adu_bytes = 0;
+	}
+	dr->adu_last = t->now;
+	dr->adu_bytes += fresh;
+}
+
+/* Data from d while the other side still has unacknowledged data: both
+ * sides are sending at once, so turns cannot be inferred any more. */
+static int
+check_concurrent(struct am_tracker *t, struct sess *s, int d)
+{
+	struct dir *od = &s->d[1 - d];
+
+	if (s->c.concurrent)
+		return 1;
+	if (!od->init || !SEQ_GT(od->nxt, od->acked))
+		return 0;
+	/* A FIN alone outstanding is no data. */
+	if (od->fin && od->nxt - od->acked == 1)
+		return 0;
+	s->c.concurrent = 1;
+	t->st.conc_connections++;
+	adu_emit(t, s, AM_ADU_CONC, t->now, d, 0, -1, -1);
+	if (s->t.phase != PH_IDLE) {
+		t->st.conc_dropped++;
+		quiet_remove(t, s);
+		memset(&s->t, 0, sizeof(s->t));
+		s->t.sig = -1;
+	}
+	return 1;
 }
 
 /* --- session life --------------------------------------------------- */
@@ -392,6 +491,9 @@ sess_release(struct am_tracker *t, struct sess *s, enum am_outcome why)
 	if (s->t.phase == PH_RESP && (why == AM_OUT_TIMEOUT || (why == AM_OUT_OPEN && s->t.resp_ack)))
 		txo = AM_OUT_COMPLETE;
 	txn_finish(t, s, txo);
+	for (int d = 0; d < 2; d++)
+		adu_close(t, s, d, why == AM_OUT_OPEN ? AM_ADU_INC : AM_ADU_ADU, -1);
+	adu_emit(t, s, AM_ADU_END, s->c.last_ts, 0, 0, -1, -1);
 	if (s->c.closed_by == 1)
 		s->c.outcome = AM_OUT_COMPLETE;
 	else if (s->c.closed_by == 2)
@@ -478,6 +580,7 @@ sess_new(struct am_tracker *t, const struct am_packet *p, uint32_t h, int client
 		s->c.server_port = p->sport;
 	}
 	s->c.src_index = p->source;
+	s->c.proto = AM_IPPROTO_TCP;
 	s->c.first_ts = s->c.last_ts = t->now;
 	s->c.srv_rtt = s->c.cli_rtt = -1;
 	s->c.wscale[0] = s->c.wscale[1] = 0xff;
@@ -574,6 +677,43 @@ seg_data(struct am_tracker *t, struct sess *s, int d, const struct am_packet *p,
 	return 0;
 }
 
+/* New data in direction d moves the exchange along: client data starts or
+ * extends a request (ending an answered exchange first), server data
+ * starts or extends the response. */
+static void
+txn_data(struct am_tracker *t, struct sess *s, int d, const struct am_packet *p, uint32_t fresh)
+{
+	struct txst *x = &s->t;
+
+	if (d == 0) {
+		if (x->phase == PH_RESP)
+			txn_finish(t, s, AM_OUT_COMPLETE);
+		if (x->phase == PH_IDLE) {
+			x->phase = PH_REQ;
+			x->req_first = t->now;
+			x->sig = -1;
+			if (t->cb.classify && !s->ignored)
+				x->sig = t->cb.classify(t->cb.ctx, &s->c, p->payload, p->payload_len);
+		}
+		x->req_last = t->now;
+		x->req_bytes += fresh;
+		x->req_pkts++;
+		return;
+	}
+	if (x->phase == PH_IDLE)
+		return;      /* server speaks first (a banner): not an exchange */
+	if (x->phase == PH_REQ) {
+		x->phase = PH_RESP;
+		x->resp_first = t->now;
+	}
+	x->resp_last = t->now;
+	x->resp_bytes += fresh;
+	x->resp_pkts++;
+	x->resp_end = s->d[1].nxt;
+	x->resp_ack = 0;
+	quiet_remove(t, s);
+}
+
 static void
 on_client_ack(struct am_tracker *t, struct sess *s, uint32_t ack)
 {
@@ -627,12 +767,15 @@ on_syn(struct am_tracker *t, struct sess *s, int d, const struct am_packet *p)
 	s->d[1].isn = p->seq;
 	s->d[1].nxt = p->seq + 1;
 	s->d[1].init = 1;
+	s->d[1].acked = p->seq + 1;
+	s->d[0].acked = p->ack;
 	s->c.synack_ts = t->now;
 	if (s->last_syn_ts)
 		s->c.srv_rtt = t->now - s->last_syn_ts;
 	s->c.mss[1] = p->mss;
 	s->c.wscale[1] = p->wscale;
 	s->state = ST_SYNACK;
+	adu_emit(t, s, AM_ADU_RTT, t->now, 1, 0, -1, s->c.srv_rtt);
 }
 
 void
@@ -670,9 +813,12 @@ am_tracker_packet(struct am_tracker *t, const struct am_packet *p)
 			s->d[0].isn = p->seq;
 			s->d[0].nxt = p->seq + 1;
 			s->d[0].init = 1;
+			s->d[0].acked = p->seq + 1;
 			s->c.mss[0] = p->mss;
 			s->c.wscale[0] = p->wscale;
 			s->c.pkts[0]++;
+			s->c.proto = AM_IPPROTO_TCP;
+			adu_emit(t, s, AM_ADU_SYN, t->now, 0, 0, -1, -1);
 			return;
 		}
 		if (t->cfg.wait_for_syn || (p->seg_len == 0 && !(fl & AM_TH_SYN))) {
@@ -717,51 +863,41 @@ am_tracker_packet(struct am_tracker *t, const struct am_packet *p)
 		s->c.est_ts = t->now;
 		s->c.cli_rtt = t->now - s->c.synack_ts;
 		s->state = ST_EST;
+		adu_emit(t, s, AM_ADU_SEQ, t->now, 0, 0, -1, -1);
 	} else if (s->state == ST_SYN || s->state == ST_SYNACK) {
 		s->state = ST_EST;
 	}
 	touch(t, s, s->state == ST_CLOSED ? L_CLOSED : L_EST);
 
-	if (d == 0 && (fl & AM_TH_ACK))
-		on_client_ack(t, s, p->ack);
+	if (fl & AM_TH_ACK) {
+		struct dir *od = &s->d[1 - d];
+		if (!od->init)
+			od->acked = p->ack;
+		else if (SEQ_GT(p->ack, od->acked) && SEQ_LEQ(p->ack, od->nxt))
+			od->acked = p->ack;
+		if (d == 0)
+			on_client_ack(t, s, p->ack);
+	}
 
 	if (p->seg_len > 0) {
 		int adv;
 		uint32_t fresh = seg_data(t, s, d, p, &adv);
 		s->c.bytes[d] += fresh;
 		if (adv && s->state != ST_CLOSED) {
-			struct txst *x = &s->t;
-			if (d == 0) {
-				if (x->phase == PH_RESP)
-					txn_finish(t, s, AM_OUT_COMPLETE);
-				if (x->phase == PH_IDLE) {
-					x->phase = PH_REQ;
-					x->req_first = t->now;
-					x->sig = -1;
-					if (t->cb.classify && !s->ignored)
-						x->sig = t->cb.classify(t->cb.ctx, &s->c, p->payload, p->payload_len);
-				}
-				x->req_last = t->now;
-				x->req_bytes += fresh;
-				x->req_pkts++;
-			} else if (x->phase != PH_IDLE) {
-				if (x->phase == PH_REQ) {
-					x->phase = PH_RESP;
-					x->resp_first = t->now;
-				}
-				x->resp_last = t->now;
-				x->resp_bytes += fresh;
-				x->resp_pkts++;
-				x->resp_end = s->d[1].nxt;
-				x->resp_ack = 0;
-				quiet_remove(t, s);
-			}
-		} else if (fresh && s->t.phase != PH_IDLE) {
+			int conc = check_concurrent(t, s, d);
+			adu_data(t, s, d, fresh);
+			if (!conc)
+				txn_data(t, s, d, p, fresh);
+		} else if (fresh) {
 			/* A hole filled late: bytes count, timings do not move. */
-			if (d == 0)
-				s->t.req_bytes += fresh;
-			else
-				s->t.resp_bytes += fresh;
+			if (s->d[d].adu_on)
+				s->d[d].adu_bytes += fresh;
+			if (s->t.phase != PH_IDLE) {
+				if (d == 0)
+					s->t.req_bytes += fresh;
+				else
+					s->t.resp_bytes += fresh;
+			}
 		}
 	}
 

@@ -35,6 +35,8 @@ struct am_conn {
 	uint8_t midstream;           /* picked up without its handshake */
 	uint8_t closed_by;           /* 0 none, 1 FIN, 2 RST */
 	uint8_t src_index;           /* capture source of the first packet */
+	uint8_t proto;               /* AM_IPPROTO_TCP or AM_IPPROTO_UDP */
+	uint8_t concurrent;          /* both sides had unacknowledged data at once */
 	am_time_t syn_ts;            /* first SYN, 0 if not seen */
 	am_time_t synack_ts;         /* SYN-ACK answering the last SYN, 0 if not seen */
 	am_time_t est_ts;            /* client ACK completing the handshake, 0 if not seen */
@@ -70,6 +72,30 @@ struct am_txn {
 	enum am_outcome outcome;
 	int32_t signature;                 /* from the classifier, -1 none */
 	uint32_t seq;                      /* 1 for the first exchange of the connection */
+	int32_t status;                    /* protocol status (DNS rcode), -1 none */
+};
+
+/* adudump-style records: the connection's structure from TCP headers alone. */
+enum am_adu_type {
+	AM_ADU_SYN,    /* the first SYN */
+	AM_ADU_RTT,    /* the SYN-ACK: rtt holds SYN to SYN-ACK */
+	AM_ADU_SEQ,    /* the handshake completed */
+	AM_ADU_CONC,   /* the connection turned out to be concurrent */
+	AM_ADU_ADU,    /* an application data unit ended */
+	AM_ADU_INC,    /* an ADU in progress when the input ended */
+	AM_ADU_END,    /* the connection's state was released */
+	AM_ADU__COUNT
+};
+const char *am_adu_name(enum am_adu_type t);
+
+struct am_adu {
+	enum am_adu_type type;
+	am_time_t ts;                /* event time; for ADU/INC the ADU's first byte */
+	int dir;                     /* 0 c2s, 1 s2c (ADU, INC) */
+	uint64_t bytes;              /* application bytes (ADU, INC) */
+	int64_t think;               /* quiet time after the ADU, -1 unknown */
+	int64_t rtt;                 /* RTT record */
+	uint8_t concurrent;          /* mode of the ADU: 0 seq, 1 conc */
 };
 
 struct am_tracker_cb {
@@ -84,6 +110,8 @@ struct am_tracker_cb {
 	int32_t (*classify)(void *ctx, struct am_conn *conn, const uint8_t *data, uint32_t len);
 	void (*txn)(void *ctx, const struct am_conn *conn, const struct am_txn *txn);
 	void (*conn_end)(void *ctx, const struct am_conn *conn);
+	/* Optional: the adudump-style record stream. */
+	void (*adu)(void *ctx, const struct am_conn *conn, const struct am_adu *rec);
 };
 
 struct am_tracker_cfg {
@@ -95,7 +123,8 @@ struct am_tracker_cfg {
 	int64_t timeout_closed;       /* after FIN/RST (10 s) */
 	int64_t emerg_syn, emerg_est, emerg_closed; /* when nearly full (5 s, 60 s, 1 s) */
 	uint32_t emerg_percent;       /* "nearly full" (90) */
-	int64_t quiet;                /* response complete after this quiet time once ACKed (500 ms) */
+	int64_t quiet;                /* response complete after this quiet time once ACKed, and
+	                               * an ADU ends after this long without new data (500 ms) */
 	uint8_t wait_for_syn;         /* 1: ignore connections without a handshake (default) */
 	uint8_t client_rst_as_fin;    /* 1: a client RST after a response ends it normally */
 	uint64_t seed;                /* hash seed, 0: random */
@@ -116,6 +145,10 @@ struct am_tracker_stats {
 	uint64_t midstream;           /* connections picked up without a handshake */
 	uint64_t transactions;
 	uint64_t retrans;
+	uint64_t adus;                /* application data units */
+	uint64_t conc_adus;           /* ... of them on concurrent connections */
+	uint64_t conc_connections;    /* connections found concurrent */
+	uint64_t conc_dropped;        /* exchanges not reported: the connection turned concurrent */
 	uint64_t memory;              /* bytes held for sessions */
 };
 

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-enum records { REC_TXN, REC_CONN, REC_SUMMARY };
+enum records { REC_TXN, REC_CONN, REC_SUMMARY, REC_ADU };
 
 enum { T_FIRST, T_LAST, T_ACK, T_THINK, T_RTT, T__COUNT };
 static const char *const timing_names[T__COUNT] = { "first", "last", "ack", "think", "rtt" };
@@ -50,7 +50,7 @@ read_usage(FILE *fp)
 	fprintf(fp,
 	    "usage: artmon read [options] FILE...\n"
 	    "Measure every TCP transaction in pcap/pcapng files (read in order).\n\n"
-	    "  -R, --records KIND   transactions (default), connections or summary\n"
+	    "  -R, --records KIND   transactions (default), connections, summary or adu\n"
 	    "  -F, --format FMT     text (default), csv or json (JSON Lines)\n"
 	    "  -r FILE              a capture file (same as a FILE argument)\n"
 	    "  -b, --filter EXPR    BPF filter applied to the files\n"
@@ -278,6 +278,33 @@ sum_free(struct readctx *r)
 }
 
 static void
+cb_adu(void *ctx, const struct am_conn *c, const struct am_adu *a)
+{
+	struct readctx *r = ctx;
+	struct am_out *o = &r->out;
+	char b[AM_ADDRSTRLEN];
+	int json = o->fmt == FMT_JSON;
+	int data = a->type == AM_ADU_ADU || a->type == AM_ADU_INC;
+
+	out_begin(o);
+	out_str(o, "type", am_adu_name(a->type), 4);
+	out_time(o, "ts", a->ts, 17);
+	out_str(o, "client", am_addr_fmt(&c->client, b, sizeof(b)), 15);
+	out_u64(o, "client_port", c->client_port, 5);
+	out_str(o, "server", am_addr_fmt(&c->server, b, sizeof(b)), 15);
+	out_u64(o, "server_port", c->server_port, 5);
+	if (data || !json) {
+		out_str(o, "dir", data ? (a->dir ? "s2c" : "c2s") : "", 3);
+		out_opt(o, "bytes", data ? (int64_t)a->bytes : -1, 8);
+		out_opt(o, "think_us", data ? a->think : -1, 9);
+		out_str(o, "mode", data ? (a->concurrent ? "conc" : "seq") : "", 4);
+	}
+	if (a->type == AM_ADU_RTT || !json)
+		out_opt(o, "rtt_us", a->type == AM_ADU_RTT ? a->rtt : -1, 7);
+	out_end(o);
+}
+
+static void
 cb_txn(void *ctx, const struct am_conn *c, const struct am_txn *t)
 {
 	struct readctx *r = ctx;
@@ -340,6 +367,9 @@ print_counters(struct am_source *src, const struct am_decode_stats *ds, struct a
 	    ts.timed_out, ts.midstream, ts.no_syn);
 	fprintf(stderr, "  transactions: %" PRIu64 ", retransmitted segments: %" PRIu64 "\n",
 	    ts.transactions, ts.retrans);
+	fprintf(stderr, "  ADUs: %" PRIu64 " (%" PRIu64 " on concurrent connections), concurrent connections: %"
+	    PRIu64 ", exchanges not timed because concurrent: %" PRIu64 "\n",
+	    ts.adus, ts.conc_adus, ts.conc_connections, ts.conc_dropped);
 }
 
 int
@@ -378,8 +408,10 @@ cmd_read(int argc, char **argv)
 				r->rec = REC_CONN;
 			else if (strcmp(optarg, "summary") == 0)
 				r->rec = REC_SUMMARY;
+			else if (strcmp(optarg, "adu") == 0)
+				r->rec = REC_ADU;
 			else {
-				fprintf(stderr, "artmon read: unknown record kind \"%s\" (transactions, connections, summary)\n", optarg);
+				fprintf(stderr, "artmon read: unknown record kind \"%s\" (transactions, connections, summary, adu)\n", optarg);
 				rc = 2;
 				goto out;
 			}
@@ -453,6 +485,8 @@ cmd_read(int argc, char **argv)
 	r->seed = am_random_seed();
 
 	struct am_tracker_cb cb = { .ctx = r, .txn = cb_txn, .conn_end = cb_conn_end };
+	if (r->rec == REC_ADU)
+		cb.adu = cb_adu;
 	struct am_tracker *tr = am_tracker_new(&tc, &cb);
 	struct am_decode_stats ds;
 	memset(&ds, 0, sizeof(ds));

@@ -10,7 +10,8 @@
 #define MAXEV 64
 
 struct ev {
-	int ntxn, nconn;
+	int ntxn, nconn, nadu;
+	struct am_adu adu[MAXEV];
 	struct am_txn txn[MAXEV];
 	struct am_conn txn_conn[MAXEV];
 	struct am_conn conn[MAXEV];
@@ -36,11 +37,20 @@ on_conn(void *ctx, const struct am_conn *c)
 		E.conn[E.nconn++] = *c;
 }
 
+static void
+on_adu(void *ctx, const struct am_conn *c, const struct am_adu *a)
+{
+	(void)ctx;
+	(void)c;
+	if (E.nadu < MAXEV)
+		E.adu[E.nadu++] = *a;
+}
+
 static struct am_tracker *
 mk(struct am_tracker_cfg *cfg)
 {
 	struct am_tracker_cfg d;
-	struct am_tracker_cb cb = { .txn = on_txn, .conn_end = on_conn };
+	struct am_tracker_cb cb = { .txn = on_txn, .conn_end = on_conn, .adu = on_adu };
 
 	memset(&E, 0, sizeof(E));
 	if (cfg == NULL) {
@@ -437,6 +447,95 @@ START_TEST(test_syn_retransmit_and_server_first)
 }
 END_TEST
 
+/* Finds the n-th record of a type. */
+static const struct am_adu *
+adu_nth(enum am_adu_type type, int n)
+{
+	for (int i = 0; i < E.nadu; i++)
+		if (E.adu[i].type == type && n-- == 0)
+			return &E.adu[i];
+	return NULL;
+}
+
+START_TEST(test_adu_sequential)
+{
+	struct am_tracker *t = mk(NULL);
+
+	handshake(t);
+	pk(t, C2S, 1000, ACK | PSH, 1001, 5001, 300);
+	pk(t, C2S, 1100, ACK | PSH, 1301, 5001, 72);       /* request: 372 B in two segments */
+	pk(t, S2C, 1100, ACK, 5001, 1301, 0);
+	pk(t, S2C, 51100, ACK, 5001, 1373, 1460);          /* 50 ms server think */
+	pk(t, S2C, 51200, ACK, 5001, 1373, 1460);          /* retransmission: counts once */
+	pk(t, S2C, 51300, ACK | PSH, 6461, 1373, 540);
+	pk(t, C2S, 51400, ACK, 1373, 7001, 0);
+	pk(t, C2S, 251300, ACK | PSH, 1373, 7001, 10);     /* 200 ms client think */
+	pk(t, S2C, 252300, ACK | PSH, 7001, 1383, 20);
+	pk(t, C2S, 900000, ACK | PSH, 1383, 7021, 5);      /* after > 500 ms: quiet split */
+	am_tracker_finish(t);
+	ck_assert_ptr_nonnull(adu_nth(AM_ADU_SYN, 0));
+	ck_assert_int_eq(adu_nth(AM_ADU_RTT, 0)->rtt, 100);
+	ck_assert_ptr_nonnull(adu_nth(AM_ADU_SEQ, 0));
+	const struct am_adu *a0 = adu_nth(AM_ADU_ADU, 0), *a1 = adu_nth(AM_ADU_ADU, 1),
+	    *a2 = adu_nth(AM_ADU_ADU, 2), *a3 = adu_nth(AM_ADU_ADU, 3);
+	ck_assert_ptr_nonnull(a3);
+	ck_assert_int_eq(a0->dir, 0);
+	ck_assert_uint_eq(a0->bytes, 372);
+	ck_assert_int_eq(a0->think, 50000);
+	ck_assert_int_eq(a0->concurrent, 0);
+	ck_assert_int_eq(a1->dir, 1);
+	ck_assert_uint_eq(a1->bytes, 2000);
+	ck_assert_int_eq(a1->think, 200000);
+	ck_assert_uint_eq(a2->bytes, 10);
+	ck_assert_int_eq(a2->think, 1000);
+	ck_assert_int_eq(a3->dir, 1);
+	ck_assert_uint_eq(a3->bytes, 20);
+	const struct am_adu *inc = adu_nth(AM_ADU_INC, 0);
+	ck_assert_ptr_nonnull(inc);
+	ck_assert_int_eq(inc->dir, 0);
+	ck_assert_uint_eq(inc->bytes, 5);
+	ck_assert_ptr_nonnull(adu_nth(AM_ADU_END, 0));
+	ck_assert_ptr_null(adu_nth(AM_ADU_CONC, 0));
+	/* the exchanges agree with the ADUs */
+	ck_assert_int_eq(E.txn[0].think, 50000);
+	ck_assert_uint_eq(E.txn[0].req_bytes, 372);
+	ck_assert_uint_eq(E.txn[0].resp_bytes, 2000);
+	am_tracker_free(t);
+}
+END_TEST
+
+START_TEST(test_adu_concurrent)
+{
+	struct am_tracker *t = mk(NULL);
+	struct am_tracker_stats st;
+
+	handshake(t);
+	pk(t, C2S, 1000, ACK | PSH, 1001, 5001, 100);
+	pk(t, S2C, 2000, ACK | PSH, 5001, 1101, 1000);
+	/* the client sends again before it has acknowledged the response */
+	pk(t, C2S, 2100, ACK | PSH, 1101, 5001, 100);
+	pk(t, S2C, 2200, ACK | PSH, 6001, 1201, 1000);
+	pk(t, C2S, 2300, ACK, 1201, 7001, 0);
+	am_tracker_finish(t);
+	am_tracker_stats(t, &st);
+	ck_assert_ptr_nonnull(adu_nth(AM_ADU_CONC, 0));
+	ck_assert_uint_eq(st.conc_connections, 1);
+	ck_assert_uint_eq(st.conc_dropped, 1);
+	ck_assert_int_eq(E.ntxn, 0);                       /* no sequential response time */
+	ck_assert_int_eq(E.conn[0].concurrent, 1);
+	int conc = 0;
+	for (int i = 0; i < E.nadu; i++)
+		if (E.adu[i].type == AM_ADU_ADU || E.adu[i].type == AM_ADU_INC) {
+			if (E.adu[i].concurrent) {
+				conc++;
+				ck_assert_int_eq(E.adu[i].think, -1);
+			}
+		}
+	ck_assert_int_ge(conc, 2);
+	am_tracker_free(t);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -455,6 +554,8 @@ main(void)
 	tcase_add_test(tc, test_wait_for_syn_and_midstream);
 	tcase_add_test(tc, test_sequence_wrap);
 	tcase_add_test(tc, test_syn_retransmit_and_server_first);
+	tcase_add_test(tc, test_adu_sequential);
+	tcase_add_test(tc, test_adu_concurrent);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
