@@ -4,6 +4,7 @@
 #include "cli/out.h"
 #include "capture/source.h"
 #include "capture/tracker.h"
+#include "capture/dns.h"
 #include "common/log.h"
 #include "store/hist.h"
 
@@ -84,7 +85,7 @@ write_txn(struct readctx *r, const struct am_conn *c, const struct am_txn *t)
 	out_u64(o, "client_port", c->client_port, 5);
 	out_str(o, "server", am_addr_fmt(&c->server, a, sizeof(a)), 15);
 	out_u64(o, "server_port", c->server_port, 5);
-	out_str(o, "proto", "tcp", 3);
+	out_str(o, "proto", c->proto == AM_IPPROTO_UDP ? "udp" : "tcp", 3);
 	out_str(o, "signature", sig_name(c, t->signature), 12);
 	out_opt(o, "first_us", t->first, 9);
 	out_opt(o, "last_us", t->last, 9);
@@ -99,6 +100,7 @@ write_txn(struct readctx *r, const struct am_conn *c, const struct am_txn *t)
 	out_u64(o, "resp_pkts", t->resp_pkts, 5);
 	out_u64(o, "retrans", t->retrans, 4);
 	out_u64(o, "gap_bytes", t->gap_bytes, 4);
+	out_opt(o, "status", t->status, 3);
 	out_str(o, "outcome", am_outcome_name(t->outcome), 8);
 	out_end(o);
 }
@@ -344,9 +346,11 @@ progress(struct am_source *src, uint64_t pkts, am_time_t start, int final)
 }
 
 static void
-print_counters(struct am_source *src, const struct am_decode_stats *ds, struct am_tracker *tr)
+print_counters(struct am_source *src, const struct am_decode_stats *ds, struct am_tracker *tr,
+    struct am_dns *dns)
 {
 	struct am_tracker_stats ts;
+	struct am_dns_stats dst;
 	uint64_t mal = am_decode_malformed(ds);
 
 	am_tracker_stats(tr, &ts);
@@ -370,6 +374,13 @@ print_counters(struct am_source *src, const struct am_decode_stats *ds, struct a
 	fprintf(stderr, "  ADUs: %" PRIu64 " (%" PRIu64 " on concurrent connections), concurrent connections: %"
 	    PRIu64 ", exchanges not timed because concurrent: %" PRIu64 "\n",
 	    ts.adus, ts.conc_adus, ts.conc_connections, ts.conc_dropped);
+	am_dns_stats(dns, &dst);
+	if (dst.queries || dst.responses)
+		fprintf(stderr, "  DNS: %" PRIu64 " queries, %" PRIu64 " answered, %" PRIu64 " unanswered, %"
+		    PRIu64 " duplicate responses, %" PRIu64 " unsolicited, %" PRIu64 " retransmitted queries, %"
+		    PRIu64 " not tracked (table full), %" PRIu64 " malformed\n",
+		    dst.queries, dst.answered, dst.unanswered, dst.duplicate_responses, dst.unsolicited,
+		    dst.retransmitted_queries, dst.pending_cap, dst.malformed);
 }
 
 int
@@ -488,6 +499,7 @@ cmd_read(int argc, char **argv)
 	if (r->rec == REC_ADU)
 		cb.adu = cb_adu;
 	struct am_tracker *tr = am_tracker_new(&tc, &cb);
+	struct am_dns *dns = am_dns_new(NULL, &cb);
 	struct am_decode_stats ds;
 	memset(&ds, 0, sizeof(ds));
 	int show = !quiet && isatty(2);
@@ -500,7 +512,10 @@ cmd_read(int argc, char **argv)
 		if (am_decode_count(&ds, f.dlt, f.data, f.caplen, f.wirelen, &p) == AM_DEC_OK) {
 			p.ts = f.ts;
 			p.source = (uint8_t)f.index;
-			am_tracker_packet(tr, &p);
+			if (p.proto == AM_IPPROTO_TCP)
+				am_tracker_packet(tr, &p);
+			else
+				am_dns_packet(dns, &p);
 		}
 		if (show && (ds.packets & 0xffff) == 0) {
 			am_time_t now = am_now_mono();
@@ -517,16 +532,18 @@ cmd_read(int argc, char **argv)
 		rc = 1;
 	}
 	am_tracker_finish(tr);
+	am_dns_finish(dns);
 	if (r->rec == REC_SUMMARY)
 		write_summary(r);
 	fflush(stdout);
 	if (!quiet)
-		print_counters(src, &ds, tr);
+		print_counters(src, &ds, tr, dns);
 	if (ferror(stdout)) {
 		fprintf(stderr, "artmon read: error writing output\n");
 		rc = 1;
 	}
 	am_tracker_free(tr);
+	am_dns_free(dns);
 	am_source_close(src);
 	sum_free(r);
 out:
