@@ -1416,7 +1416,10 @@ icmp_section(struct ld *l, const struct node *blk)
 		{ "the_rest", offsetof(struct am_icmp, the_rest) },
 	};
 
+	/* a switch not given counts its errors */
 	ic->present = 1;
+	for (size_t i = 0; i < sizeof(sw) / sizeof(sw[0]); i++)
+		*((uint8_t *)ic + sw[i].off) = 1;
 	for (const struct node *n = blk->child; n != NULL; n = n->next) {
 		size_t i;
 		if (n->block) {
@@ -1586,6 +1589,44 @@ conf_build(struct node *top, struct parser *p, const char *path, uint32_t errors
 	return cfg;
 }
 
+/* Messages in the order of the text: by file (first mentioned first), line, column. */
+static void
+sort_diags(struct am_diags *d, size_t first)
+{
+	size_t n = d->n - first;
+	uint32_t *fidx;
+	struct am_diag *v = d->v + first, tmp;
+
+	if (n < 2)
+		return;
+	fidx = am_xcalloc(n, sizeof(*fidx));
+	for (size_t i = 0; i < n; i++) {
+		fidx[i] = (uint32_t)i;
+		for (size_t j = 0; j < i; j++) {
+			if (strcmp(v[j].file, v[i].file) == 0) {
+				fidx[i] = fidx[j];
+				break;
+			}
+		}
+	}
+	/* insertion sort: stable, and the lists are short */
+	for (size_t i = 1; i < n; i++) {
+		uint32_t fi = fidx[i];
+		size_t j = i;
+		tmp = v[i];
+		while (j > 0 && (fidx[j - 1] > fi ||
+				 (fidx[j - 1] == fi && (v[j - 1].line > tmp.line ||
+				  (v[j - 1].line == tmp.line && v[j - 1].col > tmp.col))))) {
+			v[j] = v[j - 1];
+			fidx[j] = fidx[j - 1];
+			j--;
+		}
+		v[j] = tmp;
+		fidx[j] = fi;
+	}
+	free(fidx);
+}
+
 static struct am_config *
 load(const char *name, const char *text, size_t len, struct am_diags *diags)
 {
@@ -1593,6 +1634,7 @@ load(const char *name, const char *text, size_t len, struct am_diags *diags)
 	struct node *top;
 	struct am_config *cfg;
 	uint32_t errors_before = diags->errors;
+	size_t first = diags->n;
 
 	memset(&p, 0, sizeof(p));
 	p.arena = arena_new();
@@ -1610,6 +1652,7 @@ load(const char *name, const char *text, size_t len, struct am_diags *diags)
 	}
 	cfg = conf_build(top, &p, name, errors_before);    /* frees p.keep on failure */
 	arena_free(p.arena);
+	sort_diags(diags, first);
 	return cfg;
 }
 
