@@ -327,8 +327,10 @@ am_store_open(const char *dir, const struct am_store_cfg *cfgin, int mode, char 
 			txn = NULL;
 			goto lmdb_fail;
 		}
-	} else {
-		mdb_txn_abort(txn);
+	} else if ((rc = mdb_txn_commit(txn)) != 0) {
+		/* commit, not abort: the database handles outlive the transaction */
+		txn = NULL;
+		goto lmdb_fail;
 	}
 	txn = NULL;
 	st->info.retain1_s = st->cfg.retain1_s;
@@ -588,7 +590,7 @@ rec_step(struct am_store *st, int level, uint32_t key_id, am_time_t t, int dir,
 			rc = MDB_NOTFOUND;
 			goto done;
 		}
-		s = (uint64_t)((t + AM_USEC - 1) / AM_USEC);
+		s = (uint64_t)(t / AM_USEC) + (t % AM_USEC != 0);
 		am_put_be64(kb + 4, s);
 		rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
 		if (rc == 0)
@@ -936,7 +938,7 @@ prune_oldest(struct am_store *st)
 			goto out;
 		rc = 0;
 		if (n)
-			log_warnx("store", "map full: pruned %llu level-%d records older than %llu",
+			log_warnx("store", "map nearly full: pruned %llu level-%d records older than %llu",
 			    (unsigned long long)n, level, (unsigned long long)limit);
 	}
 	if (n == 0) {
@@ -949,6 +951,60 @@ prune_oldest(struct am_store *st)
 out:
 	mdb_txn_abort(txn);
 	return rc;
+}
+
+/* Bytes in use: pages up to the high-water mark less those on the free
+ * list (the free database, dbi 0, holds lists of page numbers, each with its
+ * length first: the way mdb_stat -f counts them). */
+static uint64_t
+used_bytes(struct am_store *st)
+{
+	MDB_envinfo ei;
+	MDB_stat ms;
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k, d;
+	uint64_t pages, free_pages = 0;
+	int rc;
+
+	if (mdb_env_info(st->env, &ei) != 0 || mdb_env_stat(st->env, &ms) != 0)
+		return 0;
+	pages = ei.me_last_pgno + 1;
+	if (mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn) != 0)
+		return pages * ms.ms_psize;
+	if (mdb_cursor_open(txn, 0, &cur) == 0) {
+		for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0;
+		    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT))
+			if (d.mv_size >= sizeof(size_t))
+				free_pages += d.mv_size / sizeof(size_t) - 1;
+		mdb_cursor_close(cur);
+	}
+	mdb_txn_abort(txn);
+	if (free_pages > pages)
+		free_pages = pages;
+	return (pages - free_pages) * ms.ms_psize;
+}
+
+/* Keeps room for flushes: above 80% of the map, prunes the oldest records
+ * down to 70% (or until nothing is left to prune). */
+static void
+keep_room(struct am_store *st)
+{
+	MDB_envinfo ei;
+	uint64_t map;
+	int i;
+
+	if (mdb_env_info(st->env, &ei) != 0)
+		return;
+	map = ei.me_mapsize;
+	if (used_bytes(st) <= map / 10 * 8)
+		return;
+	st->info.map_full++;
+	log_warnx("store", "map %.0f%% used: pruning the oldest records",
+	    100.0 * (double)used_bytes(st) / (double)map);
+	for (i = 0; i < 64 && used_bytes(st) > map / 10 * 7; i++)
+		if (prune_oldest(st) != 0)
+			break;
 }
 
 /* Last resort when pruning cannot make room: grow the map by an eighth. */
@@ -982,6 +1038,9 @@ am_store_flush(struct am_store *st, am_time_t clock, int final,
 
 	if (!st->rdwr)
 		return -1;
+	keep_room(st);
+	saved.pruned_full = st->info.pruned_full;
+	saved.map_full = st->info.map_full;
 	for (attempt = 0; attempt < 12; attempt++) {
 		struct am_store_w w = { st, NULL, 0 };
 		uint64_t budget = st->cfg.prune_budget;
