@@ -1,0 +1,240 @@
+/* The AgentX subagent glue: Net-SNMP types in, agent/mib.c answers. */
+#include "config.h"
+#include "agent/snmp.h"
+#include "common/log.h"
+
+#include <net-snmp/net-snmp-config.h>
+#include <net-snmp/net-snmp-includes.h>
+#include <net-snmp/agent/net-snmp-agent-includes.h>
+#include <net-snmp/agent/agent_sysORTable.h>
+#include <net-snmp/library/large_fd_set.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+static const struct am_mib_state *state;
+static netsnmp_handler_registration *reg;
+static int initialised;
+
+/* Net-SNMP's messages go to our logger, without their newline. */
+static int
+agent_log(int major, int minor, void *serverarg, void *clientarg)
+{
+	const struct snmp_log_message *m = serverarg;
+	char buf[512];
+	size_t n;
+
+	(void)major;
+	(void)minor;
+	(void)clientarg;
+	snprintf(buf, sizeof(buf), "%s", m->msg ? m->msg : "");
+	n = strlen(buf);
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = 0;
+	if (m->priority <= LOG_WARNING)
+		log_warnx("snmp", "%s", buf);
+	else if (m->priority <= LOG_INFO)
+		log_info("snmp", "%s", buf);
+	else
+		log_debug("snmp", "%s", buf);
+	return 0;
+}
+
+static void
+set_value(netsnmp_variable_list *vb, const struct am_mib_value *v)
+{
+	long l;
+	u_long u;
+	struct counter64 c64;
+
+	switch (v->type) {
+	case AM_V_INTEGER:
+		l = (long)v->i;
+		snmp_set_var_typed_value(vb, ASN_INTEGER, &l, sizeof(l));
+		break;
+	case AM_V_UNSIGNED:
+		u = (u_long)v->u;
+		snmp_set_var_typed_value(vb, ASN_UNSIGNED, &u, sizeof(u));
+		break;
+	case AM_V_GAUGE:
+		u = (u_long)v->u;
+		snmp_set_var_typed_value(vb, ASN_GAUGE, &u, sizeof(u));
+		break;
+	case AM_V_COUNTER32:
+		u = (u_long)(v->u & 0xffffffffu);
+		snmp_set_var_typed_value(vb, ASN_COUNTER, &u, sizeof(u));
+		break;
+	case AM_V_COUNTER64:
+		c64.high = (u_long)(v->u >> 32);
+		c64.low = (u_long)(v->u & 0xffffffffu);
+		snmp_set_var_typed_value(vb, ASN_COUNTER64, &c64, sizeof(c64));
+		break;
+	case AM_V_OCTETS:
+		snmp_set_var_typed_value(vb, ASN_OCTET_STR, v->s, v->len);
+		break;
+	}
+}
+
+static size_t
+to_subids(const oid *name, size_t len, am_subid *out)
+{
+	if (len > AM_OID_MAX)
+		len = AM_OID_MAX;
+	for (size_t i = 0; i < len; i++)
+		out[i] = name[i] > 0xffffffffUL ? 0xffffffffu : (am_subid)name[i];
+	return len;
+}
+
+static int
+artmon_handler(netsnmp_mib_handler *handler, netsnmp_handler_registration *reginfo,
+    netsnmp_agent_request_info *reqinfo, netsnmp_request_info *requests)
+{
+	am_subid q[AM_OID_MAX], next[AM_OID_MAX];
+	oid nname[AM_OID_MAX];
+	struct am_mib_value v;
+
+	(void)handler;
+	(void)reginfo;
+	for (netsnmp_request_info *r = requests; r; r = r->next) {
+		netsnmp_variable_list *vb = r->requestvb;
+		size_t qlen, nlen;
+		int rc;
+
+		if (r->processed)
+			continue;
+		qlen = to_subids(vb->name, vb->name_length, q);
+		switch (reqinfo->mode) {
+		case MODE_GET:
+			rc = am_mib_get(state, q, qlen, &v);
+			if (rc == AM_MIB_OK)
+				set_value(vb, &v);
+			else
+				netsnmp_set_request_error(reqinfo, r,
+				    rc == AM_MIB_NOSUCHOBJECT ? SNMP_NOSUCHOBJECT : SNMP_NOSUCHINSTANCE);
+			break;
+		case MODE_GETNEXT:
+			nlen = am_mib_getnext(state, q, qlen, next, &v);
+			/* Nothing after: leave the varbind alone, the agent moves on. */
+			if (nlen == 0)
+				break;
+			for (size_t i = 0; i < nlen; i++)
+				nname[i] = next[i];
+			snmp_set_var_objid(vb, nname, nlen);
+			set_value(vb, &v);
+			break;
+		default:
+			netsnmp_set_request_error(reqinfo, r, SNMP_ERR_NOTWRITABLE);
+			break;
+		}
+	}
+	return SNMP_ERR_NOERROR;
+}
+
+int
+agent_init(const char *socket, const struct am_mib_state *st)
+{
+	static oid objects[AM_OID_MAX], root[AM_OID_MAX];
+
+	state = st;
+	for (size_t i = 0; i < am_mib_objects_oid_len; i++)
+		objects[i] = am_mib_objects_oid[i];
+	for (size_t i = 0; i < am_mib_root_oid_len; i++)
+		root[i] = am_mib_root_oid[i];
+
+	snmp_disable_log();
+	snmp_register_callback(SNMP_CALLBACK_LIBRARY, SNMP_CALLBACK_LOGGING, agent_log, NULL);
+	snmp_enable_calllog();
+
+	/* No MIB files, no configuration files, no persistent state. */
+	setenv("MIBS", "", 1);
+	netsnmp_ds_set_boolean(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_ROLE, 1);
+	if (socket)
+		netsnmp_ds_set_string(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_X_SOCKET, socket);
+	netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_ALARM_DONT_USE_SIG, 1);
+	netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DONT_READ_CONFIGS, 1);
+	netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DISABLE_PERSISTENT_LOAD, 1);
+	netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DISABLE_PERSISTENT_SAVE, 1);
+	netsnmp_ds_set_string(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_PERSISTENT_DIR, "/nonexistent");
+
+	if (init_agent("artmond") != 0) {
+		log_warnx("snmp", "cannot initialise the AgentX subagent");
+		return -1;
+	}
+	/* init_agent resets the ping interval; a short one re-joins a
+	 * restarted master quickly. */
+	netsnmp_ds_set_int(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_AGENTX_PING_INTERVAL, 1);
+
+	reg = netsnmp_create_handler_registration("artmon", artmon_handler, objects,
+	    am_mib_objects_oid_len, HANDLER_CAN_RONLY);
+	if (reg == NULL || netsnmp_register_handler(reg) != MIB_REGISTERED_OK) {
+		log_warnx("snmp", "cannot register ARTMON-MIB");
+		return -1;
+	}
+	register_sysORTable(root, am_mib_root_oid_len, "ARTMON-MIB: application response times (artmond)");
+	init_snmp("artmond");
+	initialised = 1;
+	log_debug("snmp", "subagent initialised (AgentX socket %s)", socket ? socket : "default");
+	return 0;
+}
+
+int
+agent_pollfds(struct pollfd *pfd, int max, int *timeout_ms)
+{
+	netsnmp_large_fd_set fds;
+	struct timeval tv = { 3600, 0 };
+	int numfds = 0, block = 1, n = 0;
+
+	if (!initialised)
+		return 0;
+	netsnmp_large_fd_set_init(&fds, FD_SETSIZE);
+	NETSNMP_LARGE_FD_ZERO(&fds);
+	snmp_select_info2(&numfds, &fds, &tv, &block);
+	for (int fd = 0; fd < numfds && n < max; fd++)
+		if (NETSNMP_LARGE_FD_ISSET(fd, &fds)) {
+			pfd[n].fd = fd;
+			pfd[n].events = POLLIN;
+			pfd[n].revents = 0;
+			n++;
+		}
+	netsnmp_large_fd_set_cleanup(&fds);
+	if (!block) {
+		long ms = tv.tv_sec * 1000L + (tv.tv_usec + 999) / 1000;
+		if (*timeout_ms < 0 || ms < *timeout_ms)
+			*timeout_ms = (int)ms;
+	}
+	return n;
+}
+
+void
+agent_process(const struct pollfd *pfd, int n)
+{
+	netsnmp_large_fd_set fds;
+	int ready = 0;
+
+	if (!initialised)
+		return;
+	netsnmp_large_fd_set_init(&fds, FD_SETSIZE);
+	NETSNMP_LARGE_FD_ZERO(&fds);
+	for (int i = 0; i < n; i++)
+		if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) {
+			NETSNMP_LARGE_FD_SET(pfd[i].fd, &fds);
+			ready++;
+		}
+	if (ready)
+		snmp_read2(&fds);
+	else
+		snmp_timeout();
+	netsnmp_large_fd_set_cleanup(&fds);
+	run_alarms();
+	netsnmp_check_outstanding_agent_requests();
+}
+
+void
+agent_shutdown(void)
+{
+	if (!initialised)
+		return;
+	snmp_shutdown("artmond");
+	shutdown_agent();
+	initialised = 0;
+}
