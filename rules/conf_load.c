@@ -903,13 +903,19 @@ content_setting(struct ld *l, const struct kv *kv, struct am_content *c)
 	c->loc.col = kv->key->col;
 	if (!is_re && it->n >= 2 && it->t[0].type == TK_WORD &&
 	    (strcasecmp(it->t[0].text, "regex:") == 0 ||
-	     (strcasecmp(it->t[0].text, "regex") == 0 && it->n == 3 &&
-	      strcmp(it->t[1].text, ":") == 0))) {
+	     (strcasecmp(it->t[0].text, "regex") == 0 && strcmp(it->t[1].text, ":") == 0))) {
+		uint32_t want = it->t[0].text[5] == ':' ? 2 : 3;
 		is_re = 1;
-		str = &it->t[it->n - 1];
-		if (it->n > 3 || str->type != TK_STRING) {
+		str = &it->t[want - 1];
+		if (it->n < want || str->type != TK_STRING) {
+			str = &it->t[it->n < want ? it->n - 1 : want - 1];
 			err(l, str, "expected a regex in double quotes after 'regex:', got %s",
 			    desc(str, b, sizeof(b)));
+			return;
+		}
+		if (it->n > want) {
+			err(l, &it->t[want], "expected ',' or ';' after the regex, got %s",
+			    desc(&it->t[want], b, sizeof(b)));
 			return;
 		}
 	} else {
@@ -1463,6 +1469,10 @@ top_level(struct ld *l, const struct node *top)
 		}
 		if (is_word(k, "rule")) {
 			add_rule(l, n, AM_PLUGIN_GENERIC, &d);
+			continue;
+		}
+		if (is_word(k, "transaction")) {
+			err(l, k, "transaction outside a rule: expected 'rule NAME { ... }' around it");
 			continue;
 		}
 		if (n->ntoks != 1 || k->type != TK_WORD) {
