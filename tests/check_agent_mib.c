@@ -1,0 +1,595 @@
+/* ARTMON-MIB handlers without snmpd: OID order, GET/GETNEXT across tables
+ * and across empty tables, index encoding and decoding, the in-memory
+ * aggregates behind the server, signature, histogram and history tables. */
+#include "config.h"
+#include "agent/live.h"
+#include "agent/mib.h"
+#include "capture/decode.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define R ARTMON_MIB_OID   /* the module's root, as a list of numbers */
+
+static struct am_mib_capture caps[2];
+static struct am_mib_state st;
+static struct am_live *live;
+
+/* An OID from a list of numbers. */
+#define OID(...) ((const am_subid[]){ __VA_ARGS__ }), (sizeof((const am_subid[]){ __VA_ARGS__ }) / sizeof(am_subid))
+
+static void
+fmt_oid(const am_subid *o, size_t n, char *buf, size_t len)
+{
+	size_t p = 0;
+
+	buf[0] = 0;
+	for (size_t i = 0; i < n && p < len; i++)
+		p += (size_t)snprintf(buf + p, len - p, ".%u", o[i]);
+}
+
+static void
+set_addr(struct am_addr *a, const char *s)
+{
+	ck_assert_int_eq(am_addr_parse(s, a), 0);
+}
+
+static void
+feed(const char *server, uint16_t port, int64_t first, int64_t rtt, enum am_outcome out,
+    const char *sig)
+{
+	struct am_conn c;
+	struct am_txn t;
+
+	memset(&c, 0, sizeof(c));
+	memset(&t, 0, sizeof(t));
+	set_addr(&c.server, server);
+	set_addr(&c.client, strchr(server, ':') ? "2001:db8::99" : "192.0.2.99");
+	c.server_port = port;
+	c.client_port = 40000;
+	c.srv_rtt = rtt >= 0 ? rtt / 2 : -1;
+	c.cli_rtt = rtt >= 0 ? rtt - rtt / 2 : -1;
+	t.req_first = 1700000000 * AM_USEC;
+	t.first = first;
+	t.last = first >= 0 ? first + 10 : -1;
+	t.ack = -1;
+	t.think = -1;
+	t.req_bytes = 100;
+	t.resp_bytes = 1000;
+	t.outcome = out;
+	am_live_txn(live, &c, &t, sig, "web");
+}
+
+static void
+setup_empty(void)
+{
+	memset(&st, 0, sizeof(st));
+	memset(caps, 0, sizeof(caps));
+	snprintf(st.sensor_name, sizeof(st.sensor_name), "sensor-1");
+	snprintf(st.version, sizeof(st.version), "0.1.0");
+	st.start_time = 1700000000 * AM_USEC + 100000;
+	st.interval_s = 60;
+	st.history_depth = 24;
+	live = NULL;
+}
+
+static void
+setup_full(void)
+{
+	struct am_live_cfg lc;
+
+	setup_empty();
+	snprintf(caps[0].name, sizeof(caps[0].name), "eth0");
+	caps[0].kind = AM_CAPK_INTERFACE;
+	caps[0].linktype = 1;
+	caps[0].state = AM_CAPS_UP;
+	caps[0].packets = 5000000000ULL;
+	caps[0].malformed[0] = 3;    /* truncatedLink */
+	caps[0].malformed[6] = 4;    /* badIpHeaderLength */
+	snprintf(caps[1].name, sizeof(caps[1].name), "eth1");
+	caps[1].kind = AM_CAPK_INTERFACE;
+	caps[1].state = AM_CAPS_REOPENING;
+	caps[1].linktype = -1;
+	st.captures = caps;
+	st.ncaptures = 2;
+
+	am_live_cfg_default(&lc);
+	lc.history_depth = 3;
+	live = am_live_new(&lc);
+	/* Fed out of order on purpose: the tables must come out sorted. */
+	feed("2001:db8::1", 443, 150, 40, AM_OUT_COMPLETE, "GET /");
+	feed("192.0.2.10", 8080, 90, 20, AM_OUT_COMPLETE, "GET /a");
+	feed("192.0.2.10", 80, 200, 20, AM_OUT_COMPLETE, "GET /b");
+	feed("192.0.2.10", 80, 1200, 20, AM_OUT_COMPLETE, "GET /a");
+	feed("192.0.2.10", 80, -1, -1, AM_OUT_RESET, "GET /a");
+	feed("192.0.2.9", 80, 70000, 20, AM_OUT_COMPLETE, "POST /x");
+	am_live_tables(live, &st.tables);
+}
+
+static void
+teardown(void)
+{
+	am_live_free(live);
+	live = NULL;
+}
+
+/* ------------------------------------------------------------------ index */
+
+START_TEST(test_index_server_roundtrip)
+{
+	struct am_addr a, b;
+	uint16_t port;
+	am_subid buf[AM_OID_MAX];
+	size_t n;
+
+	set_addr(&a, "192.0.2.10");
+	n = am_mib_index_server(&a, 80, buf);
+	ck_assert_uint_eq(n, 7);
+	ck_assert_uint_eq(buf[0], 1);
+	ck_assert_uint_eq(buf[1], 4);
+	ck_assert_uint_eq(buf[2], 192);
+	ck_assert_uint_eq(buf[5], 10);
+	ck_assert_uint_eq(buf[6], 80);
+	ck_assert_uint_eq(am_mib_index_server_decode(buf, n, &b, &port), 7);
+	ck_assert_int_eq(am_addr_cmp(&a, &b), 0);
+	ck_assert_uint_eq(port, 80);
+
+	set_addr(&a, "2001:db8::1");
+	n = am_mib_index_server(&a, 443, buf);
+	ck_assert_uint_eq(n, 19);
+	ck_assert_uint_eq(buf[0], 2);
+	ck_assert_uint_eq(buf[1], 16);
+	ck_assert_uint_eq(buf[2], 0x20);
+	ck_assert_uint_eq(buf[17], 1);
+	ck_assert_uint_eq(buf[18], 443);
+	ck_assert_uint_eq(am_mib_index_server_decode(buf, n, &b, &port), 19);
+	ck_assert_int_eq(am_addr_cmp(&a, &b), 0);
+	ck_assert_uint_eq(port, 443);
+}
+END_TEST
+
+START_TEST(test_index_server_invalid)
+{
+	struct am_addr a;
+	uint16_t port;
+
+	ck_assert_uint_eq(am_mib_index_server_decode(OID(1, 4, 10, 0, 0), &a, &port), 0);        /* short */
+	ck_assert_uint_eq(am_mib_index_server_decode(OID(1, 16, 10, 0, 0, 1, 80), &a, &port), 0); /* length */
+	ck_assert_uint_eq(am_mib_index_server_decode(OID(3, 4, 10, 0, 0, 1, 80), &a, &port), 0);  /* type */
+	ck_assert_uint_eq(am_mib_index_server_decode(OID(1, 4, 256, 0, 0, 1, 80), &a, &port), 0); /* octet */
+	ck_assert_uint_eq(am_mib_index_server_decode(OID(1, 4, 10, 0, 0, 1, 65536), &a, &port), 0); /* port */
+	ck_assert_uint_eq(am_mib_index_server_decode(OID(1), &a, &port), 0);
+	/* Longer than needed: decodes the server part, leaves the rest. */
+	ck_assert_uint_eq(am_mib_index_server_decode(OID(1, 4, 10, 0, 0, 1, 80, 7), &a, &port), 7);
+}
+END_TEST
+
+START_TEST(test_oid_cmp)
+{
+	ck_assert_int_lt(am_oid_cmp(OID(1, 2), OID(1, 2, 0)), 0);
+	ck_assert_int_gt(am_oid_cmp(OID(1, 3), OID(1, 2, 9)), 0);
+	ck_assert_int_eq(am_oid_cmp(OID(1, 2, 3), OID(1, 2, 3)), 0);
+	ck_assert_int_gt(am_oid_cmp(OID(4294967295u), OID(4294967294u, 1)), 0);
+}
+END_TEST
+
+START_TEST(test_date_and_time)
+{
+	uint8_t b[11];
+	/* 2023-11-14 22:13:20.3 UTC */
+	size_t n = am_mib_date_and_time(1700000000 * AM_USEC + 345678, b);
+	const uint8_t want[11] = { 0x07, 0xe7, 11, 14, 22, 13, 20, 3, '+', 0, 0 };
+
+	ck_assert_uint_eq(n, 11);
+	ck_assert_mem_eq(b, want, 11);
+	/* The epoch, used before the first interval ends. */
+	const uint8_t epoch[11] = { 0x07, 0xb2, 1, 1, 0, 0, 0, 0, '+', 0, 0 };
+	am_mib_date_and_time(0, b);
+	ck_assert_mem_eq(b, epoch, 11);
+	/* 29 February of a leap year. */
+	am_mib_date_and_time(951782400LL * AM_USEC, b);   /* 2000-02-29 00:00:00 */
+	ck_assert_uint_eq(b[2], 2);
+	ck_assert_uint_eq(b[3], 29);
+}
+END_TEST
+
+START_TEST(test_malformed_slots)
+{
+	int seen[AM_MAL_REASONS] = { 0 };
+	int n = 0;
+
+	for (int r = 0; r < AM_DEC__COUNT; r++) {
+		int s = am_mib_malformed_slot(r);
+		if (r < AM_DEC_FIRST_MALFORMED) {
+			ck_assert_int_eq(s, -1);
+			continue;
+		}
+		ck_assert_int_ge(s, 0);
+		ck_assert_int_lt(s, AM_MAL_REASONS);
+		ck_assert_int_eq(seen[s], 0);
+		seen[s] = 1;
+		n++;
+	}
+	/* Every malformed reason of the decoder has its own MIB value. */
+	ck_assert_int_eq(n, AM_MAL_REASONS);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ GET */
+
+START_TEST(test_get_scalars)
+{
+	struct am_mib_value v;
+
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 1, 1, 0), &v), AM_MIB_OK);
+	ck_assert_int_eq(v.type, AM_V_OCTETS);
+	ck_assert_uint_eq(v.len, 8);
+	ck_assert_mem_eq(v.s, "sensor-1", 8);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 1, AM_SENSOR_INTERVAL, 0), &v), AM_MIB_OK);
+	ck_assert_int_eq(v.type, AM_V_UNSIGNED);
+	ck_assert_uint_eq(v.u, 60);
+	/* Before the first interval: the epoch and 0. */
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 1, AM_SENSOR_LAST_END_SECONDS, 0), &v), AM_MIB_OK);
+	ck_assert_uint_eq(v.u, 0);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 1, AM_SENSOR_CONFIG_RESULT, 0), &v), AM_MIB_OK);
+	ck_assert_int_eq(v.type, AM_V_INTEGER);
+	ck_assert_int_eq(v.i, 1);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 2, AM_STORE_PRUNED, 0), &v), AM_MIB_OK);
+	ck_assert_int_eq(v.type, AM_V_COUNTER64);
+	/* Wrong instance, unknown object, outside the module. */
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 1, 1), &v), AM_MIB_NOSUCHINSTANCE);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 1, 1, 1), &v), AM_MIB_NOSUCHINSTANCE);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 1, 1, 0, 0), &v), AM_MIB_NOSUCHINSTANCE);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 1, AM_SENSOR__MAX + 1, 0), &v), AM_MIB_NOSUCHOBJECT);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 99, 1, 0), &v), AM_MIB_NOSUCHOBJECT);
+	ck_assert_int_eq(am_mib_get(&st, OID(1, 3, 6, 1, 2, 1, 1, 1, 0), &v), AM_MIB_NOSUCHOBJECT);
+	/* Objects that travel only in notifications are not readable. */
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, AM_O_NOTIFY, AM_NO_VALUE, 0), &v), AM_MIB_NOSUCHOBJECT);
+}
+END_TEST
+
+START_TEST(test_get_capture)
+{
+	struct am_mib_value v;
+
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 3, 1, AM_CAP_NAME, 2), &v), AM_MIB_OK);
+	ck_assert_uint_eq(v.len, 4);
+	ck_assert_mem_eq(v.s, "eth1", 4);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 3, 1, AM_CAP_STATE, 2), &v), AM_MIB_OK);
+	ck_assert_int_eq(v.i, AM_CAPS_REOPENING);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 3, 1, AM_CAP_PACKETS, 1), &v), AM_MIB_OK);
+	ck_assert_int_eq(v.type, AM_V_COUNTER64);
+	ck_assert_uint_eq(v.u, 5000000000ULL);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 3, 1, AM_CAP_TRUNCATED, 1), &v), AM_MIB_OK);
+	ck_assert_uint_eq(v.u, 3);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 3, 1, AM_CAP_MALFORMED, 1), &v), AM_MIB_OK);
+	ck_assert_uint_eq(v.u, 4);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 4, 1, AM_MAL_PACKETS, 1, 7), &v), AM_MIB_OK);
+	ck_assert_uint_eq(v.u, 4);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 3, 1, AM_CAP_NAME, 3), &v), AM_MIB_NOSUCHINSTANCE);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 3, 1, AM_CAP_NAME, 0), &v), AM_MIB_NOSUCHINSTANCE);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 3, 1, AM_CAP_NAME, 1, 1), &v), AM_MIB_NOSUCHINSTANCE);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 3, 1, AM_CAP_NAME), &v), AM_MIB_NOSUCHINSTANCE);
+	/* The index column is not-accessible. */
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 3, 1, AM_CAP_INDEX, 1), &v), AM_MIB_NOSUCHOBJECT);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 4, 1, AM_MAL_PACKETS, 1, 13), &v), AM_MIB_NOSUCHINSTANCE);
+}
+END_TEST
+
+START_TEST(test_get_server_and_signature)
+{
+	struct am_mib_value v;
+
+	/* 192.0.2.10:80 had three transactions (one reset, no timing). */
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 5, 1, AM_SRV_STATS + AM_ST_TXNS, 1, 4, 192, 0, 2, 10, 80), &v), AM_MIB_OK);
+	ck_assert_int_eq(v.type, AM_V_COUNTER64);
+	ck_assert_uint_eq(v.u, 3);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 5, 1, AM_SRV_STATS + AM_ST_RESETS, 1, 4, 192, 0, 2, 10, 80), &v), AM_MIB_OK);
+	ck_assert_uint_eq(v.u, 1);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 5, 1, AM_SRV_STATS + AM_ST_FIRST_SUM, 1, 4, 192, 0, 2, 10, 80), &v), AM_MIB_OK);
+	ck_assert_uint_eq(v.u, 1400);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 5, 1, AM_SRV_STATS + AM_ST_FIRST_N, 1, 4, 192, 0, 2, 10, 80), &v), AM_MIB_OK);
+	ck_assert_uint_eq(v.u, 2);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 5, 1, AM_SRV_RULES, 1, 4, 192, 0, 2, 10, 80), &v), AM_MIB_OK);
+	ck_assert_uint_eq(v.len, 3);
+	/* IPv6 */
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 5, 1, AM_SRV_STATS + AM_ST_RTT_SUM, 2, 16, 0x20, 1, 0x0d, 0xb8,
+	    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 443), &v), AM_MIB_OK);
+	ck_assert_uint_eq(v.u, 40);
+	/* Signature ids are per server, in order of appearance: GET /b came first. */
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 6, 1, AM_SIG_NAME, 1, 4, 192, 0, 2, 10, 80, 1), &v), AM_MIB_OK);
+	ck_assert_uint_eq(v.len, 6);
+	ck_assert_mem_eq(v.s, "GET /b", 6);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 6, 1, AM_SIG_NAME, 1, 4, 192, 0, 2, 10, 80, 2), &v), AM_MIB_OK);
+	ck_assert_mem_eq(v.s, "GET /a", 6);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 6, 1, AM_SIG_STATS + AM_ST_TXNS, 1, 4, 192, 0, 2, 10, 80, 2), &v), AM_MIB_OK);
+	ck_assert_uint_eq(v.u, 2);
+	/* Rows that do not exist. */
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 5, 1, AM_SRV_RULES, 1, 4, 192, 0, 2, 10, 81), &v), AM_MIB_NOSUCHINSTANCE);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 5, 1, AM_SRV_RULES, 1, 4, 192, 0, 2, 10), &v), AM_MIB_NOSUCHINSTANCE);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 6, 1, AM_SIG_NAME, 1, 4, 192, 0, 2, 10, 80, 3), &v), AM_MIB_NOSUCHINSTANCE);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 5, 1, AM_SRV_STATS + AM_ST__COUNT, 1, 4, 192, 0, 2, 10, 80), &v), AM_MIB_NOSUCHOBJECT);
+}
+END_TEST
+
+START_TEST(test_histogram_and_history)
+{
+	struct am_mib_value v;
+
+	/* GET /a of 192.0.2.10:80: first = 1200 (and one reset without). */
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 7, 1, AM_HIST_COUNT, 1, 4, 192, 0, 2, 10, 80, 2, 1000), &v), AM_MIB_OK);
+	ck_assert_uint_eq(v.u, 0);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 7, 1, AM_HIST_COUNT, 1, 4, 192, 0, 2, 10, 80, 2, 2500), &v), AM_MIB_OK);
+	ck_assert_uint_eq(v.u, 1);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 7, 1, AM_HIST_COUNT, 1, 4, 192, 0, 2, 10, 80, 2, 60000000), &v), AM_MIB_OK);
+	ck_assert_uint_eq(v.u, 1);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 7, 1, AM_HIST_COUNT, 1, 4, 192, 0, 2, 10, 80, 2, AM_HIST_BOUND_INF), &v), AM_MIB_OK);
+	ck_assert_uint_eq(v.u, 1);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 7, 1, AM_HIST_COUNT, 1, 4, 192, 0, 2, 10, 80, 2, 2000), &v), AM_MIB_NOSUCHINSTANCE);
+
+	/* No history before an interval closes; then one row per signature. */
+	struct am_mib_value w;
+	am_subid next[AM_OID_MAX];
+	size_t n = am_mib_getnext(&st, OID(R, 1, 8), next, &w);
+	ck_assert(n == 0 || next[ARTMON_MIB_OID_LEN + 1] != 8);
+	am_live_close_interval(live, 1700000000 * AM_USEC, 1700000060 * AM_USEC);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 8, 1, AM_HY_TXNS, 1, 4, 192, 0, 2, 10, 80, 2, 1700000000), &v), AM_MIB_OK);
+	ck_assert_uint_eq(v.u, 2);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 8, 1, AM_HY_P50, 1, 4, 192, 0, 2, 10, 80, 2, 1700000000), &v), AM_MIB_OK);
+	ck_assert_uint_eq(v.u, 1200);
+	/* And the last-interval gauges of the server row. */
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 5, 1, AM_SRV_STATS + AM_ST_INT_TXNS, 1, 4, 192, 0, 2, 10, 80), &v), AM_MIB_OK);
+	ck_assert_int_eq(v.type, AM_V_GAUGE);
+	ck_assert_uint_eq(v.u, 3);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 5, 1, AM_SRV_STATS + AM_ST_INT_ERRORS, 1, 4, 192, 0, 2, 10, 80), &v), AM_MIB_OK);
+	ck_assert_uint_eq(v.u, 1);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 5, 1, AM_SRV_STATS + AM_ST_INT_FIRST_MAX, 1, 4, 192, 0, 2, 10, 80), &v), AM_MIB_OK);
+	ck_assert_uint_eq(v.u, 1200);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 5, 1, AM_SRV_STATS + AM_ST_INT_FIRST_MIN, 1, 4, 192, 0, 2, 10, 80), &v), AM_MIB_OK);
+	ck_assert_uint_eq(v.u, 200);
+
+	/* The ring keeps the last history_depth (3) intervals, oldest first. */
+	for (int k = 1; k <= 4; k++) {
+		feed("192.0.2.10", 80, 100 * k, 20, AM_OUT_COMPLETE, "GET /a");
+		am_live_close_interval(live, (1700000000 + 60 * k) * AM_USEC, (1700000060 + 60 * k) * AM_USEC);
+	}
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 8, 1, AM_HY_TXNS, 1, 4, 192, 0, 2, 10, 80, 2, 1700000060), &v), AM_MIB_NOSUCHINSTANCE);
+	n = am_mib_getnext(&st, OID(R, 1, 8, 1, AM_HY_P50, 1, 4, 192, 0, 2, 10, 80, 2), next, &w);
+	ck_assert_uint_eq(n, ARTMON_MIB_OID_LEN + 13);
+	ck_assert_uint_eq(next[n - 1], 1700000120);
+	ck_assert_uint_eq(w.u, 200);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ GETNEXT */
+
+/* Walks the whole module; checks strict order and that each instance
+ * answers GET with the same value.  Returns the number of instances. */
+static size_t
+walk_all(FILE *log)
+{
+	am_subid cur[AM_OID_MAX], next[AM_OID_MAX];
+	size_t len = 0, n, count = 0;
+	struct am_mib_value v, g;
+	char a[1024], b[1024];
+
+	memcpy(cur, am_mib_root_oid, am_mib_root_oid_len * sizeof(am_subid));
+	len = am_mib_root_oid_len;
+	while ((n = am_mib_getnext(&st, cur, len, next, &v)) > 0) {
+		if (am_oid_cmp(next, n, cur, len) <= 0) {
+			fmt_oid(cur, len, a, sizeof(a));
+			fmt_oid(next, n, b, sizeof(b));
+			ck_abort_msg("GETNEXT went backwards: %s -> %s", a, b);
+		}
+		ck_assert_int_eq(am_mib_get(&st, next, n, &g), AM_MIB_OK);
+		ck_assert_int_eq(g.type, v.type);
+		ck_assert_uint_eq(g.u, v.u);
+		ck_assert_int_eq(g.i, v.i);
+		ck_assert_uint_eq(g.len, v.len);
+		if (log) {
+			fmt_oid(next, n, b, sizeof(b));
+			fprintf(log, "%s\n", b);
+		}
+		memcpy(cur, next, n * sizeof(am_subid));
+		len = n;
+		count++;
+		ck_assert_uint_lt(count, 100000);
+	}
+	return count;
+}
+
+START_TEST(test_walk_full)
+{
+	size_t n = walk_all(NULL);
+	size_t scalars = AM_SENSOR__MAX + AM_STORE__MAX + 2 + 4;
+	size_t capture = 2 * (AM_CAP__MAX - 1) + 2 * AM_MAL_REASONS;
+	/* 4 servers, 5 signatures, 19 histogram rows each, no history yet */
+	size_t servers = 4 * (1 + AM_ST__COUNT);
+	size_t sigs = 5 * (2 + AM_ST__COUNT);
+	size_t hist = 5 * 19;
+
+	ck_assert_uint_eq(n, scalars + capture + servers + sigs + hist);
+}
+END_TEST
+
+START_TEST(test_walk_empty)
+{
+	/* No capture rows, no providers: the walk crosses every empty table. */
+	size_t n = walk_all(NULL);
+	ck_assert_uint_eq(n, AM_SENSOR__MAX + AM_STORE__MAX + 2 + 4);
+}
+END_TEST
+
+START_TEST(test_getnext_across_empty_tables)
+{
+	am_subid next[AM_OID_MAX];
+	struct am_mib_value v;
+	size_t n;
+
+	/* From the last store scalar, past the empty tables, to the alarm scalars. */
+	n = am_mib_getnext(&st, OID(R, 1, 2, AM_STORE__MAX, 0), next, &v);
+	ck_assert_uint_eq(n, ARTMON_MIB_OID_LEN + 4);
+	ck_assert_int_eq(am_oid_cmp(next, n, OID(R, 1, AM_O_ALARM, AM_AL_LOSS_BOUND, 0)), 0);
+	/* From inside an empty table. */
+	n = am_mib_getnext(&st, OID(R, 1, 5, 1, 20, 1, 4, 10, 0, 0, 1, 80), next, &v);
+	ck_assert_int_eq(am_oid_cmp(next, n, OID(R, 1, AM_O_ALARM, AM_AL_LOSS_BOUND, 0)), 0);
+	/* After the last readable object: nothing. */
+	n = am_mib_getnext(&st, OID(R, 1, AM_O_ANOMALY, AM_AN_ACTIVE, 0), next, &v);
+	ck_assert_uint_eq(n, 0);
+	n = am_mib_getnext(&st, OID(R, 2), next, &v);
+	ck_assert_uint_eq(n, 0);
+	n = am_mib_getnext(&st, OID(1, 3, 6, 1, 4, 1, 32474), next, &v);
+	ck_assert_uint_eq(n, 0);
+	/* Before the module: its first object. */
+	n = am_mib_getnext(&st, OID(1, 3, 6, 1, 2, 1), next, &v);
+	ck_assert_int_eq(am_oid_cmp(next, n, OID(R, 1, 1, 1, 0)), 0);
+	n = am_mib_getnext(&st, OID(R, 0), next, &v);
+	ck_assert_int_eq(am_oid_cmp(next, n, OID(R, 1, 1, 1, 0)), 0);
+}
+END_TEST
+
+START_TEST(test_getnext_odd_indexes)
+{
+	am_subid next[AM_OID_MAX];
+	struct am_mib_value v;
+	size_t n;
+	unsigned col = AM_SRV_STATS + AM_ST_TXNS;
+
+	/* Partial index: the first row at or after it. */
+	n = am_mib_getnext(&st, OID(R, 1, 5, 1, col, 1, 4, 192, 0, 2, 10), next, &v);
+	ck_assert_int_eq(am_oid_cmp(next, n, OID(R, 1, 5, 1, col, 1, 4, 192, 0, 2, 10, 80)), 0);
+	ck_assert_uint_eq(v.u, 3);
+	/* Exact row: the next one. */
+	n = am_mib_getnext(&st, OID(R, 1, 5, 1, col, 1, 4, 192, 0, 2, 10, 80), next, &v);
+	ck_assert_int_eq(am_oid_cmp(next, n, OID(R, 1, 5, 1, col, 1, 4, 192, 0, 2, 10, 8080)), 0);
+	/* Longer than an index. */
+	n = am_mib_getnext(&st, OID(R, 1, 5, 1, col, 1, 4, 192, 0, 2, 9, 80, 0, 0), next, &v);
+	ck_assert_int_eq(am_oid_cmp(next, n, OID(R, 1, 5, 1, col, 1, 4, 192, 0, 2, 10, 80)), 0);
+	/* Out-of-range sub-identifiers (an octet above 255). */
+	n = am_mib_getnext(&st, OID(R, 1, 5, 1, col, 1, 4, 192, 0, 2, 4000), next, &v);
+	ck_assert_int_eq(am_oid_cmp(next, n, OID(R, 1, 5, 1, col, 2, 16, 0x20, 1, 0x0d, 0xb8,
+	    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 443)), 0);
+	/* Past the last row of a column: the first row of the next column. */
+	n = am_mib_getnext(&st, OID(R, 1, 5, 1, col, 4294967295u), next, &v);
+	ck_assert_int_eq(am_oid_cmp(next, n, OID(R, 1, 5, 1, col + 1, 1, 4, 192, 0, 2, 9, 80)), 0);
+	/* IPv4 rows sort before IPv6 rows (type 1 < 2). */
+	n = am_mib_getnext(&st, OID(R, 1, 5, 1, col, 1, 5), next, &v);
+	ck_assert_uint_eq(next[ARTMON_MIB_OID_LEN + 4], 2);
+	/* Column 0 and the index columns lead to the first readable column. */
+	n = am_mib_getnext(&st, OID(R, 1, 5, 1, 0), next, &v);
+	ck_assert_int_eq(am_oid_cmp(next, n, OID(R, 1, 5, 1, AM_SRV_RULES, 1, 4, 192, 0, 2, 9, 80)), 0);
+	/* Capture table: index 0 and beyond the rows. */
+	n = am_mib_getnext(&st, OID(R, 1, 3, 1, AM_CAP_NAME, 0), next, &v);
+	ck_assert_int_eq(am_oid_cmp(next, n, OID(R, 1, 3, 1, AM_CAP_NAME, 1)), 0);
+	n = am_mib_getnext(&st, OID(R, 1, 3, 1, AM_CAP_NAME, 1, 5), next, &v);
+	ck_assert_int_eq(am_oid_cmp(next, n, OID(R, 1, 3, 1, AM_CAP_NAME, 2)), 0);
+	n = am_mib_getnext(&st, OID(R, 1, 3, 1, AM_CAP__MAX, 2), next, &v);
+	ck_assert_int_eq(am_oid_cmp(next, n, OID(R, 1, 4, 1, AM_MAL_PACKETS, 1, 1)), 0);
+	/* Histogram: from inside a signature's bounds to the next bound. */
+	n = am_mib_getnext(&st, OID(R, 1, 7, 1, AM_HIST_COUNT, 1, 4, 192, 0, 2, 10, 80, 2, 2000), next, &v);
+	ck_assert_int_eq(am_oid_cmp(next, n, OID(R, 1, 7, 1, AM_HIST_COUNT, 1, 4, 192, 0, 2, 10, 80, 2, 2500)), 0);
+	n = am_mib_getnext(&st, OID(R, 1, 7, 1, AM_HIST_COUNT, 1, 4, 192, 0, 2, 10, 80, 1, AM_HIST_BOUND_INF), next, &v);
+	ck_assert_int_eq(am_oid_cmp(next, n, OID(R, 1, 7, 1, AM_HIST_COUNT, 1, 4, 192, 0, 2, 10, 80, 2, 100)), 0);
+}
+END_TEST
+
+START_TEST(test_getnext_32bit_clamp)
+{
+	struct am_mib_value v;
+
+	/* A timing above 2^32-1 microseconds is reported as 2^32-1. */
+	feed("192.0.2.50", 80, 5000000000LL, 20, AM_OUT_COMPLETE, "slow");
+	am_live_close_interval(live, 1700000000 * AM_USEC, 1700000060 * AM_USEC);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 5, 1, AM_SRV_STATS + AM_ST_INT_FIRST_MAX, 1, 4, 192, 0, 2, 50, 80), &v), AM_MIB_OK);
+	ck_assert_uint_eq(v.u, 4294967295u);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 5, 1, AM_SRV_STATS + AM_ST_FIRST_SUM, 1, 4, 192, 0, 2, 50, 80), &v), AM_MIB_OK);
+	ck_assert_uint_eq(v.u, 5000000000ULL);
+}
+END_TEST
+
+START_TEST(test_live_overflow)
+{
+	struct am_live_cfg lc;
+	struct am_live *l;
+	struct am_mib_tables tb;
+	struct am_mib_sig_row row;
+	struct am_conn c;
+	struct am_txn t;
+	char name[16];
+
+	am_live_cfg_default(&lc);
+	lc.max_servers = 1;
+	lc.max_sigs_per_server = 2;
+	l = am_live_new(&lc);
+	memset(&c, 0, sizeof(c));
+	memset(&t, 0, sizeof(t));
+	set_addr(&c.server, "192.0.2.1");
+	c.server_port = 80;
+	c.srv_rtt = c.cli_rtt = -1;
+	t.first = t.last = t.ack = t.think = -1;
+	for (int i = 0; i < 4; i++) {
+		snprintf(name, sizeof(name), "sig%d", i);
+		am_live_txn(l, &c, &t, name, "r");
+	}
+	ck_assert_uint_eq(am_live_sig_overflows(l), 2);
+	c.server_port = 81;
+	am_live_txn(l, &c, &t, "x", "r");
+	ck_assert_uint_eq(am_live_key_overflows(l), 1);
+	ck_assert_uint_eq(am_live_servers(l), 1);
+	am_live_tables(l, &tb);
+	ck_assert_int_eq(tb.signature(tb.ctx, NULL, 0, 0, &row), 1);
+	ck_assert_str_eq(row.name, "sig0");
+	ck_assert_int_eq(tb.signature(tb.ctx, OID(1, 4, 192, 0, 2, 1, 80, 2), 1, &row), 1);
+	ck_assert_str_eq(row.name, "(overflow)");
+	ck_assert_uint_eq(row.st.txns, 2);
+	am_live_free(l);
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+	Suite *s = suite_create("agent_mib");
+	TCase *tc;
+
+	tc = tcase_create("index");
+	tcase_add_test(tc, test_index_server_roundtrip);
+	tcase_add_test(tc, test_index_server_invalid);
+	tcase_add_test(tc, test_oid_cmp);
+	tcase_add_test(tc, test_date_and_time);
+	tcase_add_test(tc, test_malformed_slots);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("full");
+	tcase_add_checked_fixture(tc, setup_full, teardown);
+	tcase_add_test(tc, test_get_scalars);
+	tcase_add_test(tc, test_get_capture);
+	tcase_add_test(tc, test_get_server_and_signature);
+	tcase_add_test(tc, test_histogram_and_history);
+	tcase_add_test(tc, test_walk_full);
+	tcase_add_test(tc, test_getnext_odd_indexes);
+	tcase_add_test(tc, test_getnext_32bit_clamp);
+	tcase_add_test(tc, test_live_overflow);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("empty");
+	tcase_add_checked_fixture(tc, setup_empty, teardown);
+	tcase_add_test(tc, test_walk_empty);
+	tcase_add_test(tc, test_getnext_across_empty_tables);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
