@@ -241,3 +241,61 @@ assert_eq() {
 	fi
 	am_log "ok: $1 = $3"
 }
+
+# ---------------------------------------------------------------- captures
+
+# make_loopback_capture FILE [BATCHES]: records HTTP traffic on loopback to
+# an IPv4 and an IPv6 server (python3 http.server) in BATCHES bursts
+# (default 3) 1.2 s apart, so that one-second intervals each see traffic.
+# Needs root (tcpdump) and curl; skips the test otherwise.
+make_loopback_capture() {
+	_out=$1
+	_batches=${2:-3}
+	[ "$(id -u)" = 0 ] || am_skip "capturing on lo needs root"
+	agent_require tcpdump curl python3
+	mkdir -p "$AM_TMP/www"
+	printf 'hello\n' >"$AM_TMP/www/index.html"
+	head -c 20000 /dev/zero | tr '\0' x >"$AM_TMP/www/big.txt"
+	_p4=$(free_port tcp)
+	_p6=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET6); s.bind(("::1",0)); print(s.getsockname()[1])')
+	python3 -m http.server "$_p4" --bind 127.0.0.1 -d "$AM_TMP/www" >"$AM_TMP/http4.log" 2>&1 &
+	_h4=$!
+	python3 -m http.server "$_p6" --bind ::1 -d "$AM_TMP/www" >"$AM_TMP/http6.log" 2>&1 &
+	_h6=$!
+	tcpdump -i lo -n -U --immediate-mode -Z root -w "$_out" \
+		"tcp port $_p4 or tcp port $_p6" >"$AM_TMP/tcpdump.log" 2>&1 &
+	_td=$!
+	wait_until 5 grep -q 'listening on' "$AM_TMP/tcpdump.log" || am_fail "tcpdump did not start"
+	wait_until 5 curl -s -o /dev/null "http://127.0.0.1:$_p4/" || am_fail "IPv4 server did not start"
+	wait_until 5 curl -s -o /dev/null "http://[::1]:$_p6/" || am_fail "IPv6 server did not start"
+	_b=0
+	while [ $_b -lt "$_batches" ]; do
+		sleep 1.2
+		for _i in 1 2 3; do
+			curl -s -o /dev/null "http://127.0.0.1:$_p4/index.html"
+			curl -s -o /dev/null "http://127.0.0.1:$_p4/big.txt"
+			curl -s -o /dev/null "http://127.0.0.1:$_p4/missing"
+		done
+		curl -s -o /dev/null "http://[::1]:$_p6/index.html"
+		_b=$((_b + 1))
+	done
+	sleep 0.3
+	stop_pid "$_td"
+	stop_pid "$_h4"
+	stop_pid "$_h6"
+	[ -s "$_out" ] || am_fail "empty capture $_out"
+	CAP_PORT4=$_p4
+	CAP_PORT6=$_p6
+}
+
+# server_index ADDRESS PORT: the ARTMON-MIB row index of a server
+# (InetAddressType.InetAddress.port), e.g. 1.4.127.0.0.1.80.
+server_index() {
+	python3 - "$1" "$2" <<'PY'
+import ipaddress, sys
+a = ipaddress.ip_address(sys.argv[1])
+t = 1 if a.version == 4 else 2
+b = a.packed
+print(".".join([str(t), str(len(b))] + [str(x) for x in b] + [sys.argv[2]]))
+PY
+}
