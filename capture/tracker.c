@@ -694,6 +694,8 @@ txn_data(struct am_tracker *t, struct sess *s, int d, const struct am_packet *p,
 			x->sig = -1;
 			if (t->cb.classify && !s->ignored)
 				x->sig = t->cb.classify(t->cb.ctx, &s->c, p->payload, p->payload_len);
+		} else if (t->cb.classify_more && !s->ignored) {
+			x->sig = t->cb.classify_more(t->cb.ctx, &s->c, x->sig, p->payload, p->payload_len);
 		}
 		x->req_last = t->now;
 		x->req_bytes += fresh;
@@ -728,10 +730,12 @@ on_rst(struct am_tracker *t, struct sess *s, int d)
 {
 	enum am_outcome o = AM_OUT_RESET;
 
-	if (s->t.phase == PH_RESP && (s->t.resp_ack != 0 || (d == 0 && t->cfg.client_rst_as_fin)))
+	int rst_as_fin = d == 0 && (t->cfg.client_rst_as_fin || s->c.client_rst_as_fin);
+
+	if (s->t.phase == PH_RESP && (s->t.resp_ack != 0 || rst_as_fin))
 		o = AM_OUT_COMPLETE;
 	txn_finish(t, s, o);
-	s->c.closed_by = (d == 0 && t->cfg.client_rst_as_fin) ? 1 : 2;
+	s->c.closed_by = rst_as_fin ? 1 : 2;
 	s->state = ST_CLOSED;
 	touch(t, s, L_CLOSED);
 }

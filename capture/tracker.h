@@ -51,10 +51,15 @@ struct am_conn {
 	uint64_t gap_bytes[2];       /* bytes never seen */
 	uint32_t transactions;       /* exchanges reported so far */
 	enum am_outcome outcome;     /* for the connection record */
+	uint8_t client_rst_as_fin;   /* set by conn_new: a client RST after the response ends it normally */
 	/* set by the classifier: rule and signature of the current exchange */
 	int32_t rule;                /* -1 none */
 	int32_t signature;           /* -1 none */
+	uint32_t generation;         /* free for the owner (e.g. configuration generation) */
 	void *user;                  /* free for the owner of the callbacks */
+	/* Fixed per-connection space for the owner of the callbacks (the rule
+	 * matcher keeps its request state here): no allocation per connection. */
+	uint64_t scratch[8];
 };
 
 /* One request/response exchange.  Instants are 0 when they did not happen;
@@ -108,6 +113,11 @@ struct am_tracker_cb {
 	 * (return it, or -1).  Called once per request with what the first
 	 * data segment carried (may be empty when not captured). */
 	int32_t (*classify)(void *ctx, struct am_conn *conn, const uint8_t *data, uint32_t len);
+	/* Optional: each later client segment of the same request (new data,
+	 * before the response starts); returns the exchange's signature, which
+	 * may change (merge blocks). */
+	int32_t (*classify_more)(void *ctx, struct am_conn *conn, int32_t sig, const uint8_t *data,
+	    uint32_t len);
 	void (*txn)(void *ctx, const struct am_conn *conn, const struct am_txn *txn);
 	void (*conn_end)(void *ctx, const struct am_conn *conn);
 	/* Optional: the adudump-style record stream. */

@@ -3,10 +3,14 @@
 #include "cli/cli.h"
 #include "cli/out.h"
 #include "capture/source.h"
-#include "capture/tracker.h"
-#include "capture/dns.h"
 #include "common/log.h"
+#include "engine/engine.h"
+#include "rules/rules.h"
+#include "store/agg.h"
 #include "store/hist.h"
+
+#include <errno.h>
+#include <sys/stat.h>
 
 #include <getopt.h>
 #include <inttypes.h>
@@ -55,6 +59,12 @@ read_usage(FILE *fp)
 	    "  -F, --format FMT     text (default), csv or json (JSON Lines)\n"
 	    "  -r FILE              a capture file (same as a FILE argument)\n"
 	    "  -b, --filter EXPR    BPF filter applied to the files\n"
+	    "  -c, --config FILE    rules and settings (default: the shipped configuration,\n"
+	    "                       $ARTMON_CONF or SYSCONFDIR/artmon/artmon.conf)\n"
+	    "      --no-rules       measure without rules (no signatures)\n"
+	    "      --no-unclaimed   do not measure connections no rule claims\n"
+	    "  -s, --store DIR      also write interval aggregates into the store in DIR\n"
+	    "      --interval S     interval length for a new store (10-3600 s, default 300)\n"
 	    "      --midstream      also measure connections whose handshake was not seen\n"
 	    "      --max-sessions N bound on tracked connections (default 262144)\n"
 	    "      --quiet-ms N     response complete after N ms without data once ACKed (500)\n"
@@ -64,16 +74,8 @@ read_usage(FILE *fp)
 	    "Timings are microseconds; a timing that does not exist is null. See artmon(1).\n");
 }
 
-static const char *
-sig_name(const struct am_conn *c, int32_t sig)
-{
-	(void)c;
-	(void)sig;
-	return "";
-}
-
 static void
-write_txn(struct readctx *r, const struct am_conn *c, const struct am_txn *t)
+write_txn(struct readctx *r, const struct am_conn *c, const struct am_txn *t, const char *sig)
 {
 	struct am_out *o = &r->out;
 	char a[AM_ADDRSTRLEN];
@@ -86,7 +88,7 @@ write_txn(struct readctx *r, const struct am_conn *c, const struct am_txn *t)
 	out_str(o, "server", am_addr_fmt(&c->server, a, sizeof(a)), 15);
 	out_u64(o, "server_port", c->server_port, 5);
 	out_str(o, "proto", c->proto == AM_IPPROTO_UDP ? "udp" : "tcp", 3);
-	out_str(o, "signature", sig_name(c, t->signature), 12);
+	out_str(o, "signature", sig, 12);
 	out_opt(o, "first_us", t->first, 9);
 	out_opt(o, "last_us", t->last, 9);
 	out_opt(o, "ack_us", t->ack, 9);
@@ -180,9 +182,9 @@ sum_row(struct readctx *r, const struct am_conn *c, const char *sig)
 }
 
 static void
-sum_txn(struct readctx *r, const struct am_conn *c, const struct am_txn *t)
+sum_txn(struct readctx *r, const struct am_conn *c, const struct am_txn *t, const char *sig)
 {
-	struct sumrow *s = sum_row(r, c, sig_name(c, t->signature));
+	struct sumrow *s = sum_row(r, c, sig);
 	int64_t v[T__COUNT] = { t->first, t->last, t->ack, t->think,
 		(c->srv_rtt >= 0 && c->cli_rtt >= 0) ? c->srv_rtt + c->cli_rtt : -1 };
 
@@ -307,14 +309,14 @@ cb_adu(void *ctx, const struct am_conn *c, const struct am_adu *a)
 }
 
 static void
-cb_txn(void *ctx, const struct am_conn *c, const struct am_txn *t)
+cb_txn(void *ctx, const struct am_engine_txn *et)
 {
 	struct readctx *r = ctx;
 
 	if (r->rec == REC_TXN)
-		write_txn(r, c, t);
+		write_txn(r, et->conn, et->txn, et->signature);
 	else if (r->rec == REC_SUMMARY)
-		sum_txn(r, c, t);
+		sum_txn(r, et->conn, et->txn, et->signature);
 }
 
 static void
@@ -346,14 +348,15 @@ progress(struct am_source *src, uint64_t pkts, am_time_t start, int final)
 }
 
 static void
-print_counters(struct am_source *src, const struct am_decode_stats *ds, struct am_tracker *tr,
-    struct am_dns *dns)
+print_counters(struct am_source *src, struct am_engine *e, struct am_agg *agg)
 {
-	struct am_tracker_stats ts;
-	struct am_dns_stats dst;
-	uint64_t mal = am_decode_malformed(ds);
+	struct am_engine_stats es;
+	const struct am_decode_stats *ds = &es.decode;
+	const struct am_tracker_stats *ts = &es.tracker;
+	const struct am_dns_stats *dst = &es.dns;
 
-	am_tracker_stats(tr, &ts);
+	am_engine_stats(e, &es);
+	uint64_t mal = am_decode_malformed(ds);
 	fprintf(stderr, "artmon read: %" PRIu64 " packets, %" PRIu64 " bytes from %d file%s\n",
 	    ds->packets, ds->bytes, am_source_count(src), am_source_count(src) == 1 ? "" : "s");
 	fprintf(stderr, "  skipped: not IP %" PRIu64 ", fragments %" PRIu64 ", other protocols %" PRIu64
@@ -367,20 +370,64 @@ print_counters(struct am_source *src, const struct am_decode_stats *ds, struct a
 	fprintf(stderr, "\n  sessions: %" PRIu64 " created, %" PRIu64 " peak (limit %" PRIu64 "), %"
 	    PRIu64 " refused, %" PRIu64 " evicted, %" PRIu64 " timed out, %" PRIu64 " mid-stream, %"
 	    PRIu64 " packets without handshake\n",
-	    ts.sessions_created, ts.sessions_peak, ts.sessions_limit, ts.refused, ts.evicted,
-	    ts.timed_out, ts.midstream, ts.no_syn);
-	fprintf(stderr, "  transactions: %" PRIu64 ", retransmitted segments: %" PRIu64 "\n",
-	    ts.transactions, ts.retrans);
+	    ts->sessions_created, ts->sessions_peak, ts->sessions_limit, ts->refused, ts->evicted,
+	    ts->timed_out, ts->midstream, ts->no_syn);
+	fprintf(stderr, "  transactions: %" PRIu64 " (%" PRIu64 " on connections no rule claims, %" PRIu64
+	    " ignored by rules), retransmitted segments: %" PRIu64 "\n",
+	    ts->transactions + dst->answered + dst->unanswered, es.unclaimed_txn, es.ignored_txn, ts->retrans);
 	fprintf(stderr, "  ADUs: %" PRIu64 " (%" PRIu64 " on concurrent connections), concurrent connections: %"
 	    PRIu64 ", exchanges not timed because concurrent: %" PRIu64 "\n",
-	    ts.adus, ts.conc_adus, ts.conc_connections, ts.conc_dropped);
-	am_dns_stats(dns, &dst);
-	if (dst.queries || dst.responses)
+	    ts->adus, ts->conc_adus, ts->conc_connections, ts->conc_dropped);
+	if (dst->queries || dst->responses)
 		fprintf(stderr, "  DNS: %" PRIu64 " queries, %" PRIu64 " answered, %" PRIu64 " unanswered, %"
 		    PRIu64 " duplicate responses, %" PRIu64 " unsolicited, %" PRIu64 " retransmitted queries, %"
 		    PRIu64 " not tracked (table full), %" PRIu64 " malformed\n",
-		    dst.queries, dst.answered, dst.unanswered, dst.duplicate_responses, dst.unsolicited,
-		    dst.retransmitted_queries, dst.pending_cap, dst.malformed);
+		    dst->queries, dst->answered, dst->unanswered, dst->duplicate_responses, dst->unsolicited,
+		    dst->retransmitted_queries, dst->pending_cap, dst->malformed);
+	if (es.rules.requests)
+		fprintf(stderr, "  rules: %" PRIu64 " requests, %" PRIu64 " named, %" PRIu64 " catch-all, %"
+		    PRIu64 " regex limit hits, %" PRIu64 " names over the cap\n",
+		    es.rules.requests, es.rules.matched, es.rules.other, es.rules.regex_limit,
+		    es.rules.name_overflow);
+	if (agg) {
+		struct am_agg_stats as;
+		am_agg_stats(agg, &as);
+		fprintf(stderr, "  store: %" PRIu64 " intervals written, %" PRIu64 " keys (%" PRIu64
+		    " transactions in overflow keys), %" PRIu64 " flush errors\n",
+		    as.intervals, as.keys_total, as.overflow, as.flush_errors);
+	}
+}
+
+/* Loads the configuration named by -c, or the shipped default when there is
+ * one.  Returns 0 (rules may stay NULL when there is no default) or -1. */
+static int
+load_rules(const char *path, int quiet, struct am_config **out)
+{
+	struct am_diags diags;
+	struct stat sb;
+	int explicit_path = path != NULL;
+
+	*out = NULL;
+	if (path == NULL) {
+		path = am_config_default_path();
+		if (stat(path, &sb) < 0) {
+			if (!quiet)
+				fprintf(stderr, "artmon read: no default configuration at %s (set ARTMON_CONF or use -c); "
+				    "measuring without rules\n", path);
+			return 0;
+		}
+	}
+	am_diags_init(&diags);
+	*out = am_config_load(path, &diags);
+	if (*out == NULL || (diags.warnings && !quiet) || diags.errors)
+		am_diags_print(&diags, stderr);
+	am_diags_free(&diags);
+	if (*out == NULL) {
+		fprintf(stderr, "artmon read: %s: configuration has errors%s\n", path,
+		    explicit_path ? "" : " (the default configuration)");
+		return -1;
+	}
+	return 0;
 }
 
 int
@@ -390,6 +437,11 @@ cmd_read(int argc, char **argv)
 		{ "records", required_argument, NULL, 'R' },
 		{ "format", required_argument, NULL, 'F' },
 		{ "filter", required_argument, NULL, 'b' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "store", required_argument, NULL, 's' },
+		{ "interval", required_argument, NULL, 4 },
+		{ "no-rules", no_argument, NULL, 5 },
+		{ "no-unclaimed", no_argument, NULL, 6 },
 		{ "midstream", no_argument, NULL, 1 },
 		{ "max-sessions", required_argument, NULL, 2 },
 		{ "quiet-ms", required_argument, NULL, 3 },
@@ -400,17 +452,24 @@ cmd_read(int argc, char **argv)
 	};
 	struct readctx *r = am_xcalloc(1, sizeof(*r));
 	struct am_source_opts so;
-	struct am_tracker_cfg tc;
+	struct am_engine_cfg ec;
 	enum am_fmt fmt = FMT_TEXT;
 	char **files = am_xcalloc((size_t)argc + 1, sizeof(char *));
-	int nfiles = 0, quiet = 0, ch, rc = 0;
+	const char *config = NULL, *store_dir = NULL;
+	int nfiles = 0, quiet = 0, ch, rc = 0, no_rules = 0, no_unclaimed = 0, midstream = 0;
+	uint32_t max_sessions = 0, interval_s = 0;
+	int64_t quiet_us = -1;
 	char *end;
+	struct am_config *rules = NULL;
+	struct am_store *store = NULL;
+	struct am_agg *agg = NULL;
+	struct am_source *src = NULL;
+	struct am_engine *eng = NULL;
 
 	am_source_opts_default(&so);
-	am_tracker_cfg_default(&tc);
 	r->rec = REC_TXN;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "R:F:r:b:D:qh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "R:F:r:b:c:s:D:qh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'R':
 			if (strcmp(optarg, "transactions") == 0)
@@ -440,24 +499,44 @@ cmd_read(int argc, char **argv)
 		case 'b':
 			so.filter = optarg;
 			break;
+		case 'c':
+			config = optarg;
+			break;
+		case 's':
+			store_dir = optarg;
+			break;
 		case 1:
-			tc.wait_for_syn = 0;
+			midstream = 1;
 			break;
 		case 2:
-			tc.max_sessions = (uint32_t)strtoul(optarg, &end, 10);
-			if (*end || tc.max_sessions == 0) {
+			max_sessions = (uint32_t)strtoul(optarg, &end, 10);
+			if (*end || max_sessions == 0) {
 				fprintf(stderr, "artmon read: --max-sessions needs a positive number\n");
 				rc = 2;
 				goto out;
 			}
 			break;
 		case 3:
-			tc.quiet = (int64_t)strtoul(optarg, &end, 10) * 1000;
+			quiet_us = (int64_t)strtoul(optarg, &end, 10) * 1000;
 			if (*end) {
 				fprintf(stderr, "artmon read: --quiet-ms needs a number\n");
 				rc = 2;
 				goto out;
 			}
+			break;
+		case 4:
+			interval_s = (uint32_t)strtoul(optarg, &end, 10);
+			if (*end || interval_s < 10 || interval_s > 3600) {
+				fprintf(stderr, "artmon read: --interval needs seconds from 10 to 3600\n");
+				rc = 2;
+				goto out;
+			}
+			break;
+		case 5:
+			no_rules = 1;
+			break;
+		case 6:
+			no_unclaimed = 1;
 			break;
 		case 'D':
 			log_set_debug_tokens(optarg);
@@ -482,71 +561,111 @@ cmd_read(int argc, char **argv)
 		rc = 2;
 		goto out;
 	}
+	if (!no_rules && load_rules(config, quiet, &rules) < 0) {
+		rc = 1;
+		goto out;
+	}
+
+	am_engine_cfg_default(&ec);
+	if (rules)
+		am_engine_cfg_from_rules(&ec, rules);
+	if (midstream)
+		ec.tracker.wait_for_syn = 0;
+	if (max_sessions)
+		ec.tracker.max_sessions = max_sessions;
+	if (quiet_us >= 0)
+		ec.tracker.quiet = quiet_us;
+	if (no_unclaimed)
+		ec.measure_unclaimed = 0;
+	ec.want_adu = r->rec == REC_ADU;
 
 	char err[512];
-	struct am_source *src = am_source_open_files(files, nfiles, &so, err, sizeof(err));
+	src = am_source_open_files(files, nfiles, &so, err, sizeof(err));
 	if (src == NULL) {
 		fprintf(stderr, "artmon read: %s\n", err);
 		rc = 1;
 		goto out;
 	}
+	if (store_dir) {
+		struct am_store_cfg stc;
+		am_store_cfg_default(&stc);
+		if (interval_s)
+			stc.interval_s = interval_s;
+		else if (rules && rules->set.interval > 0)
+			stc.interval_s = (uint32_t)(rules->set.interval / AM_USEC);
+		if (mkdir(store_dir, 0750) < 0 && errno != EEXIST) {
+			fprintf(stderr, "artmon read: %s: %s\n", store_dir, strerror(errno));
+			rc = 1;
+			goto out;
+		}
+		store = am_store_open(store_dir, &stc, AM_STORE_RDWR, err, sizeof(err));
+		if (store == NULL) {
+			fprintf(stderr, "artmon read: %s: %s\n", store_dir, err);
+			rc = 1;
+			goto out;
+		}
+		struct am_agg_cfg ac;
+		am_agg_cfg_default(&ac);
+		if (rules && rules->set.max_keys)
+			ac.max_keys = rules->set.max_keys;
+		agg = am_agg_new(&ac, store);
+		if (agg == NULL) {
+			fprintf(stderr, "artmon read: %s: cannot aggregate into this store\n", store_dir);
+			rc = 1;
+			goto out;
+		}
+	}
+
 	static char obuf[1 << 16];
 	setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
 	out_init(&r->out, stdout, fmt);
 	r->seed = am_random_seed();
 
-	struct am_tracker_cb cb = { .ctx = r, .txn = cb_txn, .conn_end = cb_conn_end };
-	if (r->rec == REC_ADU)
-		cb.adu = cb_adu;
-	struct am_tracker *tr = am_tracker_new(&tc, &cb);
-	struct am_dns *dns = am_dns_new(NULL, &cb);
-	struct am_decode_stats ds;
-	memset(&ds, 0, sizeof(ds));
+	struct am_engine_cb cb = { .ctx = r, .txn = cb_txn, .conn_end = cb_conn_end, .adu = cb_adu };
+	eng = am_engine_new(&ec, rules, agg, &cb);
 	int show = !quiet && isatty(2);
 	am_time_t start = am_now_mono(), last_prog = start;
 	struct am_frame f;
-	struct am_packet p;
 	int got;
+	uint64_t n = 0;
 
 	while ((got = am_source_next(src, &f)) == AM_SRC_PACKET) {
-		if (am_decode_count(&ds, f.dlt, f.data, f.caplen, f.wirelen, &p) == AM_DEC_OK) {
-			p.ts = f.ts;
-			p.source = (uint8_t)f.index;
-			if (p.proto == AM_IPPROTO_TCP)
-				am_tracker_packet(tr, &p);
-			else
-				am_dns_packet(dns, &p);
-		}
-		if (show && (ds.packets & 0xffff) == 0) {
+		am_engine_frame(eng, &f);
+		if (show && (++n & 0xffff) == 0) {
 			am_time_t now = am_now_mono();
 			if (now - last_prog > 500000) {
-				progress(src, ds.packets, start, 0);
+				progress(src, n, start, 0);
 				last_prog = now;
 			}
 		}
 	}
 	if (show)
-		progress(src, ds.packets, start, 1);
+		progress(src, n, start, 1);
 	if (got == AM_SRC_ERROR) {
 		fprintf(stderr, "artmon read: %s\n", am_source_error(src));
 		rc = 1;
 	}
-	am_tracker_finish(tr);
-	am_dns_finish(dns);
+	if (am_engine_finish(eng) < 0) {
+		fprintf(stderr, "artmon read: %s: writing the store failed\n", store_dir);
+		rc = 1;
+	}
 	if (r->rec == REC_SUMMARY)
 		write_summary(r);
 	fflush(stdout);
 	if (!quiet)
-		print_counters(src, &ds, tr, dns);
+		print_counters(src, eng, agg);
 	if (ferror(stdout)) {
 		fprintf(stderr, "artmon read: error writing output\n");
 		rc = 1;
 	}
-	am_tracker_free(tr);
-	am_dns_free(dns);
-	am_source_close(src);
-	sum_free(r);
 out:
+	am_engine_free(eng);
+	am_agg_free(agg);
+	if (store)
+		am_store_close(store);
+	am_source_close(src);
+	am_config_free(rules);
+	sum_free(r);
 	free(files);
 	free(r);
 	return rc;
