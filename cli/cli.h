@@ -5,5 +5,6 @@
 /* Each returns the process exit status; argv[0] is the subcommand name. */
 int cmd_read(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_store(int argc, char **argv);
 
 #endif

@@ -14,6 +14,7 @@ static const struct {
 } commands[] = {
 	{ "read", cmd_read, "measure transactions in capture files" },
 	{ "check", cmd_check, "check a configuration file and list what it loads" },
+	{ "store", cmd_store, "list and show what an artmon store holds" },
 };
 
 static void

@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "store/agg.h"
+#include "capture/decode.h"
 
 struct entry {
 	uint32_t id, sig_id;
@@ -354,7 +355,7 @@ count(struct am_agg *agg, struct entry *e, const struct am_conn *conn, const str
 	add_timing(agg, e, AM_T_LAST, txn->last);
 	add_timing(agg, e, AM_T_ACK, txn->ack);
 	add_timing(agg, e, AM_T_THINK, txn->think);
-	if (txn->seq == 1 && conn->srv_rtt >= 0 && conn->cli_rtt >= 0)
+	if (conn->srv_rtt >= 0 && conn->cli_rtt >= 0)
 		add_timing(agg, e, AM_T_RTT, conn->srv_rtt + conn->cli_rtt);
 	r->bytes[0] += txn->req_bytes;
 	r->bytes[1] += txn->resp_bytes;
@@ -414,7 +415,7 @@ am_agg_add(struct am_agg *agg, const struct am_agg_key *k, const struct am_conn 
 		count(agg, e, conn, txn);
 		return 0;
 	}
-	if (e == NULL && !k->overflow && agg->cfg.need_handshake &&
+	if (e == NULL && !k->overflow && agg->cfg.need_handshake && conn->proto != AM_IPPROTO_UDP &&
 	    (conn->est_ts == 0 || (conn->bytes[1] == 0 && txn->resp_bytes == 0))) {
 		agg->stats.unkeyed++;
 		return 1;

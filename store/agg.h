@@ -21,7 +21,7 @@ struct am_agg_cfg {
 	uint32_t interval_s;       /* 300 (10..3600); with a store, the store's length wins */
 	uint32_t max_keys;         /* live keys (10000), overflow keys not included */
 	uint32_t idle_s;           /* a live key idle this long leaves the live table (3600) */
-	uint8_t need_handshake;    /* 1: new keys only from connections with a completed
+	uint8_t need_handshake;    /* 1: new keys only from TCP connections with a completed
 	                            * handshake and server data (the default) */
 	uint32_t n_le;             /* without a store: "le" bounds of `first` (default ladder) */
 	uint64_t le[AM_LE_MAX];
@@ -75,8 +75,9 @@ struct am_agg *am_agg_new(const struct am_agg_cfg *cfg, struct am_store *st);
 void am_agg_free(struct am_agg *agg);
 
 /* Counts one transaction in the open interval under key k (made with
- * am_agg_key_make).  rtt is taken from the connection once per connection
- * (its first exchange, txn->seq == 1) as srv_rtt + cli_rtt when both are known.
+ * am_agg_key_make).  The timings come from the transaction; rtt is the
+ * connection's srv_rtt + cli_rtt when both are known (counted with every
+ * transaction, as `artmon read` does).  need_handshake applies to TCP only.
  * Returns 0 counted, 1 ignored (new key refused by need_handshake),
  * 2 counted in the overflow key. */
 int am_agg_add(struct am_agg *agg, const struct am_agg_key *k, const struct am_conn *conn,

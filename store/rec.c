@@ -11,7 +11,7 @@ static const char *const timing_names[AM_T__COUNT] = {
 };
 
 const char *
-am_timing_name(enum am_timing t)
+am_timing_name(enum am_timing_id t)
 {
 	return (unsigned)t < AM_T__COUNT ? timing_names[t] : "?";
 }

@@ -30,15 +30,15 @@
 #define AM_STORE_FORMAT 1
 
 /* Timings measured per transaction (microseconds). */
-enum am_timing {
+enum am_timing_id {
 	AM_T_FIRST = 0,   /* request end -> first response byte */
 	AM_T_LAST,        /* request end -> last response byte */
 	AM_T_ACK,         /* last response byte -> client ACK of it */
 	AM_T_THINK,       /* previous response -> this request (client think time) */
-	AM_T_RTT,         /* network round trip (once per connection) */
+	AM_T_RTT,         /* network round trip of the connection (srv_rtt + cli_rtt) */
 	AM_T__COUNT
 };
-const char *am_timing_name(enum am_timing t);   /* "first", "last", ... */
+const char *am_timing_name(enum am_timing_id t);   /* "first", "last", ... */
 
 /* --- aggregation keys ----------------------------------------------------- */
 
