@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define MAX_BLOCK_DEPTH 32
 #define MAX_INCLUDE_DEPTH 16
@@ -30,41 +33,59 @@ add_file(struct parser *p, const char *name)
 	p->files[p->nfiles++] = arena_strdup(p->keep, name);
 }
 
-/* Reads a whole file; NULL with errno on failure. */
+/* Reads a whole regular file; NULL with errno on failure.  A device or a
+ * FIFO would never end (or would block), so only regular files are read. */
 static char *
 read_all(const char *path, size_t *lenp)
 {
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	char *buf;
+	size_t len = 0, cap;
 
-	if (f == NULL)
+	if (fd < 0)
 		return NULL;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > (off_t)MAX_FILE_SIZE) {
+		int e = errno;
+		if (S_ISDIR(st.st_mode))
+			e = EISDIR;
+		else if (!S_ISREG(st.st_mode))
+			e = EINVAL;
+		else if (st.st_size > (off_t)MAX_FILE_SIZE)
+			e = EFBIG;
+		close(fd);
+		errno = e;
+		return NULL;
+	}
+	cap = (size_t)st.st_size + 1;
+	buf = am_xmalloc(cap);
 	for (;;) {
-		size_t n;
-		if (cap - len < 4096) {
-			cap = cap ? cap * 2 : 8192;
-			if (cap > MAX_FILE_SIZE + 8192) {
+		ssize_t n;
+		if (len == cap) {
+			if (cap > MAX_FILE_SIZE) {
 				free(buf);
-				fclose(f);
+				close(fd);
 				errno = EFBIG;
 				return NULL;
 			}
+			cap *= 2;
 			buf = am_xrealloc(buf, cap);
 		}
-		n = fread(buf + len, 1, cap - len, f);
-		len += n;
+		n = read(fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+			free(buf);
+			close(fd);
+			errno = e;
+			return NULL;
+		}
 		if (n == 0)
 			break;
+		len += (size_t)n;
 	}
-	if (ferror(f)) {
-		int e = errno;
-		free(buf);
-		fclose(f);
-		errno = e ? e : EIO;
-		return NULL;
-	}
-	fclose(f);
+	close(fd);
 	*lenp = len;
 	return buf;
 }
@@ -274,9 +295,11 @@ parse_file(struct parser *p, const char *path, const struct tok *from)
 		int e = errno;
 		if (from != NULL)
 			diag_add(p->diags, 1, from->file, from->line, from->col,
-				 "cannot read included file '%s': %s", path, strerror(e));
+				 "cannot read included file '%s': %s", path,
+				 e == EINVAL ? "not a regular file" : strerror(e));
 		else
-			diag_add(p->diags, 1, path, 0, 0, "cannot read: %s", strerror(e));
+			diag_add(p->diags, 1, path, 0, 0, "cannot read: %s",
+				 e == EINVAL ? "not a regular file" : strerror(e));
 		return NULL;
 	}
 	for (uint32_t i = 0; i < p->depth; i++) {

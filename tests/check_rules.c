@@ -68,6 +68,8 @@ static const struct errcase errcases[] = {
 	{ "artmon { include \"a\" \"b\"; }", 1, 22, "expected ';' after the file name of 'include'" },
 	{ "artmon { include \"\"; }", 1, 18, "empty or invalid name" },
 	{ "include \"/nonexistent/artmon-test.conf\";", 1, 9, "cannot read included file" },
+	{ "include \"/dev/null\";", 1, 9, "not a regular file" },
+	{ "include \"/\";", 1, 9, "Is a directory" },
 	{ "a{a{a{a{a{a{a{a{a{a{a{a{a{a{a{a{a{a{a{a{a{a{a{a{a{a{a{a{a{a{a{a{a{a{}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}",
 	  1, 64, "nested too deeply" },
 	/* statements and values */
