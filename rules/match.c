@@ -649,7 +649,7 @@ am_tls_sni(const uint8_t *data, uint32_t len, char *buf, size_t bufsz)
 	at += 2;
 	extend = at + v < end ? at + v : end;
 	while (at + 4 <= extend) {
-		uint32_t type, elen;
+		uint32_t type = 0, elen = 0;
 		get16(data, extend, at, &type);
 		get16(data, extend, at + 2, &elen);
 		at += 4;
@@ -663,7 +663,7 @@ am_tls_sni(const uint8_t *data, uint32_t len, char *buf, size_t bufsz)
 			if (listlen < lend - p)
 				lend = p + listlen;
 			while (p + 3 <= lend) {
-				uint32_t nlen, ntype = data[p];
+				uint32_t nlen = 0, ntype = data[p];
 				get16(data, lend, p + 1, &nlen);
 				p += 3;
 				if (nlen > lend - p)
