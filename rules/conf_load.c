@@ -1605,10 +1605,11 @@ sort_diags(struct am_diags *d, size_t first)
 {
 	size_t n = d->n - first;
 	uint32_t *fidx;
-	struct am_diag *v = d->v + first, tmp;
+	struct am_diag *v, tmp;
 
 	if (n < 2)
 		return;
+	v = d->v + first;
 	fidx = am_xcalloc(n, sizeof(*fidx));
 	for (size_t i = 0; i < n; i++) {
 		fidx[i] = (uint32_t)i;
