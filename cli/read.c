@@ -27,6 +27,7 @@ static const char *const timing_names[T__COUNT] = { "first", "last", "ack", "thi
 /* One summary row: server, port, signature. */
 struct sumrow {
 	struct sumrow *next;
+	am_time_t istart;        /* interval start (--interval), 0 for the whole input */
 	struct am_addr server;
 	uint16_t port;
 	char *signature;
@@ -41,6 +42,7 @@ struct sumrow {
 
 struct readctx {
 	enum records rec;
+	int64_t sum_interval;    /* summary per interval of this length (us), 0: whole input */
 	struct am_out out;
 	struct sumrow *rows[SUM_BUCKETS];
 	uint64_t nrows;
@@ -64,7 +66,8 @@ read_usage(FILE *fp)
 	    "      --no-rules       measure without rules (no signatures)\n"
 	    "      --no-unclaimed   do not measure connections no rule claims\n"
 	    "  -s, --store DIR      also write interval aggregates into the store in DIR\n"
-	    "      --interval S     interval length for a new store (10-3600 s, default 300)\n"
+	    "      --interval S     interval length (10-3600 s): of a new store, and of the\n"
+	    "                       summary, which then has one record per interval\n"
 	    "      --midstream      also measure connections whose handshake was not seen\n"
 	    "      --max-sessions N bound on tracked connections (default 262144)\n"
 	    "      --quiet-ms N     response complete after N ms without data once ACKed (500)\n"
@@ -145,19 +148,21 @@ write_conn(struct readctx *r, const struct am_conn *c)
 }
 
 static struct sumrow *
-sum_row(struct readctx *r, const struct am_conn *c, const char *sig)
+sum_row(struct readctx *r, const struct am_conn *c, const char *sig, am_time_t istart)
 {
 	struct am_addr k = c->server;
-	uint8_t key[20];
+	uint8_t key[28];
 	size_t alen = k.family == AM_AF_INET ? 4 : 16;
 
 	memcpy(key, k.a, alen);
 	key[alen] = (uint8_t)(c->server_port >> 8);
 	key[alen + 1] = (uint8_t)c->server_port;
-	uint64_t h = am_hash64(key, alen + 2, r->seed) ^ am_hash64(sig, strlen(sig), r->seed);
+	memcpy(key + alen + 2, &istart, sizeof(istart));
+	uint64_t h = am_hash64(key, alen + 2 + sizeof(istart), r->seed) ^ am_hash64(sig, strlen(sig), r->seed);
 	struct sumrow **pp = &r->rows[h % SUM_BUCKETS];
 	for (struct sumrow *s = *pp; s; s = s->next)
-		if (s->port == c->server_port && am_addr_cmp(&s->server, &k) == 0 && strcmp(s->signature, sig) == 0)
+		if (s->port == c->server_port && s->istart == istart && am_addr_cmp(&s->server, &k) == 0 &&
+		    strcmp(s->signature, sig) == 0)
 			return s;
 	if (r->nrows >= SUM_MAX_ROWS) {
 		r->row_overflow++;
@@ -170,6 +175,7 @@ sum_row(struct readctx *r, const struct am_conn *c, const char *sig)
 		return r->overflow;
 	}
 	struct sumrow *s = am_xcalloc(1, sizeof(*s));
+	s->istart = istart;
 	s->server = k;
 	s->port = c->server_port;
 	s->signature = am_xstrdup(sig);
@@ -182,9 +188,13 @@ sum_row(struct readctx *r, const struct am_conn *c, const char *sig)
 }
 
 static void
-sum_txn(struct readctx *r, const struct am_conn *c, const struct am_txn *t, const char *sig)
+sum_txn(struct readctx *r, const struct am_conn *c, const struct am_txn *t, const char *sig, am_time_t now)
 {
-	struct sumrow *s = sum_row(r, c, sig);
+	am_time_t istart = 0;
+
+	if (r->sum_interval > 0)
+		istart = now - now % r->sum_interval;
+	struct sumrow *s = sum_row(r, c, sig, istart);
 	int64_t v[T__COUNT] = { t->first, t->last, t->ack, t->think,
 		(c->srv_rtt >= 0 && c->cli_rtt >= 0) ? c->srv_rtt + c->cli_rtt : -1 };
 
@@ -201,6 +211,8 @@ static int
 row_cmp(const void *a, const void *b)
 {
 	const struct sumrow *x = *(const struct sumrow *const *)a, *y = *(const struct sumrow *const *)b;
+	if (x->istart != y->istart)
+		return x->istart < y->istart ? -1 : 1;
 	int c = am_addr_cmp(&x->server, &y->server);
 	if (c)
 		return c;
@@ -226,6 +238,10 @@ write_summary(struct readctx *r)
 		struct sumrow *s = all[i];
 		struct am_out *o = &r->out;
 		out_begin(o);
+		if (r->sum_interval > 0) {
+			out_time(o, "interval_start", s->istart, 17);
+			out_u64(o, "interval_s", (uint64_t)(r->sum_interval / AM_USEC), 4);
+		}
 		out_str(o, "server", s->server.family ? am_addr_fmt(&s->server, a, sizeof(a)) : "", 15);
 		out_u64(o, "server_port", s->port, 5);
 		out_str(o, "signature", s->signature, 12);
@@ -316,7 +332,7 @@ cb_txn(void *ctx, const struct am_engine_txn *et)
 	if (r->rec == REC_TXN)
 		write_txn(r, et->conn, et->txn, et->signature);
 	else if (r->rec == REC_SUMMARY)
-		sum_txn(r, et->conn, et->txn, et->signature);
+		sum_txn(r, et->conn, et->txn, et->signature, et->now);
 }
 
 static void
@@ -561,6 +577,7 @@ cmd_read(int argc, char **argv)
 		rc = 2;
 		goto out;
 	}
+	r->sum_interval = (int64_t)interval_s * AM_USEC;
 	if (!no_rules && load_rules(config, quiet, &rules) < 0) {
 		rc = 1;
 		goto out;

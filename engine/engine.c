@@ -143,6 +143,7 @@ cb_txn(void *ctx, const struct am_conn *c, const struct am_txn *t)
 	}
 	et.conn = c;
 	et.txn = t;
+	et.now = e->clock;
 	et.signature = "";
 	et.rule = "";
 	if (cfg && c->rule >= 0) {

@@ -25,6 +25,8 @@ struct am_engine_txn {
 	const struct am_txn *txn;
 	const char *signature;       /* "" when no rule names it */
 	const char *rule;            /* "" for connections no rule claims */
+	am_time_t now;               /* the engine's clock when the exchange completed
+	                              * (the aggregates count it in the interval open then) */
 };
 
 struct am_engine_cb {
