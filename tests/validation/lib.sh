@@ -1,0 +1,243 @@
+# Shared functions of the validation harness (POSIX sh, sourced).
+#
+# Two network namespaces, client and server, joined by a veth pair with
+# segmentation offloads off.  A run captures on one side; an impaired run
+# (delay, loss) queues the packets of the *other* side through nfqdelay, so
+# the monitor sees its own side's packets as they were sent.
+#
+# Callers set: VAL_TOP (source tree), VAL_WORK (a scratch directory), and
+# may set ARTMON, ABT, DNSD, NFQDELAY (programs; built into VAL_WORK from
+# the sources when unset).
+
+VAL_ID=${VAL_ID:-$$}
+NS_C="amvc$VAL_ID"
+NS_S="amvs$VAL_ID"
+IF_C="amvc$VAL_ID"
+IF_S="amvs$VAL_ID"
+IP_C=10.77.0.1
+IP_S=10.77.0.2
+ABT_PORT=4433
+VAL_PIDS=""
+
+val_log() {
+	printf '%s\n' "validation: $*" >&2
+}
+
+val_die() {
+	val_log "$*"
+	exit 1
+}
+
+# Builds a tool from tests/tools when no binary was given.
+val_tool() {
+	name=$1
+	shift
+	out="$VAL_WORK/bin/$name"
+	if [ ! -x "$out" ]; then
+		mkdir -p "$VAL_WORK/bin"
+		${CC:-cc} -O2 -Wall -Wextra -o "$out" "$VAL_TOP/tests/tools/$name.c" "$@" >&2 || return 1
+	fi
+	printf '%s\n' "$out"
+}
+
+val_tools() {
+	[ -n "${ABT:-}" ] || ABT=$(val_tool abt -pthread) || val_die "cannot build abt"
+	[ -n "${DNSD:-}" ] || DNSD=$(val_tool dnsd) || val_die "cannot build dnsd"
+	if [ -z "${NFQDELAY:-}" ]; then
+		if pkg-config --exists libnetfilter_queue 2>/dev/null; then
+			# shellcheck disable=SC2046
+			NFQDELAY=$(val_tool nfqdelay $(pkg-config --cflags --libs libnetfilter_queue)) || NFQDELAY=
+		else
+			NFQDELAY=
+		fi
+	fi
+	[ -x "${ARTMON:-}" ] || val_die "artmon not found (set ARTMON)"
+}
+
+# Prerequisites; prints what is missing.
+val_missing() {
+	m=""
+	[ "$(id -u)" = 0 ] || m="$m root"
+	for c in ip tcpdump tshark jq ethtool awk sort; do
+		command -v "$c" >/dev/null 2>&1 || m="$m $c"
+	done
+	ip netns list >/dev/null 2>&1 || m="$m netns"
+	printf '%s' "$m"
+}
+
+val_setup() {
+	ip netns add "$NS_C" || return 1
+	ip netns add "$NS_S" || return 1
+	ip link add "$IF_C" type veth peer name "$IF_S" || return 1
+	ip link set "$IF_C" netns "$NS_C"
+	ip link set "$IF_S" netns "$NS_S"
+	ip -n "$NS_C" addr add "$IP_C/24" dev "$IF_C"
+	ip -n "$NS_S" addr add "$IP_S/24" dev "$IF_S"
+	for x in "$NS_C:$IF_C" "$NS_S:$IF_S"; do
+		ns=${x%%:*}
+		ifc=${x#*:}
+		ip -n "$ns" link set lo up
+		ip -n "$ns" link set "$ifc" up
+		ip netns exec "$ns" ethtool -K "$ifc" tso off gso off gro off >/dev/null 2>&1 ||
+			val_log "ethtool could not turn offloads off on $ifc"
+	done
+	ip netns exec "$NS_C" ping -c 1 -W 2 "$IP_S" >/dev/null 2>&1 || val_log "ping between namespaces failed"
+}
+
+val_teardown() {
+	for p in $VAL_PIDS; do
+		kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
+	done
+	VAL_PIDS=""
+	ip netns del "$NS_C" 2>/dev/null
+	ip netns del "$NS_S" 2>/dev/null
+	return 0
+}
+
+# Waits up to $2 tenths of a second for file $1 to exist (or match $3).
+val_wait_file() {
+	i=0
+	while [ $i -lt "$2" ]; do
+		if [ -n "${3:-}" ]; then
+			grep -q "$3" "$1" 2>/dev/null && return 0
+		elif [ -e "$1" ]; then
+			return 0
+		fi
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# val_start NAME NS CMD...: runs CMD in namespace NS in the background.
+# Sets VAL_LAST to its pid (that of the program itself: exec).
+val_start() {
+	name=$1
+	ns=$2
+	shift 2
+	ip netns exec "$ns" "$@" >"$VAL_DIR/$name.out" 2>"$VAL_DIR/$name.err" &
+	VAL_LAST=$!
+	VAL_PIDS="$VAL_LAST $VAL_PIDS"
+}
+
+# val_stop PID: SIGTERM and wait.
+val_stop() {
+	kill "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	rest=""
+	for p in $VAL_PIDS; do
+		[ "$p" = "$1" ] || rest="$rest $p"
+	done
+	VAL_PIDS=$rest
+}
+
+# val_impair NS IF DELAY_MS LOSS: queues NS's traffic on IF (both ways)
+# through nfqdelay.  Sets IMPAIR_PID.
+val_impair() {
+	IMPAIR_PID=""
+	[ -n "$NFQDELAY" ] || val_die "nfqdelay is not available (libnetfilter-queue-dev, iptables)"
+	ip netns exec "$1" iptables -A OUTPUT -o "$2" -j NFQUEUE --queue-num 0 --queue-bypass || return 1
+	ip netns exec "$1" iptables -A INPUT -i "$2" -j NFQUEUE --queue-num 0 --queue-bypass || return 1
+	val_start nfqdelay "$1" "$NFQDELAY" -q 0 -d "$3" -l "$4" -s "${VAL_SEED:-1}"
+	IMPAIR_PID=$VAL_LAST
+	IMPAIR_NS=$1
+	val_wait_file "$VAL_DIR/nfqdelay.err" 50 "queue 0" || val_die "nfqdelay did not start"
+}
+
+val_unimpair() {
+	[ -n "${IMPAIR_PID:-}" ] || return 0
+	ip netns exec "$IMPAIR_NS" iptables -F OUTPUT
+	ip netns exec "$IMPAIR_NS" iptables -F INPUT
+	val_stop "$IMPAIR_PID"
+	IMPAIR_PID=""
+}
+
+# val_capture_start SIDE (server|client) FILE: sets CAP_PID.
+val_capture_start() {
+	if [ "$1" = server ]; then ns=$NS_S ifc=$IF_S; else ns=$NS_C ifc=$IF_C; fi
+	val_start tcpdump "$ns" tcpdump -i "$ifc" -n -s 256 -B 32768 --immediate-mode -Z root -w "$2"
+	CAP_PID=$VAL_LAST
+	val_wait_file "$VAL_DIR/tcpdump.err" 50 "listening on" || val_die "tcpdump did not start"
+}
+
+# Stops the capture; fails when the kernel dropped packets.
+val_capture_stop() {
+	sleep 0.3
+	val_stop "$CAP_PID"
+	d=$(sed -n 's/^\([0-9]*\) packets\{0,1\} dropped by kernel.*/\1/p' "$VAL_DIR/tcpdump.err")
+	if [ -n "$d" ] && [ "$d" != 0 ]; then
+		val_log "tcpdump: $d packets dropped by the kernel"
+		return 1
+	fi
+	return 0
+}
+
+# val_abt_run MODE SIDE DELAY_MS LOSS CONNS PARALLEL ABT_OPTIONS...
+# Runs one abt scenario in $VAL_DIR: capture.pcap, server.tsv, client.tsv.
+val_abt_run() {
+	mode=$1 side=$2 delay=$3 loss=$4 conns=$5 par=$6
+	shift 6
+	rm -f "$VAL_DIR/server.tsv" "$VAL_DIR/client.tsv" "$VAL_DIR/abt.ready"
+	if [ "$delay" != 0 ] || [ "$loss" != 0 ]; then
+		if [ "$side" = server ]; then val_impair "$NS_C" "$IF_C" "$delay" "$loss" || return 1
+		else val_impair "$NS_S" "$IF_S" "$delay" "$loss" || return 1; fi
+	fi
+	val_capture_start "$side" "$VAL_DIR/capture.pcap"
+	val_start abt-server "$NS_S" "$ABT" server --mode "$mode" "$@" -o "$VAL_DIR/server.tsv" \
+		--ready "$VAL_DIR/abt.ready" "$IP_S" "$ABT_PORT"
+	srv=$VAL_LAST
+	val_wait_file "$VAL_DIR/abt.ready" 50 || val_die "abt server did not start"
+	ip netns exec "$NS_C" "$ABT" client --mode "$mode" "$@" -n "$conns" -P "$par" \
+		-o "$VAL_DIR/client.tsv" "$IP_S" "$ABT_PORT" 2>"$VAL_DIR/abt-client.err"
+	crc=$?
+	sleep 0.5
+	val_stop "$srv"
+	val_capture_stop
+	caprc=$?
+	val_unimpair
+	[ $crc = 0 ] || val_log "abt client failed (see $VAL_DIR/abt-client.err)"
+	[ $crc = 0 ] && [ $caprc = 0 ]
+}
+
+# val_dns_run SIDE DELAY_MS LOSS N INTERVAL_MS NAMES...
+val_dns_run() {
+	side=$1 delay=$2 loss=$3 n=$4 ival=$5
+	shift 5
+	rm -f "$VAL_DIR/dnsd-server.log" "$VAL_DIR/dnsd-client.log" "$VAL_DIR/dnsd.ready"
+	if [ "$delay" != 0 ] || [ "$loss" != 0 ]; then
+		if [ "$side" = server ]; then val_impair "$NS_C" "$IF_C" "$delay" "$loss" || return 1
+		else val_impair "$NS_S" "$IF_S" "$delay" "$loss" || return 1; fi
+	fi
+	val_capture_start "$side" "$VAL_DIR/capture.pcap"
+	val_start dnsd-server "$NS_S" "$DNSD" server -a "$IP_S" -p 53 -o "$VAL_DIR/dnsd-server.log" \
+		--ready "$VAL_DIR/dnsd.ready"
+	srv=$VAL_LAST
+	val_wait_file "$VAL_DIR/dnsd.ready" 50 || val_die "dnsd did not start"
+	# The tail query comes 5.5 s after the last answer or timeout, past
+	# artmon's 5 s DNS timeout, so unanswered queries are reported as such.
+	ip netns exec "$NS_C" "$DNSD" client -s "$IP_S" -p 53 -n "$n" -i "$ival" -t 2000 -T 5500 \
+		-S "${VAL_SEED:-1}" -o "$VAL_DIR/dnsd-client.log" "$@" 2>"$VAL_DIR/dnsd-client.err"
+	crc=$?
+	val_stop "$srv"
+	val_capture_stop
+	caprc=$?
+	val_unimpair
+	[ $crc = 0 ] && [ $caprc = 0 ]
+}
+
+# Percentiles of the numbers in file $1 (one a line): "n p50 p90 p99 max",
+# nearest-rank; "0 - - - -" when empty.
+val_stats() {
+	sort -g "$1" | awk '
+		{ v[NR] = $1 }
+		function pct(p,   k) { k = int(p * NR + 0.999999); if (k < 1) k = 1; if (k > NR) k = NR; return v[k] }
+		END {
+			if (NR == 0) { print "0 - - - -"; exit }
+			print NR, pct(0.5), pct(0.9), pct(0.99), v[NR]
+		}'
+}
+
+# key=value lookups in a results file.
+val_get() {
+	sed -n "s/^$2=//p" "$1" | tail -n 1
+}
