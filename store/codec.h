@@ -7,6 +7,12 @@
 #include <stdint.h>
 #include <stddef.h>
 
+struct am_hist;
+/* An upper bound of am_hist_encode's output. */
+size_t am_hist_encode_bound(const struct am_hist *h);
+/* Decodes a histogram at the start of buf; *used gets its length. */
+int am_hist_decode_part(struct am_hist *h, const uint8_t *buf, size_t len, size_t *used);
+
 struct am_wbuf {
 	uint8_t *p;
 	size_t len, pos;

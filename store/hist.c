@@ -18,7 +18,7 @@
 #define SUB (1u << AM_HIST_SUBBITS)
 #define EXACT_LIMIT (2u << AM_HIST_SUBBITS)           /* 256 */
 #define NBUCKETS ((65u - AM_HIST_SUBBITS) * SUB)      /* 7424: last index 7423 */
-#define ENCODE_VERSION 1
+#define ENCODE_VERSION 2
 
 void
 am_hist_init(struct am_hist *h)
@@ -273,7 +273,10 @@ am_hist_mean(const struct am_hist *h)
  * byte     version (1)
  * varint   count, min, max
  * 8 bytes  sum, sumsq (IEEE 754 binary64, little-endian)
- * varint   n, then n pairs: index delta (first absolute, then > 0), count (> 0)
+ * varint   n, then n entries: varint (delta << 1 | single), where delta is the
+ *          bucket index (first entry) or its distance from the previous one
+ *          (> 0), and single says the count is 1; otherwise varint count (> 1)
+ *          follows.  Most buckets of a sparse histogram thus take one byte.
  */
 
 static void
@@ -301,8 +304,10 @@ am_hist_encode(const struct am_hist *h, uint8_t *buf, size_t len)
 	put_double(&w, h->count ? h->sumsq : 0);
 	am_put_varint(&w, h->count ? h->n : 0);
 	for (i = 0; h->count && i < h->n; i++) {
-		am_put_varint(&w, h->idx[i] - prev);
-		am_put_varint(&w, h->cnt[i]);
+		uint64_t d = h->idx[i] - prev;
+		am_put_varint(&w, d << 1 | (h->cnt[i] == 1));
+		if (h->cnt[i] != 1)
+			am_put_varint(&w, h->cnt[i]);
 		prev = h->idx[i];
 	}
 	return w.pos;
@@ -322,8 +327,21 @@ get_double(struct am_rbuf *r, double *out)
 	return 0;
 }
 
+size_t
+am_hist_encode_bound(const struct am_hist *h)
+{
+	/* version, 3 varints, 2 doubles, n, then at most 2 + 10 bytes an entry */
+	return 1 + 3 * 10 + 16 + 5 + (size_t)h->n * 12;
+}
+
 int
 am_hist_decode(struct am_hist *h, const uint8_t *buf, size_t len)
+{
+	return am_hist_decode_part(h, buf, len, NULL);
+}
+
+int
+am_hist_decode_part(struct am_hist *h, const uint8_t *buf, size_t len, size_t *used)
 {
 	struct am_rbuf r = { buf, len, 0 };
 	uint64_t count, min, max, n, d, c, total = 0, idx = 0;
@@ -344,14 +362,18 @@ am_hist_decode(struct am_hist *h, const uint8_t *buf, size_t len)
 		goto malformed;
 	if (!isfinite(sum) || !isfinite(sumsq) || signbit(sum) || signbit(sumsq))
 		goto malformed;
-	/* each entry takes at least two bytes: refuse before allocating */
-	if (n > (len - r.pos) / 2)
+	/* each entry takes at least one byte: refuse before allocating */
+	if (n > len - r.pos)
 		goto malformed;
 	reserve(h, (uint32_t)n);
 	for (i = 0; i < n; i++) {
-		if (am_get_varint(&r, &d) < 0 || am_get_varint(&r, &c) < 0)
+		if (am_get_varint(&r, &d) < 0)
 			goto malformed;
-		if ((i > 0 && d == 0) || d >= NBUCKETS || c == 0)
+		c = 1;
+		if (!(d & 1) && (am_get_varint(&r, &c) < 0 || c < 2))
+			goto malformed;
+		d >>= 1;
+		if ((i > 0 && d == 0) || d >= NBUCKETS)
 			goto malformed;
 		idx += d;
 		if (idx >= NBUCKETS || c > UINT64_MAX - total)
@@ -360,7 +382,7 @@ am_hist_decode(struct am_hist *h, const uint8_t *buf, size_t len)
 		h->idx[i] = (uint32_t)idx;
 		h->cnt[i] = c;
 	}
-	if (r.pos != r.len || total != count)
+	if ((used == NULL && r.pos != r.len) || total != count)
 		goto malformed;
 	if (n > 0 && (am_hist_bucket(min) != h->idx[0] || am_hist_bucket(max) != h->idx[n - 1]))
 		goto malformed;
@@ -370,6 +392,8 @@ am_hist_decode(struct am_hist *h, const uint8_t *buf, size_t len)
 	h->max = max;
 	h->sum = sum;
 	h->sumsq = sumsq;
+	if (used)
+		*used = r.pos;
 	return 0;
 
 malformed:

@@ -208,10 +208,20 @@ am_rec_merge(struct am_rec *dst, const struct am_rec *src)
 	dst->gap_bytes += src->gap_bytes;
 }
 
-#define REC_VERSION 1
+#define REC_VERSION 2
 
-/* version, count, AM_T__COUNT, each timing as (length, hist encoding),
+/* version, count, AM_T__COUNT, each timing's hist encoding (self-delimiting),
  * bytes[2], pkts[2], AM_OUT__COUNT, outcomes, retrans, gap_bytes. */
+size_t
+am_rec_encode_bound(const struct am_rec *r)
+{
+	size_t n = 1 + 10 + 1 + 4 * 10 + 1 + AM_OUT__COUNT * 10 + 2 * 10;
+
+	for (int i = 0; i < AM_T__COUNT; i++)
+		n += am_hist_encode_bound(&r->t[i]);
+	return n;
+}
+
 size_t
 am_rec_encode(const struct am_rec *r, uint8_t *buf, size_t len)
 {
@@ -222,11 +232,8 @@ am_rec_encode(const struct am_rec *r, uint8_t *buf, size_t len)
 	am_put_varint(&w, r->count);
 	am_put_varint(&w, AM_T__COUNT);
 	for (i = 0; i < AM_T__COUNT; i++) {
-		size_t hl = am_hist_encode(&r->t[i], NULL, 0);
-		am_put_varint(&w, hl);
-		if (w.p && w.pos <= w.len && w.len - w.pos >= hl)
-			am_hist_encode(&r->t[i], w.p + w.pos, hl);
-		w.pos += hl;
+		size_t room = w.p && w.pos < w.len ? w.len - w.pos : 0;
+		w.pos += am_hist_encode(&r->t[i], room ? w.p + w.pos : NULL, room);
 	}
 	for (i = 0; i < 2; i++)
 		am_put_varint(&w, r->bytes[i]);
@@ -244,7 +251,7 @@ int
 am_rec_decode(struct am_rec *r, const uint8_t *buf, size_t len)
 {
 	struct am_rbuf rd = { buf, len, 0 };
-	uint64_t v, nt, no;
+	uint64_t nt, no;
 	int i;
 
 	am_rec_reset(r);
@@ -254,11 +261,10 @@ am_rec_decode(struct am_rec *r, const uint8_t *buf, size_t len)
 	if (am_get_varint(&rd, &r->count) < 0 || am_get_varint(&rd, &nt) < 0 || nt != AM_T__COUNT)
 		goto malformed;
 	for (i = 0; i < AM_T__COUNT; i++) {
-		if (am_get_varint(&rd, &v) < 0 || v > rd.len - rd.pos)
+		size_t used;
+		if (am_hist_decode_part(&r->t[i], rd.p + rd.pos, rd.len - rd.pos, &used) < 0)
 			goto malformed;
-		if (am_hist_decode(&r->t[i], rd.p + rd.pos, (size_t)v) < 0)
-			goto malformed;
-		rd.pos += (size_t)v;
+		rd.pos += used;
 	}
 	for (i = 0; i < 2; i++)
 		if (am_get_varint(&rd, &r->bytes[i]) < 0)

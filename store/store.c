@@ -761,10 +761,9 @@ merge_put(struct am_store_w *w, MDB_dbi dbi, uint32_t id, am_time_t start, const
 	} else if (rc != MDB_NOTFOUND) {
 		return w_fail(w, rc);
 	}
-	n = am_rec_encode(out, NULL, 0);
-	d.mv_size = n;
+	n = am_rec_encode_bound(out);
 	d.mv_data = scratch(st, n);
-	am_rec_encode(out, d.mv_data, n);
+	d.mv_size = am_rec_encode(out, d.mv_data, n);
 	if ((rc = mdb_put(w->txn, dbi, &k, &d, 0)) != 0)
 		return w_fail(w, rc);
 	return 0;

@@ -96,6 +96,7 @@ void am_rec_free(struct am_rec *r);
 void am_rec_reset(struct am_rec *r);
 void am_rec_merge(struct am_rec *dst, const struct am_rec *src);
 size_t am_rec_encode(const struct am_rec *r, uint8_t *buf, size_t len);
+size_t am_rec_encode_bound(const struct am_rec *r);   /* >= am_rec_encode's size */
 int am_rec_decode(struct am_rec *r, const uint8_t *buf, size_t len);
 
 #define AM_LE_MAX 32   /* "le" bounds for the cumulative histogram of `first` */

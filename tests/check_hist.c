@@ -282,24 +282,39 @@ START_TEST(test_encode_roundtrip)
 }
 END_TEST
 
-/* Builds an encoding by hand to aim at each validity rule. */
+/* Builds an encoding by hand to aim at each validity rule: version 2,
+ * count, min, max, sum and sumsq (+0.0), n, then per (delta, count) pair
+ * varint(delta << 1 | count == 1) and, unless the count is 1, varint(count). */
+#define HIST_VERSION 2
+
+static size_t
+put_v(uint8_t *b, size_t p, uint64_t v)
+{
+	while (v >= 0x80) {
+		b[p++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	b[p++] = (uint8_t)v;
+	return p;
+}
+
 static size_t
 mk(uint8_t *b, uint64_t count, uint64_t min, uint64_t max, uint64_t n,
     const uint64_t *pairs)
 {
 	size_t p = 0;
-	uint64_t vals[3] = { count, min, max };
-	b[p++] = 1;
-	for (int i = 0; i < 3; i++) {
-		uint64_t v = vals[i];
-		while (v >= 0x80) { b[p++] = (uint8_t)(v | 0x80); v >>= 7; }
-		b[p++] = (uint8_t)v;
-	}
+	b[p++] = HIST_VERSION;
+	p = put_v(b, p, count);
+	p = put_v(b, p, min);
+	p = put_v(b, p, max);
 	memset(b + p, 0, 16);  /* sum, sumsq = +0.0 */
 	p += 16;
-	b[p++] = (uint8_t)n;
-	for (uint64_t i = 0; i < 2 * n; i++)
-		b[p++] = (uint8_t)pairs[i];
+	p = put_v(b, p, n);
+	for (uint64_t i = 0; i < n; i++) {
+		p = put_v(b, p, pairs[2 * i] << 1 | (pairs[2 * i + 1] == 1));
+		if (pairs[2 * i + 1] != 1)
+			p = put_v(b, p, pairs[2 * i + 1]);
+	}
 	return p;
 }
 
@@ -322,7 +337,7 @@ START_TEST(test_decode_garbage)
 	b[len] = 0;
 	ck_assert_int_eq(am_hist_decode(&d, b, len + 1), -1);
 	/* bad version */
-	b[0] = 2;
+	b[0] = HIST_VERSION + 1;
 	ck_assert_int_eq(am_hist_decode(&d, b, len), -1);
 	/* count disagrees with the buckets */
 	len = mk(b, 4, 5, 8, 2, ok);
@@ -346,8 +361,14 @@ START_TEST(test_decode_garbage)
 	ck_assert_int_eq(am_hist_decode(&d, b, len), -1);
 	len = mk(b, 0, 0, 0, 1, far);
 	ck_assert_int_eq(am_hist_decode(&d, b, len), -1);
+	/* a count of 1 in the long form is not the one encoding */
+	len = mk(b, 3, 5, 8, 2, ok);
+	ck_assert_uint_eq(b[len - 1], 3 << 1 | 1); /* idx 8: delta 3, count 1 */
+	b[len - 1] = 3 << 1;                       /* the same with the count spelt out */
+	b[len++] = 1;
+	ck_assert_int_eq(am_hist_decode(&d, b, len), -1);
 	/* a varint longer than 64 bits */
-	b[0] = 1;
+	b[0] = HIST_VERSION;
 	memset(b + 1, 0xff, 11);
 	b[12] = 0x01;
 	ck_assert_int_eq(am_hist_decode(&d, b, 13), -1);
@@ -365,7 +386,7 @@ START_TEST(test_decode_garbage)
 		for (size_t i = 0; i < l; i++)
 			b[i] = (uint8_t)rng_next();
 		if (l > 0 && (t & 1))
-			b[0] = 1;
+			b[0] = HIST_VERSION;
 		if (am_hist_decode(&d, b, l) == 0) {
 			uint8_t re[256];
 			ck_assert_uint_eq(am_hist_encode(&d, re, sizeof(re)), l);
