@@ -225,8 +225,8 @@ cfg_check(const struct am_store_cfg *c, char *err, size_t errlen)
 
 	if (c->interval_s && (c->interval_s < 10 || c->interval_s > 3600))
 		bad = "interval must be 10..3600 s";
-	else if (c->interval_s && (c->rollup_s < c->interval_s || c->rollup_s % c->interval_s))
-		bad = "rollup must be a multiple of the interval";
+	else if (c->rollup_s > 86400)
+		bad = "rollup must be at most a day";
 	else if (c->retain1_s == 0 || c->retain2_s == 0)
 		bad = "retention must not be 0";
 	else if (c->n_le > AM_LE_MAX)
@@ -255,6 +255,12 @@ am_store_open(const char *dir, const struct am_store_cfg *cfgin, int mode, char 
 		am_store_cfg_default(&cfg);
 	if (cfg_check(&cfg, err, errlen) < 0)
 		return NULL;
+	/* a rollup period holds whole intervals */
+	if (cfg.interval_s) {
+		if (cfg.rollup_s < cfg.interval_s)
+			cfg.rollup_s = cfg.interval_s;
+		cfg.rollup_s += (cfg.interval_s - cfg.rollup_s % cfg.interval_s) % cfg.interval_s;
+	}
 	st = am_xcalloc(1, sizeof(*st));
 	st->cfg = cfg;
 	st->rdwr = mode == AM_STORE_RDWR;
@@ -305,12 +311,10 @@ am_store_open(const char *dir, const struct am_store_cfg *cfgin, int mode, char 
 		set_err(err, errlen, dir, "unsupported store format version");
 		goto fail;
 	}
-	if (cfg.interval_s && (cfg.interval_s != st->info.interval_s ||
-	    (cfgin && cfg.rollup_s != st->info.rollup_s))) {
-		set_err(err, errlen, dir,
-		    "the store was made with another interval or rollup length");
-		goto fail;
-	}
+	if (cfg.interval_s && st->rdwr &&
+	    (cfg.interval_s != st->info.interval_s || cfg.rollup_s != st->info.rollup_s))
+		log_warnx("store", "%s keeps its interval of %u s and rollup of %u s", dir,
+		    st->info.interval_s, st->info.rollup_s);
 	st->cfg.interval_s = st->info.interval_s;
 	st->cfg.rollup_s = st->info.rollup_s;
 	if (st->rdwr) {

@@ -120,8 +120,10 @@ int am_totals_decode(struct am_totals *t, const uint8_t *buf, size_t len);
 
 struct am_store_cfg {
 	uint64_t map_size;        /* bytes (default AM_STORE_MAP_DEFAULT) */
-	uint32_t interval_s;      /* level-1 length for a new store (300, 10..3600); 0: the store's */
-	uint32_t rollup_s;        /* level-2 length for a new store (3600; a multiple of interval_s) */
+	uint32_t interval_s;      /* level-1 length for a new store (300, 10..3600); an
+	                           * existing store keeps its own (a warning if different) */
+	uint32_t rollup_s;        /* level-2 length for a new store (3600, at most a day;
+	                           * rounded up to a multiple of interval_s) */
 	uint32_t retain1_s;       /* level-1 retention (32 days) */
 	uint32_t retain2_s;       /* level-2 retention (400 days) */
 	uint32_t prune_budget;    /* records examined per flush by retention (20000) */

@@ -337,11 +337,28 @@ START_TEST(test_ids_stable)
 	ck_assert_int_eq(am_store_key_get(st, 8, &ki), 0);
 	ck_assert_uint_eq(ki.key.server_port, synth_port(6));
 	am_store_close(st);
-	/* another interval length is refused */
+	/* an existing store keeps its interval length */
 	struct am_store_cfg cfg;
 	am_store_cfg_default(&cfg);
 	cfg.interval_s = 60;
-	cfg.rollup_s = 3600;
+	st = am_store_open(dir, &cfg, AM_STORE_RDWR, err, sizeof(err));
+	ck_assert_ptr_nonnull(st);
+	am_store_info(st, &info);
+	ck_assert_uint_eq(info.interval_s, 300);
+	ck_assert_uint_eq(info.rollup_s, 3600);
+	am_store_close(st);
+	/* a new store: the rollup holds whole intervals; bad lengths are refused */
+	rm_dir(dir);
+	dir = fresh_dir();
+	cfg.interval_s = 420;
+	st = am_store_open(dir, &cfg, AM_STORE_RDWR, err, sizeof(err));
+	ck_assert_ptr_nonnull(st);
+	am_store_info(st, &info);
+	ck_assert_uint_eq(info.rollup_s, 3780);
+	am_store_close(st);
+	cfg.interval_s = 5;
+	ck_assert_ptr_null(am_store_open(dir, &cfg, AM_STORE_RDWR, err, sizeof(err)));
+	cfg.interval_s = 3601;
 	ck_assert_ptr_null(am_store_open(dir, &cfg, AM_STORE_RDWR, err, sizeof(err)));
 	rm_dir(dir);
 }
