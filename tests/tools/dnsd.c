@@ -11,7 +11,7 @@
  * answered; any other name is answered at once.  Answers wait in a timer
  * list (poll), so slow names do not hold fast ones up.
  * Log (one line per query): name delay_ms id client_port t_recv_us t_sent_us
- * (t_sent -1 when dropped).
+ * (t_sent -1 when dropped); ids are printed as tshark prints dns.id (0x%04x).
  *
  * Client: sends N queries (default 100), one every INTERVAL_MS (default 5),
  * each from its own socket (its own source port) with a random id, for a
@@ -246,7 +246,7 @@ server_main(const char *addr, int port, const char *logpath, const char *ready)
 					p->delay_ms = drop ? -1 : delay;
 					if (drop) {
 						if (logfp)
-							fprintf(logfp, "%s\t-1\t%u\t%u\t%lld\t-1\n", p->name, p->id,
+							fprintf(logfp, "%s\t-1\t0x%04x\t%u\t%lld\t-1\n", p->name, p->id,
 							    port_of(&from), (long long)t_recv);
 					} else {
 						/* The answer: header, the question, one A record. */
@@ -281,7 +281,7 @@ server_main(const char *addr, int port, const char *logpath, const char *ready)
 				sendto(fd, pend[i].msg, (size_t)pend[i].len, 0, (struct sockaddr *)&pend[i].to,
 				    pend[i].tolen);
 				if (logfp)
-					fprintf(logfp, "%s\t%ld\t%u\t%u\t%lld\t%lld\n", pend[i].name, pend[i].delay_ms,
+					fprintf(logfp, "%s\t%ld\t0x%04x\t%u\t%lld\t%lld\n", pend[i].name, pend[i].delay_ms,
 					    pend[i].id, port_of(&pend[i].to), (long long)pend[i].t_recv,
 					    (long long)real_us());
 				pend[i] = pend[--npend];
@@ -309,7 +309,7 @@ struct outq {
 static void
 client_log(FILE *fp, const struct outq *q, int64_t t_recv, int rcode)
 {
-	fprintf(fp, "%s\t%u\t%u\t%lld\t%lld\t%d\n", q->name, q->port, q->id, (long long)q->t_send,
+	fprintf(fp, "%s\t%u\t0x%04x\t%lld\t%lld\t%d\n", q->name, q->port, q->id, (long long)q->t_send,
 	    (long long)t_recv, rcode);
 }
 

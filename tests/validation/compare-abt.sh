@@ -28,6 +28,24 @@ jq -r '[.type, .client_port, .server_port, (.dir // "-"), (.bytes // -1 | tostri
 	(.think_us | tostring), (.mode // "-"), (.rtt_us | tostring)] | @tsv' \
 	"$dir/adu.jsonl" >"$dir/adu.tsv" || exit 1
 
+# Independently of artmon, from tshark's view of every segment: was the
+# connection observably concurrent at the monitor, i.e. did one side send new
+# data while the other side had data not yet acknowledged?  One line per
+# connection: client_port conc|seq.
+tshark -r "$dir/capture.pcap" -Y "tcp.port == $port" -T fields -e tcp.stream -e tcp.srcport \
+	-e tcp.dstport -e tcp.seq -e tcp.len -e tcp.ack -e tcp.flags.ack -e tcp.flags.syn 2>/dev/null |
+awk -F '\t' -v port="$port" '
+{
+	s = $1; d = ($2 == port) ? 1 : 0; o = 1 - d
+	cp[s] = d ? $3 : $2
+	if ($7 == 1 && $8 == 0 && $6 > acked[s, o]) acked[s, o] = $6
+	if ($5 > 0 && $4 + $5 > nxt[s, d]) {
+		if (nxt[s, o] > acked[s, o]) conc[s] = 1
+		nxt[s, d] = $4 + $5
+	}
+}
+END { for (s in cp) print cp[s] "\t" ((s in conc) ? "conc" : "seq") }' >"$dir/observed.tsv" || exit 1
+
 rm -f "$dir/err-think" "$dir/err-think-signed" "$dir/err-think-drawn" "$dir/err-cthink" \
 	"$dir/think-actual" "$dir/think-measured" "$dir/size-actual" "$dir/size-measured"
 touch "$dir/err-think" "$dir/err-think-signed" "$dir/err-think-drawn" "$dir/err-cthink" \
@@ -59,6 +77,7 @@ $1 == "A" {
 	next
 }
 $1 == "R" { next }
+FILENAME ~ /observed\.tsv$/ { obs[$1] = $2; next }
 FILENAME ~ /adu\.tsv$/ {
 	if ($3 != port) next
 	c = $2
@@ -85,6 +104,11 @@ END {
 	for (c in conn) {
 		nconn++
 		if (c in seen) nseen++
+		if (obs[c] == "conc") {
+			observable++
+			if (c in conc) flagged_obs++
+		} else if (c in conc)
+			flagged_unobs++
 		if (mode == "seq") {
 			n = cn[c]
 			if (sn[c] != n) truthdiff++
@@ -142,7 +166,8 @@ END {
 	printf "conns_exact=%d\nthink_n=%d\nthink_within_1ms=%d\nthink_missing=%d\n", connexact, thn, th1ms, thmiss
 	printf "negative_times=%d\nfalse_conc=%d\ntruth_mismatch=%d\ninc_records=%d\n", neg, falseconc, truthdiff, inc
 	printf "conc_flagged=%d\nseq_after_conc=%d\nconns_bytes_exact=%d\n", flagged, seqafter, bytesok
-}' "$dir/server.tsv" "$dir/client.tsv" "$dir/adu.tsv" >"$dir/results" || exit 1
+	printf "conc_observable=%d\nconc_flagged_observable=%d\nconc_flagged_unobservable=%d\n", observable, flagged_obs, flagged_unobs
+}' "$dir/server.tsv" "$dir/client.tsv" "$dir/observed.tsv" "$dir/adu.tsv" >"$dir/results" || exit 1
 
 . "${VAL_LIB:-$(dirname "$0")/lib.sh}"
 for f in err-think err-think-signed err-think-drawn err-cthink; do

@@ -241,3 +241,79 @@ val_stats() {
 val_get() {
 	sed -n "s/^$2=//p" "$1" | tail -n 1
 }
+
+# val_expect RESULTS DESCRIPTION EXPR: EXPR is an awk expression over v["key"]
+# (the results' values).  Prints PASS or FAIL; counts failures in VAL_FAILS.
+VAL_FAILS=0
+val_expect() {
+	if awk -F '=' '{ v[$1] = $2 } END { exit !('"$3"') }' "$1"; then
+		printf '  PASS  %s\n' "$2"
+	else
+		printf '  FAIL  %s\n' "$2"
+		VAL_FAILS=$((VAL_FAILS + 1))
+	fi
+}
+
+# The checks of one abt scenario.  $1 results, $2 kind:
+#   seq       sequential, no loss, server side: every ADU size exact, think
+#             within 1 ms for 99% (quick runs: all but n/100 + 1), no CONC
+#   seq-cli   sequential, no loss, client side: sizes exact, no CONC
+#   seq-loss  sequential with loss: 97% of sizes exact
+#   conc      concurrent: every observably concurrent connection flagged and
+#             no other; never a sequential ADU after CONC; bytes exact
+#   conc-all  conc, and every connection flagged (when delay makes it observable)
+# Every kind: every connection seen, no negative time, no INC record (every
+# connection was closed before the capture ended).
+val_check_abt() {
+	r=$1
+	val_expect "$r" "every connection measured" 'v["conns"] > 0 && v["conns_seen"] == v["conns"]'
+	val_expect "$r" "no negative or impossible time" 'v["negative_times"] == 0'
+	val_expect "$r" "no INC record after a FIN close (closed connections end with ADU)" 'v["inc_records"] == 0'
+	case $2 in
+	seq)
+		val_expect "$r" "sequential: 100% of ADU sizes exact" \
+			'v["adus_expected"] > 0 && v["adus_exact"] == v["adus_expected"] && v["adus_measured"] == v["adus_expected"]'
+		val_expect "$r" "sequential: think within 1 ms of the server's for 99%" \
+			'v["think_n"] > 0 && v["think_n"] - v["think_within_1ms"] <= int(v["think_n"] / 100) + (v["think_n"] < 1000 ? 1 : 0)'
+		val_expect "$r" "sequential: no connection flagged concurrent" 'v["false_conc"] == 0 && v["conc_flagged_unobservable"] == 0'
+		;;
+	seq-cli)
+		val_expect "$r" "sequential: 100% of ADU sizes exact" \
+			'v["adus_expected"] > 0 && v["adus_exact"] == v["adus_expected"] && v["adus_measured"] == v["adus_expected"]'
+		val_expect "$r" "sequential: no connection flagged concurrent" 'v["false_conc"] == 0'
+		;;
+	seq-loss)
+		val_expect "$r" "loss: at least 97% of ADU sizes exact" \
+			'v["adus_expected"] > 0 && v["adus_exact"] >= 0.97 * v["adus_expected"]'
+		val_expect "$r" "loss: no connection flagged concurrent that was not" 'v["conc_flagged_unobservable"] == 0'
+		;;
+	conc | conc-all)
+		val_expect "$r" "concurrent: every observably concurrent connection flagged, no other" \
+			'v["conc_flagged_observable"] == v["conc_observable"] && v["conc_flagged_unobservable"] == 0'
+		val_expect "$r" "concurrent: no sequential ADU after CONC" 'v["seq_after_conc"] == 0'
+		val_expect "$r" "concurrent: bytes per direction exact" 'v["conns_bytes_exact"] == v["conns"]'
+		if [ "$2" = conc-all ]; then
+			val_expect "$r" "concurrent: at least 99% of connections flagged" \
+				'v["conc_flagged"] >= 0.99 * v["conns"]'
+		fi
+		;;
+	esac
+}
+
+# The checks of a DNS scenario; $2 "loss" when packets were dropped (then
+# the client's own count of unanswered queries includes queries and answers
+# lost out of the monitor's sight, and only tshark is the reference).
+val_check_dns() {
+	r=$1
+	val_expect "$r" "DNS: every response paired with its query" \
+		'v["tshark_responses"] > 0 && v["matched"] == v["tshark_responses"] && v["unmatched"] == 0 && v["null_time"] == 0'
+	val_expect "$r" "DNS: every response time equals tshark dns.time within 1 us" 'v["within_1us"] == v["matched"]'
+	val_expect "$r" "DNS: rcode as tshark reads it" 'v["rcode_mismatch"] == 0'
+	val_expect "$r" "DNS: unanswered queries reported with outcome timeout" \
+		'v["artmon_timeout"] == v["tshark_unanswered"] && v["artmon_open"] == 0'
+	if [ "${2:-}" != loss ]; then
+		val_expect "$r" "DNS: unanswered as the client counted them" 'v["artmon_timeout"] == v["client_unanswered"]'
+		val_expect "$r" "DNS: one record per query" 'v["artmon_records"] == v["queries_sent"]'
+	fi
+	val_expect "$r" "DNS: no negative time" 'v["negative_times"] == 0'
+}

@@ -1,0 +1,73 @@
+#!/bin/sh
+# Quick validation (make check): a few connections of each kind through two
+# network namespaces, compared with the ground truth.  Needs root (exit 77,
+# skipped, otherwise or when a tool is missing).  See doc/validation.md.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+VAL_TOP=${top_srcdir:-$(cd "$here/../.." && pwd)}
+builddir=${top_builddir:-$VAL_TOP}
+ARTMON=${ARTMON:-$builddir/cli/artmon}
+[ -x "$builddir/tests/abt" ] && ABT=${ABT:-$builddir/tests/abt}
+[ -x "$builddir/tests/dnsd" ] && DNSD=${DNSD:-$builddir/tests/dnsd}
+export ARTMON
+VAL_LIB=$here/lib.sh
+export VAL_LIB
+. "$VAL_LIB"
+
+missing=$(val_missing)
+if [ -n "$missing" ]; then
+	echo "quick validation skipped, missing:$missing"
+	exit 77
+fi
+VAL_WORK=$(mktemp -d "${TMPDIR:-/tmp}/artmon-val.XXXXXX")
+keep=${VAL_KEEP:-}
+cleanup() {
+	val_teardown
+	if [ -z "$keep" ] && [ "$VAL_FAILS" = 0 ]; then rm -rf "$VAL_WORK"; else echo "kept: $VAL_WORK"; fi
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+val_tools
+val_setup || val_die "cannot set up the namespaces"
+
+# Sizes up to 256k, think up to 300 ms, pauses between writes up to 20 ms.
+ABT_OPTS="--exchanges 1-4 --req 1-64k --resp 1-256k --think 0-300ms --cthink 0-50ms --wsize 1k-64k --wpause 0-20ms"
+
+run_abt() {
+	name=$1 kind=$2 mode=$3 side=$4 delay=$5 loss=$6 n=$7
+	VAL_DIR=$VAL_WORK/$name
+	mkdir -p "$VAL_DIR"
+	echo "$name: $mode, capture on the $side side, delay ${delay} ms, loss $loss, $n connections"
+	# shellcheck disable=SC2086
+	if ! val_abt_run "$mode" "$side" "$delay" "$loss" "$n" 4 --seed "${VAL_SEED:-1}" $ABT_OPTS; then
+		echo "  FAIL  the run itself"
+		VAL_FAILS=$((VAL_FAILS + 1))
+		return
+	fi
+	sh "$here/compare-abt.sh" "$VAL_DIR" "$mode" || { VAL_FAILS=$((VAL_FAILS + 1)); return; }
+	val_check_abt "$VAL_DIR/results" "$kind"
+}
+
+run_abt seq seq seq server 0 0 12
+run_abt seq-client seq-cli seq client 0 0 8
+run_abt conc conc conc server 0 0 8
+if [ -n "$NFQDELAY" ] && command -v iptables >/dev/null 2>&1; then
+	run_abt conc-delay conc-all conc server 5 0 8
+	run_abt seq-loss seq-loss seq server 10 0.01 12
+else
+	echo "no nfqdelay or iptables: delay and loss scenarios not run"
+fi
+
+VAL_DIR=$VAL_WORK/dns
+mkdir -p "$VAL_DIR"
+echo "dns: 150 queries, capture on the server side"
+if val_dns_run server 0 0 150 3 d0.test d1.test d20.test d150.test nx5.test drop.test; then
+	sh "$here/compare-dns.sh" "$VAL_DIR" && val_check_dns "$VAL_DIR/results"
+else
+	echo "  FAIL  the run itself"
+	VAL_FAILS=$((VAL_FAILS + 1))
+fi
+
+[ "$VAL_FAILS" = 0 ] || { echo "quick validation: $VAL_FAILS check(s) failed"; exit 1; }
+echo "quick validation: all checks passed"
+exit 0
