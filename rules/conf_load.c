@@ -59,6 +59,10 @@ warn(struct ld *l, const struct tok *t, const char *fmt, ...) __attribute__((for
 
 static void
 vdiag(struct ld *l, int error, const struct tok *t, const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
+
+static void
+vdiag(struct ld *l, int error, const struct tok *t, const char *fmt, va_list ap)
 {
 	char buf[400];
 
