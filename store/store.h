@@ -130,7 +130,7 @@ struct am_store_cfg {
 	uint32_t n_le;            /* "le" bounds of `first` for a new store (default ladder) */
 	uint64_t le[AM_LE_MAX];   /* ascending, microseconds */
 };
-#define AM_STORE_MAP_DEFAULT (UINT64_C(32) << 30)
+#define AM_STORE_MAP_DEFAULT (UINT64_C(128) << 30)   /* virtual; the file grows as used */
 
 void am_store_cfg_default(struct am_store_cfg *cfg);
 
