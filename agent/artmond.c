@@ -1,13 +1,16 @@
 /* artmond: capture (live or replay) -> session tracker -> aggregates ->
  * ARTMON-MIB through an AgentX subagent. */
 #include "config.h"
-#include "agent/live.h"
+#include "agent/aggview.h"
 #include "agent/mib.h"
 #include "agent/snmp.h"
 #include "capture/decode.h"
 #include "capture/source.h"
-#include "capture/tracker.h"
 #include "common/log.h"
+#include "engine/engine.h"
+#include "rules/rules.h"
+#include "store/agg.h"
+#include "store/store.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -59,10 +63,13 @@ struct daemon {
 	int live;
 	int nsrc;
 	int eof;
-	struct am_tracker *tr;
-	struct am_live *agg;
-	am_time_t interval_us;
-	am_time_t cur_start;          /* start of the open interval, 0 before the first packet */
+	int finished;                 /* am_engine_finish done */
+	struct am_config *rules;      /* current rules, NULL: none */
+	const struct am_config *old_rules;   /* replaced, still used by open connections */
+	struct am_store *store;
+	struct am_agg *agg;
+	struct am_engine *eng;
+	struct am_aggview *view;
 	am_time_t rt_offset;          /* --realtime: wall - packet time, 0 before the first packet */
 	int have_pending;             /* --realtime: a frame read but not yet due */
 	struct am_frame pending;
@@ -100,7 +107,8 @@ usage(FILE *fp)
 	    "                   (default when root and capturing live: artmon, else nobody)\n"
 	    "      --exit-at-end  with -r: exit after the last packet instead of serving on\n"
 	    "      --realtime     with -r: replay at the recorded speed\n"
-	    "      --interval S   summary interval in seconds (default 60)\n"
+	    "      --interval S   summary interval in seconds, 10-3600 (default: the\n"
+	    "                     configuration's, else 300; an existing store keeps its own)\n"
 	    "      --history N    completed intervals kept per signature (default 24)\n"
 	    "      --name NAME    sensor name (default: the host name)\n"
 	    "      --filter EXPR  BPF filter for the inputs\n"
@@ -143,7 +151,6 @@ parse_opts(struct opts *o, int argc, char **argv)
 	int ch;
 
 	memset(o, 0, sizeof(*o));
-	o->interval_s = 60;
 	o->history = 24;
 	while ((ch = getopt_long(argc, argv, "c:i:r:x:s:fD:np:u:h", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -174,8 +181,8 @@ parse_opts(struct opts *o, int argc, char **argv)
 		case O_EXIT: o->exit_at_end = 1; break;
 		case O_RT: o->realtime = 1; break;
 		case O_INTERVAL:
-			if (parse_u32(optarg, 1, 86400, &o->interval_s) < 0) {
-				fprintf(stderr, "artmond: --interval needs seconds between 1 and 86400\n");
+			if (parse_u32(optarg, 10, 3600, &o->interval_s) < 0) {
+				fprintf(stderr, "artmond: --interval needs seconds between 10 and 3600\n");
 				return -1;
 			}
 			break;
@@ -210,7 +217,7 @@ parse_opts(struct opts *o, int argc, char **argv)
 		fprintf(stderr, "artmond: -i and -r cannot be combined\n");
 		return -1;
 	}
-	if (!o->nifaces && !o->nfiles) {
+	if (!o->nifaces && !o->nfiles && !o->check_only) {
 		fprintf(stderr, "artmond: nothing to capture: give -i IFACE or -r FILE\n");
 		return -1;
 	}
@@ -223,47 +230,74 @@ parse_opts(struct opts *o, int argc, char **argv)
 
 /* ------------------------------------------------------------------ config */
 
-/* The rules language is not wired into artmond yet: the file is only
- * checked for readability, and its outcome published in the MIB. */
+/* Loads -c CONFIG, or the shipped default when it exists.  At start an
+ * error is fatal; on reload the previous rules stay.  The outcome is
+ * published in the MIB.  Returns 0 or -1. */
 static int
 config_load(struct daemon *d, int reload)
 {
 	struct am_mib_state *m = &d->mib;
-	FILE *fp;
+	const char *path = d->o.config;
+	struct am_diags diags;
+	struct am_config *cfg;
+	struct stat sb;
 
 	m->config_time = am_now_wall();
-	if (d->o.config == NULL) {
-		m->config_result = 1;
-		m->config_message[0] = 0;
-		return 0;
+	if (path == NULL) {
+		path = am_config_default_path();
+		if (stat(path, &sb) < 0) {
+			if (!reload)
+				log_warnx("main", "no default configuration at %s: measuring without rules", path);
+			m->config_result = 1;
+			m->config_message[0] = 0;
+			return 0;
+		}
 	}
-	fp = fopen(d->o.config, "r");
-	if (fp == NULL) {
-		snprintf(m->config_message, sizeof(m->config_message), "%s:0:0: %s", d->o.config,
-		    strerror(errno));
+	snprintf(m->config_file, sizeof(m->config_file), "%s", path);
+	am_diags_init(&diags);
+	cfg = am_config_load(path, &diags);
+	for (size_t i = 0; i < diags.n; i++) {
+		const struct am_diag *g = &diags.v[i];
+		(g->error ? log_warnx : log_info)("config", "%s:%u:%u: %s: %s", g->file, g->line, g->col,
+		    g->error ? "error" : "warning", g->msg);
+	}
+	if (cfg == NULL) {
+		const struct am_diag *g = NULL;
+		for (size_t i = 0; i < diags.n && g == NULL; i++)
+			if (diags.v[i].error)
+				g = &diags.v[i];
+		if (g)
+			snprintf(m->config_message, sizeof(m->config_message), "%s:%u:%u: %s", g->file,
+			    g->line, g->col, g->msg);
+		else
+			snprintf(m->config_message, sizeof(m->config_message), "%s: cannot be loaded", path);
+		am_diags_free(&diags);
 		m->config_failures++;
 		m->config_result = 2;
-		log_warnx("main", "%s configuration failed: %s%s", reload ? "reloading" : "loading",
-		    m->config_message, reload ? " (keeping the previous one)" : "");
+		log_warnx("main", "%s %s failed%s", reload ? "reloading" : "loading", path,
+		    reload ? ": keeping the previous rules" : "");
 		return -1;
 	}
-	fclose(fp);
+	am_diags_free(&diags);
 	m->config_result = 1;
 	m->config_message[0] = 0;
-	if (reload)
-		log_info("main", "configuration %s reloaded", d->o.config);
+	if (reload && d->eng) {
+		const struct am_config *unused = am_engine_set_rules(d->eng, cfg);
+		/* The engine hands back rules nothing uses any more. */
+		if (unused == d->old_rules)
+			d->old_rules = NULL;
+		if (unused == d->rules)
+			d->rules = NULL;
+		am_config_free((struct am_config *)unused);
+		if (d->rules)
+			d->old_rules = d->rules;
+		log_info("main", "configuration %s reloaded", path);
+	}
+	d->rules = cfg;
 	return 0;
 }
 
 /* ------------------------------------------------------------------ measuring */
-
-static void
-cb_txn(void *ctx, const struct am_conn *c, const struct am_txn *t)
-{
-	struct daemon *d = ctx;
-
-	am_live_txn(d->agg, c, t, NULL, NULL);
-}
 
 static void
 cb_conn_end(void *ctx, const struct am_conn *c)
@@ -275,59 +309,47 @@ cb_conn_end(void *ctx, const struct am_conn *c)
 }
 
 static void
-close_interval(struct daemon *d)
-{
-	am_time_t end = d->cur_start + d->interval_us;
-
-	am_live_close_interval(d->agg, d->cur_start, end);
-	d->mib.last_interval_end = end;
-	d->mib.intervals++;
-	log_debug("main", "interval %lld closed", (long long)(d->cur_start / AM_USEC));
-	d->cur_start = end;
-}
-
-/* Advances the interval clock to `now` (packet time, or wall time live). */
-static void
-clock_to(struct daemon *d, am_time_t now)
-{
-	if (d->cur_start == 0) {
-		d->cur_start = now - now % d->interval_us;
-		return;
-	}
-	if (now < d->cur_start + d->interval_us)
-		return;
-	close_interval(d);
-	if (now >= d->cur_start + d->interval_us) {
-		/* A silent stretch: the last completed interval is an empty one. */
-		d->cur_start = now - now % d->interval_us - d->interval_us;
-		close_interval(d);
-	}
-}
-
-static void
 handle_frame(struct daemon *d, const struct am_frame *f)
 {
-	struct am_packet p;
 	int i = f->index < MAX_INPUTS ? f->index : MAX_INPUTS - 1;
+	enum am_dec r;
 
-	if (!d->live) {
-		clock_to(d, f->ts);
+	if (!d->live)
 		for (int k = 0; k < i; k++)
 			d->caps[k].state = AM_CAPS_FINISHED;
-	}
-	if (am_decode_count(&d->ds[i], f->dlt, f->data, f->caplen, f->wirelen, &p) == AM_DEC_OK) {
-		p.ts = f->ts;
-		p.source = (uint8_t)i;
-		am_tracker_packet(d->tr, &p);
-	}
+	r = am_engine_frame(d->eng, f);
+	d->ds[i].packets++;
+	d->ds[i].bytes += f->wirelen;
+	if ((unsigned)r < AM_DEC__COUNT)
+		d->ds[i].reason[r]++;
 }
 
 static void
 update_mib(struct daemon *d)
 {
-	struct am_tracker_stats ts;
+	struct am_engine_stats es;
+	struct am_agg_stats as;
+	struct am_mib_state *m = &d->mib;
 
-	am_tracker_stats(d->tr, &ts);
+	am_engine_stats(d->eng, &es);
+	am_agg_stats(d->agg, &as);
+	m->interval_s = am_agg_interval_s(d->agg);
+	m->intervals = (uint32_t)as.intervals;
+	m->last_interval_end = as.last_closed ? as.last_closed + (am_time_t)m->interval_s * AM_USEC : 0;
+	if (d->store) {
+		struct am_store_info si;
+		if (am_store_info(d->store, &si) == 0) {
+			m->map_size = si.map_size;
+			m->map_used = si.map_used;
+			m->flush_us = si.last_flush_us > 0 ? (uint64_t)si.last_flush_us : 0;
+			m->flushes = (uint32_t)si.flushes;
+			m->store_errors = (uint32_t)si.errors;
+			m->pruned = si.pruned1 + si.pruned2 + si.pruned_full;
+		}
+	} else {
+		m->flush_us = as.last_flush_us > 0 ? (uint64_t)as.last_flush_us : 0;
+		m->store_errors = (uint32_t)as.flush_errors;
+	}
 	for (int i = 0; i < d->nsrc && i < MAX_INPUTS; i++) {
 		struct am_mib_capture *c = &d->caps[i];
 		struct am_source_stats ss;
@@ -347,15 +369,28 @@ update_mib(struct daemon *d)
 		c->fragments = ds->reason[AM_DEC_SKIP_FRAGMENT];
 		c->not_ip = ds->reason[AM_DEC_SKIP_NOT_IP] + ds->reason[AM_DEC_SKIP_LINKTYPE];
 		c->other_l4 = ds->reason[AM_DEC_SKIP_OTHER_L4];
-		c->sess_active = ts.sessions_active;
-		c->sess_limit = ts.sessions_limit;
-		c->sess_refused = ts.refused;
-		c->sess_evicted = ts.evicted;
-		c->sess_timedout = ts.timed_out;
-		c->sig_overflow = am_live_sig_overflows(d->agg);
-		c->key_overflow = am_live_key_overflows(d->agg);
+		c->sess_active = es.tracker.sessions_active;
+		c->sess_limit = es.tracker.sessions_limit;
+		c->sess_refused = es.tracker.refused;
+		c->sess_evicted = es.tracker.evicted;
+		c->sess_timedout = es.tracker.timed_out;
+		c->pending_cap = es.dns.pending_cap;
+		c->regex_limit = es.rules.regex_limit;
+		c->sig_overflow = es.rules.name_overflow;
+		c->key_overflow = as.overflow;
 		c->gap_octets = d->gap[i];
 	}
+}
+
+static void
+finish(struct daemon *d)
+{
+	if (d->finished)
+		return;
+	d->finished = 1;
+	if (am_engine_finish(d->eng) < 0)
+		log_warnx("store", "the last flush failed");
+	am_aggview_touch(d->view);
 }
 
 /* End of the files: report what is open, close the interval in progress. */
@@ -363,9 +398,7 @@ static void
 replay_end(struct daemon *d)
 {
 	d->eof = 1;
-	am_tracker_finish(d->tr);
-	if (d->cur_start != 0)
-		close_interval(d);
+	finish(d);
 	for (int i = 0; i < d->nsrc && i < MAX_INPUTS; i++)
 		d->caps[i].state = AM_CAPS_FINISHED;
 	update_mib(d);
@@ -409,6 +442,7 @@ replay_some(struct daemon *d)
 		}
 		handle_frame(d, &f);
 	}
+	am_aggview_touch(d->view);
 	return 0;
 }
 
@@ -426,9 +460,8 @@ live_some(struct daemon *d)
 		}
 		handle_frame(d, &f);
 	}
-	am_time_t now = am_now_wall();
-	am_tracker_tick(d->tr, now);
-	clock_to(d, now);
+	am_engine_tick(d->eng, am_now_wall());
+	am_aggview_touch(d->view);
 }
 
 /* ------------------------------------------------------------------ process */
@@ -453,8 +486,33 @@ write_pidfile(const char *path)
 	return 0;
 }
 
+/* Gives the store directory and its files to the user artmond will run as. */
 static int
-drop_privileges(const char *user, int explicit)
+prepare_store_dir(const char *dir, uid_t uid, gid_t gid)
+{
+	DIR *dp;
+	struct dirent *de;
+	char path[4096];
+
+	if (chown(dir, uid, gid) < 0) {
+		log_warn("store", "cannot give %s to uid %ld", dir, (long)uid);
+		return -1;
+	}
+	if ((dp = opendir(dir)) == NULL)
+		return -1;
+	while ((de = readdir(dp)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (chown(path, uid, gid) < 0)
+			log_warn("store", "cannot give %s to uid %ld", path, (long)uid);
+	}
+	closedir(dp);
+	return 0;
+}
+
+static int
+drop_privileges(const char *user, int explicit, const char *store_dir)
 {
 	struct passwd *pw = getpwnam(user);
 
@@ -464,6 +522,8 @@ drop_privileges(const char *user, int explicit)
 		log_warnx("main", "user %s does not exist", user);
 		return -1;
 	}
+	if (store_dir && prepare_store_dir(store_dir, pw->pw_uid, pw->pw_gid) < 0)
+		return -1;
 	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
 		log_warn("main", "cannot drop privileges to %s", pw->pw_name);
 		return -1;
@@ -514,13 +574,20 @@ mib_init(struct daemon *d)
 	snprintf(m->version, sizeof(m->version), "%s", PACKAGE_VERSION);
 	m->start_time = am_now_wall();
 	m->discontinuity = m->start_time;
-	m->interval_s = d->o.interval_s;
+	m->loss_bound_ppm = 0;
+	m->anomaly_intervals = 1;
 	m->history_depth = d->o.history;
-	if (d->o.config)
-		snprintf(m->config_file, sizeof(m->config_file), "%s", d->o.config);
 	if (d->o.store_dir)
 		snprintf(m->store_path, sizeof(m->store_path), "%s", d->o.store_dir);
-	am_live_tables(d->agg, &m->tables);
+	if (d->store) {
+		struct am_store_info si;
+		/* Counters continue from the store unless it is new or resumed
+		 * after an unclean stop. */
+		if (am_store_info(d->store, &si) == 0 && si.flushes > 0 && si.discontinuity == 0 &&
+		    si.created > 0)
+			m->discontinuity = si.created;
+	}
+	am_aggview_tables(d->view, &m->tables);
 }
 
 static void
@@ -535,7 +602,8 @@ run(struct daemon *d)
 
 		if (got_hup) {
 			got_hup = 0;
-			config_load(d, 1);
+			if (config_load(d, 1) < 0 && d->o.config == NULL)
+				log_warnx("main", "the default configuration has errors");
 		}
 		if (d->live) {
 			nsrcfd = am_source_fds(d->src, srcfds, MAX_INPUTS);
@@ -574,32 +642,90 @@ run(struct daemon *d)
 	}
 }
 
+static int
+open_store(struct daemon *d, struct am_agg_cfg *ac, uint64_t *le, uint32_t *n_le)
+{
+	char err[512];
+
+	if (d->o.store_dir) {
+		struct am_store_cfg stc;
+		struct am_store_info si;
+		char probe[4096];
+		struct stat sb;
+		am_store_cfg_default(&stc);
+		/* An existing store keeps its own interval. */
+		snprintf(probe, sizeof(probe), "%s/data.mdb", d->o.store_dir);
+		stc.interval_s = stat(probe, &sb) == 0 ? 0 : ac->interval_s;
+		if (mkdir(d->o.store_dir, 0750) < 0 && errno != EEXIST) {
+			log_warn("store", "%s", d->o.store_dir);
+			return -1;
+		}
+		d->store = am_store_open(d->o.store_dir, &stc, AM_STORE_RDWR, err, sizeof(err));
+		if (d->store == NULL) {
+			log_warnx("store", "%s: %s", d->o.store_dir, err);
+			return -1;
+		}
+		am_store_info(d->store, &si);
+		*n_le = si.n_le;
+		memcpy(le, si.le, sizeof(si.le));
+		if (d->o.interval_s && si.interval_s != d->o.interval_s)
+			log_warnx("store", "%s keeps its interval of %us (--interval %u ignored)",
+			    d->o.store_dir, si.interval_s, d->o.interval_s);
+	} else {
+		*n_le = ac->n_le;
+		memcpy(le, ac->le, sizeof(ac->le));
+	}
+	d->agg = am_agg_new(ac, d->store);
+	if (d->agg == NULL) {
+		log_warnx("store", "cannot aggregate%s%s", d->store ? " into " : "",
+		    d->store ? d->o.store_dir : "");
+		return -1;
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct daemon *d = am_xcalloc(1, sizeof(*d));
-	struct am_tracker_cfg tc;
-	struct am_live_cfg lc;
+	struct am_engine_cfg ec;
+	struct am_agg_cfg ac;
 	struct sigaction sa;
+	uint64_t le[AM_LE_MAX];
+	uint32_t n_le = 0;
 	int rc = 0;
 
 	log_init("artmond", 0);
 	if (parse_opts(&d->o, argc, argv) < 0)
 		return 2;
-	d->interval_us = (am_time_t)d->o.interval_s * AM_USEC;
-
 	if (config_load(d, 0) < 0)
 		return 1;
+	if (d->o.check_only && !d->o.nfiles && !d->o.nifaces) {
+		printf("artmond: configuration OK\n");
+		am_config_free(d->rules);
+		return 0;
+	}
 	if (open_inputs(d) < 0)
 		return 1;
 	if (d->o.check_only) {
 		printf("artmond: configuration and inputs OK\n");
 		am_source_close(d->src);
+		am_config_free(d->rules);
 		return 0;
 	}
 
+	am_agg_cfg_default(&ac);
+	if (d->rules && d->rules->set.interval > 0)
+		ac.interval_s = (uint32_t)(d->rules->set.interval / AM_USEC);
+	if (d->rules && d->rules->set.max_keys)
+		ac.max_keys = d->rules->set.max_keys;
+	if (d->o.interval_s)
+		ac.interval_s = d->o.interval_s;
+	if (open_store(d, &ac, le, &n_le) < 0)
+		return 1;
+
 	if (geteuid() == 0 && (d->o.user || d->live)) {
-		if (drop_privileges(d->o.user ? d->o.user : "artmon", d->o.user != NULL) < 0)
+		if (drop_privileges(d->o.user ? d->o.user : "artmon", d->o.user != NULL, d->o.store_dir) < 0)
 			return 1;
 	}
 	if (!d->o.foreground) {
@@ -620,36 +746,43 @@ main(int argc, char **argv)
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	am_tracker_cfg_default(&tc);
+	am_engine_cfg_default(&ec);
+	if (d->rules)
+		am_engine_cfg_from_rules(&ec, d->rules);
 	if (d->o.max_sessions)
-		tc.max_sessions = d->o.max_sessions;
+		ec.tracker.max_sessions = d->o.max_sessions;
 	if (d->o.midstream)
-		tc.wait_for_syn = 0;
-	struct am_tracker_cb cb = { .ctx = d, .txn = cb_txn, .conn_end = cb_conn_end };
-	d->tr = am_tracker_new(&tc, &cb);
-	am_live_cfg_default(&lc);
-	lc.history_depth = d->o.history;
-	d->agg = am_live_new(&lc);
+		ec.tracker.wait_for_syn = 0;
+	struct am_engine_cb cb = { .ctx = d, .conn_end = cb_conn_end };
+	d->eng = am_engine_new(&ec, d->rules, d->agg, &cb);
+	d->view = am_aggview_new(d->agg, d->store, le, n_le, d->o.history);
 	mib_init(d);
 	if (d->live)
-		d->cur_start = 0, clock_to(d, am_now_wall());
+		am_engine_tick(d->eng, am_now_wall());
 	update_mib(d);
 
 	if (agent_init(d->o.agentx, &d->mib) < 0) {
 		rc = 1;
 		goto out;
 	}
-	log_info("main", "started: %d %s, interval %us", d->nsrc,
-	    d->live ? "interface(s)" : "file(s)", d->o.interval_s);
+	log_info("main", "started: %d %s, interval %us%s%s", d->nsrc,
+	    d->live ? "interface(s)" : "file(s)", am_agg_interval_s(d->agg),
+	    d->store ? ", store " : "", d->store ? d->o.store_dir : "");
 	run(d);
 	log_info("main", "stopping");
+	finish(d);
 	agent_shutdown();
 out:
 	if (d->o.pidfile)
 		unlink(d->o.pidfile);
-	am_tracker_free(d->tr);
-	am_live_free(d->agg);
+	am_engine_free(d->eng);
+	am_aggview_free(d->view);
+	am_agg_free(d->agg);
+	if (d->store)
+		am_store_close(d->store);
 	am_source_close(d->src);
+	am_config_free((struct am_config *)d->old_rules);
+	am_config_free(d->rules);
 	free(d);
 	return rc;
 }

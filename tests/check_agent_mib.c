@@ -2,20 +2,28 @@
  * and across empty tables, index encoding and decoding, the in-memory
  * aggregates behind the server, signature, histogram and history tables. */
 #include "config.h"
-#include "agent/live.h"
+#include "agent/aggview.h"
 #include "agent/mib.h"
 #include "capture/decode.h"
+#include "store/agg.h"
+#include "store/store.h"
 
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define R ARTMON_MIB_OID   /* the module's root, as a list of numbers */
 
+#define T0 1700000040LL       /* a multiple of the 60 s interval */
+
 static struct am_mib_capture caps[2];
 static struct am_mib_state st;
-static struct am_live *live;
+static struct am_store *store;
+static struct am_agg *agg;
+static struct am_aggview *view;
+static char storedir[64];
 
 /* An OID from a list of numbers. */
 #define OID(...) ((const am_subid[]){ __VA_ARGS__ }), (sizeof((const am_subid[]){ __VA_ARGS__ }) / sizeof(am_subid))
@@ -51,7 +59,7 @@ feed(const char *server, uint16_t port, int64_t first, int64_t rtt, enum am_outc
 	c.client_port = 40000;
 	c.srv_rtt = rtt >= 0 ? rtt / 2 : -1;
 	c.cli_rtt = rtt >= 0 ? rtt - rtt / 2 : -1;
-	t.req_first = 1700000000 * AM_USEC;
+	t.req_first = T0 * AM_USEC;
 	t.first = first;
 	t.last = first >= 0 ? first + 10 : -1;
 	t.ack = -1;
@@ -59,7 +67,18 @@ feed(const char *server, uint16_t port, int64_t first, int64_t rtt, enum am_outc
 	t.req_bytes = 100;
 	t.resp_bytes = 1000;
 	t.outcome = out;
-	am_live_txn(live, &c, &t, sig, "web");
+	struct am_agg_key k;
+	am_agg_key_make(&k, &c, "web", sig, 32, 128, AM_BY_SERVER);
+	ck_assert_int_eq(am_agg_add(agg, &k, &c, &t), 0);
+	am_aggview_touch(view);
+}
+
+/* Closes the open interval (it starts at `start` seconds). */
+static void
+close_interval(long long start)
+{
+	ck_assert_int_eq(am_agg_advance(agg, (start + 60) * AM_USEC), 1);
+	am_aggview_touch(view);
 }
 
 static void
@@ -72,13 +91,18 @@ setup_empty(void)
 	st.start_time = 1700000000 * AM_USEC + 100000;
 	st.interval_s = 60;
 	st.history_depth = 24;
-	live = NULL;
+	store = NULL;
+	agg = NULL;
+	view = NULL;
 }
 
 static void
 setup_full(void)
 {
-	struct am_live_cfg lc;
+	struct am_store_cfg sc;
+	struct am_store_info si;
+	struct am_agg_cfg ac;
+	char err[256];
 
 	setup_empty();
 	snprintf(caps[0].name, sizeof(caps[0].name), "eth0");
@@ -95,24 +119,49 @@ setup_full(void)
 	st.captures = caps;
 	st.ncaptures = 2;
 
-	am_live_cfg_default(&lc);
-	lc.history_depth = 3;
-	live = am_live_new(&lc);
-	/* Fed out of order on purpose: the tables must come out sorted. */
+	snprintf(storedir, sizeof(storedir), "/tmp/check_agent_mib.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(storedir));
+	am_store_cfg_default(&sc);
+	sc.map_size = 64 << 20;
+	sc.interval_s = 60;
+	store = am_store_open(storedir, &sc, AM_STORE_RDWR, err, sizeof(err));
+	ck_assert_msg(store != NULL, "store: %s", err);
+	am_store_info(store, &si);
+	am_agg_cfg_default(&ac);
+	ac.interval_s = 60;
+	ac.need_handshake = 0;
+	agg = am_agg_new(&ac, store);
+	ck_assert_ptr_nonnull(agg);
+	view = am_aggview_new(agg, store, si.le, si.n_le, 3);
+	am_aggview_set_max_age(view, 0);
+	am_aggview_tables(view, &st.tables);
+	ck_assert_int_eq(am_agg_advance(agg, T0 * AM_USEC), 0);
+	/* Fed out of order on purpose: the tables must come out sorted.
+	 * Signature ids are the store's, in order of first appearance:
+	 * GET / 1, GET /a 2, GET /b 3, POST /x 4. */
 	feed("2001:db8::1", 443, 150, 40, AM_OUT_COMPLETE, "GET /");
 	feed("192.0.2.10", 8080, 90, 20, AM_OUT_COMPLETE, "GET /a");
 	feed("192.0.2.10", 80, 200, 20, AM_OUT_COMPLETE, "GET /b");
 	feed("192.0.2.10", 80, 1200, 20, AM_OUT_COMPLETE, "GET /a");
 	feed("192.0.2.10", 80, -1, -1, AM_OUT_RESET, "GET /a");
 	feed("192.0.2.9", 80, 70000, 20, AM_OUT_COMPLETE, "POST /x");
-	am_live_tables(live, &st.tables);
 }
 
 static void
 teardown(void)
 {
-	am_live_free(live);
-	live = NULL;
+	char cmd[128];
+
+	am_aggview_free(view);
+	am_agg_free(agg);
+	if (store) {
+		am_store_close(store);
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", storedir);
+		ck_assert_int_eq(system(cmd), 0);
+	}
+	view = NULL;
+	agg = NULL;
+	store = NULL;
 }
 
 /* ------------------------------------------------------------------ index */
@@ -298,18 +347,21 @@ START_TEST(test_get_server_and_signature)
 	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 5, 1, AM_SRV_STATS + AM_ST_RTT_SUM, 2, 16, 0x20, 1, 0x0d, 0xb8,
 	    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 443), &v), AM_MIB_OK);
 	ck_assert_uint_eq(v.u, 40);
-	/* Signature ids are per server, in order of appearance: GET /b came first. */
-	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 6, 1, AM_SIG_NAME, 1, 4, 192, 0, 2, 10, 80, 1), &v), AM_MIB_OK);
+	/* Signature ids are the store's: GET /a is 2, GET /b is 3. */
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 6, 1, AM_SIG_NAME, 1, 4, 192, 0, 2, 10, 80, 3), &v), AM_MIB_OK);
 	ck_assert_uint_eq(v.len, 6);
 	ck_assert_mem_eq(v.s, "GET /b", 6);
 	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 6, 1, AM_SIG_NAME, 1, 4, 192, 0, 2, 10, 80, 2), &v), AM_MIB_OK);
 	ck_assert_mem_eq(v.s, "GET /a", 6);
 	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 6, 1, AM_SIG_STATS + AM_ST_TXNS, 1, 4, 192, 0, 2, 10, 80, 2), &v), AM_MIB_OK);
 	ck_assert_uint_eq(v.u, 2);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 6, 1, AM_SIG_RULE, 1, 4, 192, 0, 2, 10, 80, 2), &v), AM_MIB_OK);
+	ck_assert_mem_eq(v.s, "web", 3);
 	/* Rows that do not exist. */
 	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 5, 1, AM_SRV_RULES, 1, 4, 192, 0, 2, 10, 81), &v), AM_MIB_NOSUCHINSTANCE);
 	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 5, 1, AM_SRV_RULES, 1, 4, 192, 0, 2, 10), &v), AM_MIB_NOSUCHINSTANCE);
-	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 6, 1, AM_SIG_NAME, 1, 4, 192, 0, 2, 10, 80, 3), &v), AM_MIB_NOSUCHINSTANCE);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 6, 1, AM_SIG_NAME, 1, 4, 192, 0, 2, 10, 80, 1), &v), AM_MIB_NOSUCHINSTANCE);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 6, 1, AM_SIG_NAME, 1, 4, 192, 0, 2, 10, 80, 4), &v), AM_MIB_NOSUCHINSTANCE);
 	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 5, 1, AM_SRV_STATS + AM_ST__COUNT, 1, 4, 192, 0, 2, 10, 80), &v), AM_MIB_NOSUCHOBJECT);
 }
 END_TEST
@@ -318,7 +370,7 @@ START_TEST(test_histogram_and_history)
 {
 	struct am_mib_value v;
 
-	/* GET /a of 192.0.2.10:80: first = 1200 (and one reset without). */
+	/* GET /a (2) of 192.0.2.10:80: first = 1200 (and one reset without). */
 	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 7, 1, AM_HIST_COUNT, 1, 4, 192, 0, 2, 10, 80, 2, 1000), &v), AM_MIB_OK);
 	ck_assert_uint_eq(v.u, 0);
 	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 7, 1, AM_HIST_COUNT, 1, 4, 192, 0, 2, 10, 80, 2, 2500), &v), AM_MIB_OK);
@@ -334,11 +386,16 @@ START_TEST(test_histogram_and_history)
 	am_subid next[AM_OID_MAX];
 	size_t n = am_mib_getnext(&st, OID(R, 1, 8), next, &w);
 	ck_assert(n == 0 || next[ARTMON_MIB_OID_LEN + 1] != 8);
-	am_live_close_interval(live, 1700000000 * AM_USEC, 1700000060 * AM_USEC);
-	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 8, 1, AM_HY_TXNS, 1, 4, 192, 0, 2, 10, 80, 2, 1700000000), &v), AM_MIB_OK);
+	close_interval(T0);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 8, 1, AM_HY_TXNS, 1, 4, 192, 0, 2, 10, 80, 2, T0), &v), AM_MIB_OK);
 	ck_assert_uint_eq(v.u, 2);
-	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 8, 1, AM_HY_P50, 1, 4, 192, 0, 2, 10, 80, 2, 1700000000), &v), AM_MIB_OK);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 8, 1, AM_HY_P50, 1, 4, 192, 0, 2, 10, 80, 2, T0), &v), AM_MIB_OK);
 	ck_assert_uint_eq(v.u, 1200);
+	/* The signature row's own last-interval statistics. */
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 6, 1, AM_SIG_STATS + AM_ST_INT_TXNS, 1, 4, 192, 0, 2, 10, 80, 2), &v), AM_MIB_OK);
+	ck_assert_uint_eq(v.u, 2);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 6, 1, AM_SIG_STATS + AM_ST_INT_FIRST_P50, 1, 4, 192, 0, 2, 10, 80, 3), &v), AM_MIB_OK);
+	ck_assert_uint_eq(v.u, 200);
 	/* And the last-interval gauges of the server row. */
 	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 5, 1, AM_SRV_STATS + AM_ST_INT_TXNS, 1, 4, 192, 0, 2, 10, 80), &v), AM_MIB_OK);
 	ck_assert_int_eq(v.type, AM_V_GAUGE);
@@ -350,16 +407,23 @@ START_TEST(test_histogram_and_history)
 	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 5, 1, AM_SRV_STATS + AM_ST_INT_FIRST_MIN, 1, 4, 192, 0, 2, 10, 80), &v), AM_MIB_OK);
 	ck_assert_uint_eq(v.u, 200);
 
-	/* The ring keeps the last history_depth (3) intervals, oldest first. */
+	/* The table shows the last history_depth (3) intervals, oldest first. */
 	for (int k = 1; k <= 4; k++) {
 		feed("192.0.2.10", 80, 100 * k, 20, AM_OUT_COMPLETE, "GET /a");
-		am_live_close_interval(live, (1700000000 + 60 * k) * AM_USEC, (1700000060 + 60 * k) * AM_USEC);
+		close_interval(T0 + 60 * k);
 	}
-	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 8, 1, AM_HY_TXNS, 1, 4, 192, 0, 2, 10, 80, 2, 1700000060), &v), AM_MIB_NOSUCHINSTANCE);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 8, 1, AM_HY_TXNS, 1, 4, 192, 0, 2, 10, 80, 2, T0 + 60), &v), AM_MIB_NOSUCHINSTANCE);
 	n = am_mib_getnext(&st, OID(R, 1, 8, 1, AM_HY_P50, 1, 4, 192, 0, 2, 10, 80, 2), next, &w);
 	ck_assert_uint_eq(n, ARTMON_MIB_OID_LEN + 13);
-	ck_assert_uint_eq(next[n - 1], 1700000120);
+	ck_assert_uint_eq(next[n - 1], T0 + 120);
 	ck_assert_uint_eq(w.u, 200);
+	/* An interval without transactions: the gauges go back to zero. */
+	ck_assert_int_eq(am_agg_advance(agg, (T0 + 360) * AM_USEC), 1);
+	am_aggview_touch(view);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 5, 1, AM_SRV_STATS + AM_ST_INT_TXNS, 1, 4, 192, 0, 2, 10, 80), &v), AM_MIB_OK);
+	ck_assert_uint_eq(v.u, 0);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 5, 1, AM_SRV_STATS + AM_ST_TXNS, 1, 4, 192, 0, 2, 10, 80), &v), AM_MIB_OK);
+	ck_assert_uint_eq(v.u, 7);
 }
 END_TEST
 
@@ -408,7 +472,7 @@ START_TEST(test_walk_full)
 	/* 4 servers, 5 signatures, 19 histogram rows each, no history yet */
 	size_t servers = 4 * (1 + AM_ST__COUNT);
 	size_t sigs = 5 * (2 + AM_ST__COUNT);
-	size_t hist = 5 * 19;
+	size_t hist = 5 * 19;     /* the default ladder: 18 bounds and +inf */
 
 	ck_assert_uint_eq(n, scalars + capture + servers + sigs + hist);
 }
@@ -490,7 +554,10 @@ START_TEST(test_getnext_odd_indexes)
 	/* Histogram: from inside a signature's bounds to the next bound. */
 	n = am_mib_getnext(&st, OID(R, 1, 7, 1, AM_HIST_COUNT, 1, 4, 192, 0, 2, 10, 80, 2, 2000), next, &v);
 	ck_assert_int_eq(am_oid_cmp(next, n, OID(R, 1, 7, 1, AM_HIST_COUNT, 1, 4, 192, 0, 2, 10, 80, 2, 2500)), 0);
-	n = am_mib_getnext(&st, OID(R, 1, 7, 1, AM_HIST_COUNT, 1, 4, 192, 0, 2, 10, 80, 1, AM_HIST_BOUND_INF), next, &v);
+	n = am_mib_getnext(&st, OID(R, 1, 7, 1, AM_HIST_COUNT, 1, 4, 192, 0, 2, 10, 80, 2, AM_HIST_BOUND_INF), next, &v);
+	ck_assert_int_eq(am_oid_cmp(next, n, OID(R, 1, 7, 1, AM_HIST_COUNT, 1, 4, 192, 0, 2, 10, 80, 3, 100)), 0);
+	/* From a signature id that does not exist to the next one. */
+	n = am_mib_getnext(&st, OID(R, 1, 7, 1, AM_HIST_COUNT, 1, 4, 192, 0, 2, 10, 80, 1, 99999), next, &v);
 	ck_assert_int_eq(am_oid_cmp(next, n, OID(R, 1, 7, 1, AM_HIST_COUNT, 1, 4, 192, 0, 2, 10, 80, 2, 100)), 0);
 }
 END_TEST
@@ -501,7 +568,7 @@ START_TEST(test_getnext_32bit_clamp)
 
 	/* A timing above 2^32-1 microseconds is reported as 2^32-1. */
 	feed("192.0.2.50", 80, 5000000000LL, 20, AM_OUT_COMPLETE, "slow");
-	am_live_close_interval(live, 1700000000 * AM_USEC, 1700000060 * AM_USEC);
+	close_interval(T0);
 	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 5, 1, AM_SRV_STATS + AM_ST_INT_FIRST_MAX, 1, 4, 192, 0, 2, 50, 80), &v), AM_MIB_OK);
 	ck_assert_uint_eq(v.u, 4294967295u);
 	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 5, 1, AM_SRV_STATS + AM_ST_FIRST_SUM, 1, 4, 192, 0, 2, 50, 80), &v), AM_MIB_OK);
@@ -509,42 +576,87 @@ START_TEST(test_getnext_32bit_clamp)
 }
 END_TEST
 
-START_TEST(test_live_overflow)
+START_TEST(test_key_overflow)
 {
-	struct am_live_cfg lc;
-	struct am_live *l;
+	struct am_agg_cfg ac;
+	struct am_agg *a;
+	struct am_aggview *w;
 	struct am_mib_tables tb;
-	struct am_mib_sig_row row;
+	struct am_mib_server_row row;
+	struct am_agg_stats as;
+	struct am_agg_key k;
 	struct am_conn c;
 	struct am_txn t;
-	char name[16];
 
-	am_live_cfg_default(&lc);
-	lc.max_servers = 1;
-	lc.max_sigs_per_server = 2;
-	l = am_live_new(&lc);
+	am_agg_cfg_default(&ac);
+	ac.interval_s = 60;
+	ac.need_handshake = 0;
+	ac.max_keys = 1;
+	a = am_agg_new(&ac, NULL);
+	ck_assert_ptr_nonnull(a);
+	w = am_aggview_new(a, NULL, ac.le, ac.n_le, 3);
+	am_aggview_set_max_age(w, 0);
+	am_aggview_tables(w, &tb);
+	am_agg_advance(a, T0 * AM_USEC);
 	memset(&c, 0, sizeof(c));
 	memset(&t, 0, sizeof(t));
 	set_addr(&c.server, "192.0.2.1");
-	c.server_port = 80;
+	set_addr(&c.client, "192.0.2.2");
 	c.srv_rtt = c.cli_rtt = -1;
 	t.first = t.last = t.ack = t.think = -1;
-	for (int i = 0; i < 4; i++) {
-		snprintf(name, sizeof(name), "sig%d", i);
-		am_live_txn(l, &c, &t, name, "r");
-	}
-	ck_assert_uint_eq(am_live_sig_overflows(l), 2);
+	c.server_port = 80;
+	am_agg_key_make(&k, &c, "r", "x", 32, 128, AM_BY_SERVER);
+	ck_assert_int_eq(am_agg_add(a, &k, &c, &t), 0);
 	c.server_port = 81;
-	am_live_txn(l, &c, &t, "x", "r");
-	ck_assert_uint_eq(am_live_key_overflows(l), 1);
-	ck_assert_uint_eq(am_live_servers(l), 1);
-	am_live_tables(l, &tb);
-	ck_assert_int_eq(tb.signature(tb.ctx, NULL, 0, 0, &row), 1);
-	ck_assert_str_eq(row.name, "sig0");
-	ck_assert_int_eq(tb.signature(tb.ctx, OID(1, 4, 192, 0, 2, 1, 80, 2), 1, &row), 1);
-	ck_assert_str_eq(row.name, "(overflow)");
-	ck_assert_uint_eq(row.st.txns, 2);
-	am_live_free(l);
+	am_agg_key_make(&k, &c, "r", "x", 32, 128, AM_BY_SERVER);
+	ck_assert_int_eq(am_agg_add(a, &k, &c, &t), 2);
+	am_aggview_touch(w);
+	am_agg_stats(a, &as);
+	ck_assert_uint_eq(as.overflow, 1);
+	/* The overflow key has no server row. */
+	ck_assert_int_eq(tb.server(tb.ctx, NULL, 0, 0, &row), 1);
+	ck_assert_uint_eq(row.port, 80);
+	ck_assert_int_eq(tb.server(tb.ctx, OID(1, 4, 192, 0, 2, 1, 80), 1, &row), 0);
+	/* Without a store there is no history. */
+	struct am_mib_history_row h;
+	ck_assert_int_eq(tb.history(tb.ctx, NULL, 0, 0, &h), 0);
+	am_aggview_free(w);
+	am_agg_free(a);
+}
+END_TEST
+
+START_TEST(test_by_client_rows_merge)
+{
+	struct am_mib_value v;
+	struct am_agg_key k;
+	struct am_conn c;
+	struct am_txn t;
+
+	/* Two keys for one server and signature (different clients) make one
+	 * signature row with their sum. */
+	memset(&c, 0, sizeof(c));
+	memset(&t, 0, sizeof(t));
+	set_addr(&c.server, "192.0.2.77");
+	c.server_port = 25;
+	c.srv_rtt = c.cli_rtt = -1;
+	t.first = 500;
+	t.last = t.ack = t.think = -1;
+	t.req_bytes = 7;
+	for (int i = 0; i < 2; i++) {
+		set_addr(&c.client, i ? "198.51.100.1" : "198.51.100.2");
+		am_agg_key_make(&k, &c, "mail", "HELO", 32, 128, AM_BY_CLIENT);
+		ck_assert_int_eq(am_agg_add(agg, &k, &c, &t), 0);
+	}
+	am_aggview_touch(view);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 6, 1, AM_SIG_STATS + AM_ST_TXNS, 1, 4, 192, 0, 2, 77, 25, 5), &v), AM_MIB_OK);
+	ck_assert_uint_eq(v.u, 2);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 5, 1, AM_SRV_STATS + AM_ST_REQ_OCTETS, 1, 4, 192, 0, 2, 77, 25), &v), AM_MIB_OK);
+	ck_assert_uint_eq(v.u, 14);
+	close_interval(T0);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 6, 1, AM_SIG_STATS + AM_ST_INT_TXNS, 1, 4, 192, 0, 2, 77, 25, 5), &v), AM_MIB_OK);
+	ck_assert_uint_eq(v.u, 2);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 7, 1, AM_HIST_COUNT, 1, 4, 192, 0, 2, 77, 25, 5, 500), &v), AM_MIB_OK);
+	ck_assert_uint_eq(v.u, 2);
 }
 END_TEST
 
@@ -560,6 +672,7 @@ suite(void)
 	tcase_add_test(tc, test_oid_cmp);
 	tcase_add_test(tc, test_date_and_time);
 	tcase_add_test(tc, test_malformed_slots);
+	tcase_add_test(tc, test_key_overflow);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("full");
@@ -571,7 +684,7 @@ suite(void)
 	tcase_add_test(tc, test_walk_full);
 	tcase_add_test(tc, test_getnext_odd_indexes);
 	tcase_add_test(tc, test_getnext_32bit_clamp);
-	tcase_add_test(tc, test_live_overflow);
+	tcase_add_test(tc, test_by_client_rows_merge);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("empty");

@@ -244,15 +244,18 @@ assert_eq() {
 
 # ---------------------------------------------------------------- captures
 
-# make_loopback_capture FILE [BATCHES]: records HTTP traffic on loopback to
-# an IPv4 and an IPv6 server (python3 http.server) in BATCHES bursts
-# (default 3) 1.2 s apart, so that one-second intervals each see traffic.
-# Needs root (tcpdump) and curl; skips the test otherwise.
+# make_loopback_capture FILE [BATCHES] [SPACING]: records HTTP traffic on
+# loopback to an IPv4 and an IPv6 server (python3 http.server) in BATCHES
+# bursts (default 3), each recorded on its own and shifted in time so that
+# they lie SPACING seconds apart (default 10: one per 10-second interval),
+# then merged into FILE.  Needs root (tcpdump), curl, editcap and mergecap;
+# skips the test otherwise.  Sets CAP_PORT4 and CAP_PORT6.
 make_loopback_capture() {
 	_out=$1
 	_batches=${2:-3}
+	_spacing=${3:-10}
 	[ "$(id -u)" = 0 ] || am_skip "capturing on lo needs root"
-	agent_require tcpdump curl python3
+	agent_require tcpdump curl python3 editcap mergecap
 	mkdir -p "$AM_TMP/www"
 	printf 'hello\n' >"$AM_TMP/www/index.html"
 	head -c 20000 /dev/zero | tr '\0' x >"$AM_TMP/www/big.txt"
@@ -262,27 +265,34 @@ make_loopback_capture() {
 	_h4=$!
 	python3 -m http.server "$_p6" --bind ::1 -d "$AM_TMP/www" >"$AM_TMP/http6.log" 2>&1 &
 	_h6=$!
-	tcpdump -i lo -n -U --immediate-mode -Z root -w "$_out" \
-		"tcp port $_p4 or tcp port $_p6" >"$AM_TMP/tcpdump.log" 2>&1 &
-	_td=$!
-	wait_until 5 grep -q 'listening on' "$AM_TMP/tcpdump.log" || am_fail "tcpdump did not start"
 	wait_until 5 curl -s -o /dev/null "http://127.0.0.1:$_p4/" || am_fail "IPv4 server did not start"
 	wait_until 5 curl -s -o /dev/null "http://[::1]:$_p6/" || am_fail "IPv6 server did not start"
 	_b=0
+	_parts=""
 	while [ $_b -lt "$_batches" ]; do
-		sleep 1.2
+		: >"$AM_TMP/tcpdump.log"
+		tcpdump -i lo -n -U --immediate-mode -Z root -w "$AM_TMP/part$_b.pcap" \
+			"tcp port $_p4 or tcp port $_p6" >"$AM_TMP/tcpdump.log" 2>&1 &
+		_td=$!
+		wait_until 5 grep -q 'listening on' "$AM_TMP/tcpdump.log" || am_fail "tcpdump did not start"
 		for _i in 1 2 3; do
 			curl -s -o /dev/null "http://127.0.0.1:$_p4/index.html"
 			curl -s -o /dev/null "http://127.0.0.1:$_p4/big.txt"
 			curl -s -o /dev/null "http://127.0.0.1:$_p4/missing"
 		done
 		curl -s -o /dev/null "http://[::1]:$_p6/index.html"
+		sleep 0.3
+		stop_pid "$_td"
+		# Batch b starts b * SPACING seconds after the first one.
+		editcap -t $((_b * _spacing)) "$AM_TMP/part$_b.pcap" "$AM_TMP/shift$_b.pcap" >/dev/null ||
+			am_fail "editcap"
+		_parts="$_parts $AM_TMP/shift$_b.pcap"
 		_b=$((_b + 1))
 	done
-	sleep 0.3
-	stop_pid "$_td"
 	stop_pid "$_h4"
 	stop_pid "$_h6"
+	# shellcheck disable=SC2086
+	mergecap -F pcap -w "$_out" $_parts || am_fail "mergecap"
 	[ -s "$_out" ] || am_fail "empty capture $_out"
 	CAP_PORT4=$_p4
 	CAP_PORT6=$_p6

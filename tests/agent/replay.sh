@@ -1,9 +1,10 @@
 #!/bin/sh
 # artmond replays a capture spanning several intervals (IPv4 and IPv6
-# servers) and serves it through a private snmpd: snmpget, snmpwalk,
-# snmpbulkwalk and snmptable with ARTMON-MIB loaded show the capture row and
-# server rows whose counters equal what `artmon read` reports for the same
-# capture.
+# servers) into a store and serves it through a private snmpd: snmpget,
+# snmpwalk, snmpbulkwalk and snmptable with ARTMON-MIB loaded show the
+# capture row and server rows whose counters equal what `artmon read`
+# reports for the same capture; history rows come from the store; after a
+# restart of snmpd and of artmond the rows keep their indexes and counters.
 set -u
 . "$top_srcdir/tests/agent/lib.sh"
 agent_setup
@@ -12,7 +13,8 @@ ARTMON="$top_builddir/cli/artmon"
 [ -x "$ARTMON" ] || am_skip "artmon not built"
 
 cap="$AM_TMP/loop.pcap"
-make_loopback_capture "$cap" 3
+make_loopback_capture "$cap" 3 10
+store="$AM_TMP/store"
 
 # What artmon read reports.
 "$ARTMON" read -R summary -F csv "$cap" >"$AM_TMP/read.csv" 2>"$AM_TMP/read.err" ||
@@ -23,7 +25,7 @@ read_bytes=$(sed -n 's/^artmon read: \([0-9]*\) packets, \([0-9]*\) bytes.*/\2/p
 
 snmptrapd_start
 snmpd_start
-artmond_start -r "$cap" --interval 1 --name replay-test
+artmond_start -r "$cap" -s "$store" --interval 10 --name replay-test
 artmond_wait_registered
 replay_finished() { [ "$(snmpget_q ARTMON-MIB::artmonCaptureState.1)" = finished ]; }
 wait_until 20 replay_finished ||
@@ -31,7 +33,7 @@ wait_until 20 replay_finished ||
 
 # Scalars.
 assert_eq "artmonSensorName" replay-test "$(snmpget_q ARTMON-MIB::artmonSensorName.0)"
-assert_eq "artmonSummaryInterval" "1 seconds" "$(snmpget_q ARTMON-MIB::artmonSummaryInterval.0)"
+assert_eq "artmonSummaryInterval" "10 seconds" "$(snmpget_q ARTMON-MIB::artmonSummaryInterval.0)"
 nint=$(snmpget_q ARTMON-MIB::artmonIntervalsCompleted.0)
 [ "$nint" -ge 3 ] || am_fail "only $nint intervals completed, the capture spans at least 3"
 am_log "ok: $nint intervals completed"
@@ -107,14 +109,45 @@ am_log "ok: $(wc -l <"$AM_TMP/all") objects named and typed by ARTMON-MIB"
 # History: at least one row per interval with traffic for the IPv4 server's
 # signature, and the histogram's +inf bound counts every timed transaction.
 idx4=$(server_index 127.0.0.1 "$CAP_PORT4")
-nh=$(grep -c "^artmonHistoryTransactions\.$idx4\.1\." "$AM_TMP/all")
+sig4=$(grep "^artmonSignatureName\.$idx4\." "$AM_TMP/all" | head -n1 | sed 's/ = .*//; s/.*\.//')
+[ -n "$sig4" ] || am_fail "no signature row for 127.0.0.1:$CAP_PORT4"
+nh=$(grep -c "^artmonHistoryTransactions\.$idx4\.$sig4\." "$AM_TMP/all")
 [ "$nh" -ge 3 ] || am_fail "only $nh history rows for 127.0.0.1:$CAP_PORT4"
 fn4=$(grep "^artmonServerFirstCount\.$idx4 = " "$AM_TMP/all" | sed 's/.* = //')
 assert_eq "histogram +inf count" "$fn4" \
-	"$(snmpget_q "ARTMON-MIB::artmonHistogramCount.$idx4.1.4294967295")"
+	"$(snmpget_q "ARTMON-MIB::artmonHistogramCount.$idx4.$sig4.4294967295")"
+
+# Store health is published.
+flushes=$(snmpget_q ARTMON-MIB::artmonStoreFlushes.0)
+[ "$flushes" -ge 3 ] || am_fail "only $flushes flushes"
+assert_eq "artmonStorePath" "$store" "$(snmpget_q ARTMON-MIB::artmonStorePath.0)"
 
 # Registered in the master's sysORTable.
 snmpwalk -v2c -c public -On "127.0.0.1:$SNMPD_PORT" .1.3.6.1.2.1.1.9.1.2 |
 	grep -q '= OID: \.1\.3\.6\.1\.4\.1\.32473$' || am_fail "ARTMON-MIB not in sysORTable"
 am_log "ok: sysORTable entry"
+
+# Restarting the master keeps everything (the subagent re-joins).
+grep -v 'artmonStoreMapUsed\|artmonStoreLastFlush' "$AM_TMP/all" >"$AM_TMP/all.before"
+snmpd_stop
+snmpd_start
+wait_until 10 replay_finished || am_fail "artmond did not re-join the restarted master"
+snmpwalk_q ARTMON-MIB::artmonMIB | grep -v 'artmonStoreMapUsed\|artmonStoreLastFlush' >"$AM_TMP/all.after"
+cmp -s "$AM_TMP/all.before" "$AM_TMP/all.after" || am_fail "walk differs after restarting snmpd: $(diff "$AM_TMP/all.before" "$AM_TMP/all.after" | head -5)"
+am_log "ok: same walk after restarting snmpd"
+
+# Restarting artmond on the same store keeps the indexes and the counters:
+# replaying the capture again doubles the server totals.
+artmond_stop
+artmond_start -r "$cap" -s "$store" --name replay-test
+artmond_wait_registered
+wait_until 20 replay_finished || am_fail "the second replay did not finish"
+while read -r key n r t i q s fn; do
+	idx=$(server_index "${key%,*}" "${key#*,}")
+	assert_eq "transactions of ${key%,*}:${key#*,} after a restart" $((2 * n)) \
+		"$(snmpget_q "ARTMON-MIB::artmonServerTransactions.$idx")"
+done <"$AM_TMP/servers"
+before=$(grep '^artmonSignatureName\.' "$AM_TMP/all.before" | sed 's/ = .*//' | sort)
+after=$(snmpwalk_q ARTMON-MIB::artmonSignatureName | sed 's/ = .*//' | sort)
+assert_eq "signature rows after a restart" "$before" "$after"
 echo PASS

@@ -1,0 +1,48 @@
+/* The server, signature, histogram and history tables of ARTMON-MIB, read
+ * from the aggregator (store/agg.h) and the store (store/store.h).
+ *
+ * The aggregator lists its keys by id; SNMP wants them in index order
+ * (server address type, address, port, signature id).  The view keeps a
+ * sorted snapshot of the rows, rebuilt lazily when the aggregates changed
+ * and the snapshot is older than a set age, so a burst of GETNEXTs costs
+ * one rebuild.  Keys that differ only by client (Summarise_by client)
+ * are summed into one signature row.  Overflow keys have no row (their
+ * transactions are counted in artmonCaptureKeyOverflows).
+ *
+ * The last-interval columns come from the records of the interval that
+ * closed last: the view registers itself as the aggregator's close
+ * callback (and passes every call on to a chained callback), merges the
+ * records per server and per signature row and computes the statistics
+ * from the merged distributions.
+ *
+ * The history table reads level-1 records from the store (none without a
+ * store); for a signature row made of several keys, the first key's. */
+#ifndef AM_AGGVIEW_H
+#define AM_AGGVIEW_H
+
+#include "agent/mib.h"
+#include "store/agg.h"
+#include "store/store.h"
+
+struct am_aggview;
+
+/* store may be NULL.  le/n_le: the "le" bounds of the totals (from the
+ * store's info, or the aggregator's configuration without a store). */
+struct am_aggview *am_aggview_new(struct am_agg *agg, struct am_store *store,
+    const uint64_t *le, uint32_t n_le, uint32_t history_depth);
+void am_aggview_free(struct am_aggview *v);
+
+/* Row providers for mib.h. */
+void am_aggview_tables(struct am_aggview *v, struct am_mib_tables *out);
+
+/* The aggregates changed (call after feeding packets). */
+void am_aggview_touch(struct am_aggview *v);
+/* Least age of a snapshot before a rebuild, microseconds (default 1 s;
+ * 0 rebuilds at every request after a change). */
+void am_aggview_set_max_age(struct am_aggview *v, am_time_t us);
+
+/* A callback called after the view's own for every closed key (alarms,
+ * baselines). */
+void am_aggview_chain_close(struct am_aggview *v, am_agg_close_cb cb, void *ctx);
+
+#endif
