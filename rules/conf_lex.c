@@ -325,7 +325,15 @@ lex_next(struct lexer *lx, struct tok *t)
 			t->text = arena_strndup(lx->arena, lx->buf + start, t->len);
 			return;
 		}
-		if (c >= 0x21 && c < 0x7f)
+		if (c == 0xcb && (peek(lx, 1) == 0x9c || peek(lx, 1) == 0x86)) {
+			/* text copied from a PDF: U+02DC small tilde, U+02C6 modifier circumflex */
+			int tilde = peek(lx, 1) == 0x9c;
+			diag_add(lx->diags, 1, lx->file, t->line, t->col,
+				 "unexpected '%s' (U+%s, a PDF's rendering of '%c'): write '%s'",
+				 tilde ? "\xcb\x9c" : "\xcb\x86", tilde ? "02DC" : "02C6",
+				 tilde ? '~' : '^', tilde ? "=~" : "^");
+			advance(lx);
+		} else if (c >= 0x21 && c < 0x7f)
 			diag_add(lx->diags, 1, lx->file, t->line, t->col,
 				 "unexpected character '%c'", c);
 		else

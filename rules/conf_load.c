@@ -979,6 +979,9 @@ content_setting(struct ld *l, const struct kv *kv, struct am_content *c)
 		err(l, str, "expected a regex, got an empty string");
 		return;
 	}
+	if (strstr(pat, "\xcb\x86") != NULL || strstr(pat, "\xcb\x9c") != NULL)
+		warn(l, str, "the regex holds '\xcb\x86' or '\xcb\x9c' (U+02C6/U+02DC, from a PDF?): "
+		     "'^' or '~' was probably meant");
 	void *re = re_compile(pat, flags, ebuf, sizeof(ebuf), &eofs, &ncap);
 	if (re == NULL) {
 		diag_add(l->d, 1, str->file, str->line, str->col + 1 + (uint32_t)eofs,

@@ -55,6 +55,7 @@ static const struct errcase errcases[] = {
 	{ "artmon { }\n/* open", 2, 1, "unterminated comment" },
 	{ "artmon { snaplen = 100 # comment\n; }", 1, 24, "unexpected character '#'" },
 	{ "artmon { snaplen = \x01; }", 1, 20, "unexpected byte 0x01" },
+	{ "rule a { transaction t { Content =\xcb\x9c \"x\"; } }", 1, 35, "a PDF's rendering of '~'): write '=~'" },
 	/* structure */
 	{ "artmon { snaplen = 100 }", 1, 24, "expected ';' after '100', got '}'" },
 	{ "artmon { snaplen = 100", 1, 23, "expected ';' after '100', got the end of the file" },
@@ -255,7 +256,8 @@ START_TEST(test_pastmon_warnings)
 		"rule r { Server_port = 1; transaction T { Content = \"x\"; ConvMatchVars = \"UpperCase\";"
 		" Content = \"y\"; } }\n"
 		"rule q { Timing = \"adu\"; Name_by = \"sni\"; transaction T { } }\n"
-		"rule p { Name_by = \"sni\"; }\n";
+		"rule p { Name_by = \"sni\"; }\n"
+		"rule o { transaction t { Content =~ \"\xcb\x86GET\"; } }\n";
 	struct am_config *cfg = load_text(text);
 
 	if (cfg == NULL)
@@ -275,7 +277,8 @@ START_TEST(test_pastmon_warnings)
 	ck_assert(has_diag(0, 19, 87, "Content given again"));
 	ck_assert(has_diag(0, 20, 1, "transactions are not used"));
 	ck_assert(has_diag(0, 21, 1, "payload-free"));
-	ck_assert_uint_eq(D.warnings, 13);
+	ck_assert(has_diag(0, 22, 37, "U+02C6/U+02DC"));
+	ck_assert_uint_eq(D.warnings, 14);
 	/* honoured from the pastmon section */
 	ck_assert_str_eq(cfg->set.user, "pm");
 	ck_assert_str_eq(cfg->set.group, "pmg");
