@@ -5,7 +5,9 @@
  * GET /sleep?ms=N&body_delay=M&size=S
  *   reads the whole request, sleeps N ms, sends the response headers
  *   (Content-Length: S), sleeps M ms, then sends S body bytes.
- * Any other path answers 404 at once.  Connections are kept alive
+ * A request body (Content-Length, up to 8 KiB with the headers) is read
+ * before the sleep; with "Expect: 100-continue" an interim
+ * "100 Continue" response is sent first.  Any other path answers 404 at once.  Connections are kept alive
  * (HTTP/1.1) until the client closes or sends "Connection: close".
  * One process per connection (fork).  TCP_NODELAY is set so that the
  * headers and the body leave as soon as they are written.
@@ -161,7 +163,12 @@ static void serve(int fd, const struct sockaddr_storage *peer)
 		port = ntohs(s->sin_port);
 	} else if (peer->ss_family == AF_INET6) {
 		const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)peer;
-		inet_ntop(AF_INET6, &s->sin6_addr, host, sizeof(host));
+
+		/* a dual-stack socket shows IPv4 clients as ::ffff:a.b.c.d */
+		if (IN6_IS_ADDR_V4MAPPED(&s->sin6_addr))
+			inet_ntop(AF_INET, &s->sin6_addr.s6_addr[12], host, sizeof(host));
+		else
+			inet_ntop(AF_INET6, &s->sin6_addr, host, sizeof(host));
 		port = ntohs(s->sin6_port);
 	}
 
@@ -192,6 +199,14 @@ static void serve(int fd, const struct sockaddr_storage *peer)
 			blen = strtoul(val, NULL, 10);
 		if (blen > MAX_REQ - hlen)
 			return;
+		/* "Expect: 100-continue": an interim response before the body. */
+		if (blen > 0 && have < hlen + blen &&
+		    header_value(buf, "Expect", val, sizeof(val)) && strcasecmp(val, "100-continue") == 0) {
+			static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+			if (write_all(fd, cont, sizeof(cont) - 1) < 0)
+				return;
+		}
 		while (have < hlen + blen) {
 			ssize_t n = read(fd, buf + have, MAX_REQ - have);
 

@@ -1,0 +1,148 @@
+# Shared by the capture tests and tests/regen-golden (sourced, bash).
+#
+#   cap_artmon            path of the artmon binary to test
+#   cap_read PCAP         artmon's transaction records (JSON Lines) for PCAP,
+#                         with the options the golden files are made with
+#   cap_http_ports PCAP   HTTP server ports of a capture (80 8080)
+#   cap_xcheck_http PCAP JSONL
+#                         compares every HTTP response with tshark; prints
+#                         one line per problem and a summary; returns 1 on
+#                         any mismatch.
+#
+# Environment: top_srcdir, top_builddir (set by make check); ARTMON to force
+# a binary; TSHARK (default tshark).
+
+cap_srcdir=${top_srcdir:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+cap_dir=$cap_srcdir/tests/captures
+golden_dir=$cap_srcdir/tests/golden
+
+cap_artmon() {
+	if [ -n "${ARTMON:-}" ]; then
+		echo "$ARTMON"
+	elif [ -n "${top_builddir:-}" ] && [ -x "$top_builddir/cli/artmon" ]; then
+		echo "$top_builddir/cli/artmon"
+	else
+		echo "captures: artmon not built (set top_builddir or ARTMON)" >&2
+		return 1
+	fi
+}
+
+# The golden files are made with the shipped configuration of the source
+# tree (rules/conf/artmon.conf: signatures, payload framing of HTTP, Redis,
+# PostgreSQL...).  CAP_READ_OPTS adds options (e.g. --no-rules).
+cap_conf=$cap_srcdir/rules/conf/artmon.conf
+cap_read() {
+	local artmon
+	artmon=$(cap_artmon) || return 1
+	# shellcheck disable=SC2086
+	"$artmon" read -q -c "$cap_conf" ${CAP_READ_OPTS:-} --records transactions --format json "$1"
+}
+
+# HTTP ports by capture name: nginx listens on 80, sleepd on 8080.
+cap_http_ports() {
+	case $(basename "$1") in
+	http-sleep*) echo 8080 ;;
+	http-*) echo 80 ;;
+	*) echo "" ;;
+	esac
+}
+
+# Converts "SEC.FRACTION" (any number of digits) to integer microseconds,
+# exactly (string arithmetic, rounding on the 7th digit).  awk function text.
+cap_awk_us='
+function us(s,   p, i, f, r) {
+	p = index(s, ".")
+	if (p == 0) return s * 1000000
+	i = substr(s, 1, p - 1); f = substr(s, p + 1) "0000000"
+	r = i * 1000000 + substr(f, 1, 6)
+	if (substr(f, 7, 1) >= 5) r++
+	return r
+}'
+
+cap_xcheck_http() {
+	local pcap=$1 jsonl=$2 ports tmp rc=0 p filter="" dports=""
+	ports=$(cap_http_ports "$pcap")
+	[ -n "$ports" ] || { echo "xcheck: $pcap: not an HTTP capture" >&2; return 1; }
+	tmp=$(mktemp -d "${TMPDIR:-/tmp}/xcheck.XXXXXX")
+	for p in $ports; do
+		filter="$filter${filter:+ || }tcp.srcport == $p"
+		dports="$dports -d tcp.port==$p,http"
+	done
+	# tshark: each response, timed from the first segment of its request to
+	# the first segment of the response.  Interim (1xx) responses are not
+	# transactions.  tshark 4.0 leaves the final response after a 1xx
+	# without http.time; its request is then the one tshark paired with
+	# the 1xx (http.request_in), so the time is taken from that frame.
+	# shellcheck disable=SC2086
+	"${TSHARK:-tshark}" -n -r "$pcap" -o tcp.desegment_tcp_streams:FALSE $dports \
+		-Y "http.response && ($filter)" \
+		-T fields -E separator=/t -e ip.dst -e ipv6.dst -e tcp.dstport -e tcp.srcport \
+		-e frame.time_epoch -e http.time -e tcp.stream -e http.response.code >"$tmp/tshark.raw" 2>"$tmp/tshark.err" || {
+		echo "xcheck: tshark failed on $pcap: $(cat "$tmp/tshark.err")" >&2
+		rm -rf "$tmp"; return 1; }
+	awk -F'\t' "$cap_awk_us"'
+		{ client = ($1 != "") ? $1 : $2
+		  if ($8 < 200) { if ($6 != "") interim[$7] = us($5) - us($6); next }
+		  if ($6 != "") { req = us($5) - us($6); delete interim[$7] }
+		  else if ($7 in interim) { req = interim[$7]; delete interim[$7] }
+		  else { print "xcheck: tshark: response without http.time in stream " $7 > "/dev/stderr"; bad = 1; next }
+		  printf "%s|%s|%s\t%.0f\t%.0f\n", client, $3, $4, req, us($5) - req }
+		END { exit bad }' "$tmp/tshark.raw" | sort -t"$(printf '\t')" -k1,1 -k2,2n >"$tmp/tshark.tsv" || rc=1
+	# shellcheck disable=SC2086
+	"${TSHARK:-tshark}" -n -r "$pcap" -o tcp.desegment_tcp_streams:FALSE $dports \
+		-Y "http.request && ($(echo "$filter" | sed 's/srcport/dstport/g'))" \
+		-T fields -e frame.number >"$tmp/tshark.req" 2>/dev/null
+
+	# artmon: every transaction on the HTTP ports
+	local sel
+	sel=$(for p in $ports; do printf '.server_port == %s or ' "$p"; done)
+	jq -r "select(${sel}false) | [.client, .client_port, .server_port, .ts, (.first_us // \"null\"), .outcome] | @tsv" \
+		"$jsonl" >"$tmp/artmon.raw" || { echo "xcheck: $jsonl: not JSON Lines" >&2; rm -rf "$tmp"; return 1; }
+	awk -F'\t' '{ printf "%s|%s|%s\t%.0f\t%s\t%s\n", $1, $2, $3, $4 * 1000000, $5, $6 }' "$tmp/artmon.raw" |
+		sort -t"$(printf '\t')" -k1,1 -k2,2n >"$tmp/artmon.tsv"
+
+	local nresp nreq ntx nans
+	nresp=$(wc -l <"$tmp/tshark.tsv")
+	nreq=$(wc -l <"$tmp/tshark.req")
+	ntx=$(wc -l <"$tmp/artmon.tsv")
+	nans=$(awk -F'\t' '$3 != "null"' "$tmp/artmon.tsv" | wc -l)
+
+	# Pair the k-th response of a connection (client, client port, server
+	# port; ordered by request time) in both lists.
+	awk -F'\t' -v name="$(basename "$pcap")" '
+		FNR == 1 { file++ }
+		file == 1 { k = $1; n1[k]++; t1[k, n1[k]] = $2; f1[k, n1[k]] = $3; keys[k] = 1; next }
+		file == 2 { if ($3 == "null") { nonull[$1]++; next }
+		            k = $1; n2[k]++; t2[k, n2[k]] = $2; f2[k, n2[k]] = $3; o2[k, n2[k]] = $4; keys[k] = 1 }
+		END {
+			for (k in keys) {
+				n = (n1[k] > n2[k]) ? n1[k] : n2[k]
+				for (i = 1; i <= n; i++) {
+					if (i > n1[k]) { printf "%s: %s #%d: artmon has a response tshark does not (ts %.0f first_us %s)\n", name, k, i, t2[k, i], f2[k, i]; bad++; continue }
+					if (i > n2[k]) { printf "%s: %s #%d: tshark response (request at %.0f, http.time %.0f us) missing in artmon\n", name, k, i, t1[k, i], f1[k, i]; bad++; continue }
+					d = f2[k, i] - f1[k, i]; if (d < 0) d = -d
+					dt = t2[k, i] - t1[k, i]; if (dt < 0) dt = -dt
+					if (d > 1 || dt > 1) {
+						printf "%s: %s #%d: artmon ts %.0f first_us %.0f (%s), tshark request %.0f http.time %.0f us\n", name, k, i, t2[k, i], f2[k, i], o2[k, i], t1[k, i], f1[k, i]
+						bad++
+					}
+					pairs++
+				}
+			}
+			printf "%s: %d pairs compared, %d mismatches\n", name, pairs, bad + 0
+			exit bad > 0
+		}' "$tmp/tshark.tsv" "$tmp/artmon.tsv" || rc=1
+
+	echo "$(basename "$pcap"): tshark $nreq requests, $nresp final responses; artmon $ntx transactions, $nans with a response"
+	if [ "$nresp" -eq 0 ]; then
+		echo "$(basename "$pcap"): tshark found no HTTP response" ; rc=1
+	fi
+	if [ "$nans" -ne "$nresp" ]; then
+		echo "$(basename "$pcap"): artmon timed $nans responses, tshark $nresp"; rc=1
+	fi
+	if [ "$ntx" -ne "$nreq" ]; then
+		echo "$(basename "$pcap"): artmon reports $ntx transactions, tshark saw $nreq requests"; rc=1
+	fi
+	rm -rf "$tmp"
+	return $rc
+}
