@@ -165,6 +165,21 @@ do_include(struct parser *p, struct node *stmt)
 		return NULL;
 	}
 	path = resolve_include(kw->file, arg->text, arg->len);
+	if (path[0] == '/' && access(path, F_OK) != 0 && errno == ENOENT) {
+		/* PasTmon's files name their includes by absolute install paths
+		 * (/usr/local/pastmon/etc/...): a copy next to the including file
+		 * is read instead, with a warning. */
+		const char *base = strrchr(path, '/') + 1;
+		char *near = resolve_include(kw->file, base, strlen(base));
+		if (base[0] != '\0' && strcmp(near, path) != 0 && access(near, F_OK) == 0) {
+			diag_add(p->diags, 0, arg->file, arg->line, arg->col,
+				 "'%s' does not exist; reading '%s' instead", path, near);
+			free(path);
+			path = near;
+		} else {
+			free(near);
+		}
+	}
 	list = parse_file(p, path, arg);
 	free(path);
 	return list;

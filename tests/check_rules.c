@@ -631,6 +631,26 @@ START_TEST(test_include_twice_is_not_a_cycle)
 }
 END_TEST
 
+START_TEST(test_include_pastmon_absolute_path)
+{
+	struct am_config *cfg;
+
+	/* a PasTmon file names its includes where PasTmon was installed */
+	put("pm.conf", "generic {\n include \"/nonexistent/pastmon/etc/pastmon-http-rules.inc\";\n}\n");
+	put("pastmon-http-rules.inc", "rule http_80 { Server_port = 80; }\n");
+	cfg = load_tmp("pm.conf");
+	ck_assert_ptr_nonnull(cfg);
+	ck_assert_uint_eq(cfg->nrules, 1);
+	ck_assert_uint_eq(D.warnings, 1);
+	ck_assert(has_diag(0, 2, 10, "does not exist; reading"));
+	am_config_free(cfg);
+	/* without a copy nearby it is an error */
+	put("pm2.conf", "include \"/nonexistent/pastmon/etc/other.inc\";\n");
+	ck_assert_ptr_null(load_tmp("pm2.conf"));
+	ck_assert(has_diag(1, 1, 9, "cannot read included file"));
+}
+END_TEST
+
 START_TEST(test_include_too_deep)
 {
 	char name[32], text[64];
@@ -721,6 +741,7 @@ rules_suite(void)
 	tcase_add_test(tc, test_include_self);
 	tcase_add_test(tc, test_include_twice_is_not_a_cycle);
 	tcase_add_test(tc, test_include_too_deep);
+	tcase_add_test(tc, test_include_pastmon_absolute_path);
 	tcase_add_test(tc, test_include_missing_and_unreadable_top);
 	tcase_add_test(tc, test_include_unbalanced_file);
 	suite_add_tcase(s, tc);
