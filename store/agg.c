@@ -47,6 +47,8 @@ struct am_agg {
 	struct am_agg_stats stats;
 	am_agg_close_cb close_cb;
 	void *close_ctx;
+	am_agg_flush_cb flush_cb;
+	void *flush_ctx;
 	/* the interval being flushed, for the write callback */
 	am_time_t flush_start;
 };
@@ -313,6 +315,13 @@ am_agg_on_close(struct am_agg *agg, am_agg_close_cb cb, void *ctx)
 	agg->close_ctx = ctx;
 }
 
+void
+am_agg_on_flush(struct am_agg *agg, am_agg_flush_cb cb, void *ctx)
+{
+	agg->flush_cb = cb;
+	agg->flush_ctx = ctx;
+}
+
 uint32_t
 am_agg_interval_s(const struct am_agg *agg)
 {
@@ -491,6 +500,8 @@ write_flush(void *ctx, struct am_store_w *w)
 		if (e->dirty && am_store_put_totals(w, e->id, &e->tot) < 0)
 			return -1;
 	}
+	if (agg->flush_cb)
+		return agg->flush_cb(agg->flush_ctx, w);
 	return 0;
 }
 

@@ -113,4 +113,12 @@ typedef void (*am_agg_close_cb)(void *ctx, am_time_t start, uint32_t interval_s,
     const struct am_agg_row *row, const struct am_rec *rec);
 void am_agg_on_close(struct am_agg *agg, am_agg_close_cb cb, void *ctx);
 
+/* Called within every flush's write transaction, after the aggregator's own
+ * writes, so that other state (baselines, alarm state) is stored atomically
+ * with the interval: use am_store_aux_put.  May be called more than once
+ * for one flush (when the map was full and the flush is retried): it must
+ * write the same thing each time.  Return -1 to fail the flush. */
+typedef int (*am_agg_flush_cb)(void *ctx, struct am_store_w *w);
+void am_agg_on_flush(struct am_agg *agg, am_agg_flush_cb cb, void *ctx);
+
 #endif

@@ -15,9 +15,9 @@
 
 #define DAY 86400u
 
-enum { DB_META, DB_SIGNAME, DB_SIGID, DB_KEYNAME, DB_KEYID, DB_L1, DB_L2, DB_TOTALS, DB__COUNT };
+enum { DB_META, DB_SIGNAME, DB_SIGID, DB_KEYNAME, DB_KEYID, DB_L1, DB_L2, DB_TOTALS, DB_AUX, DB__COUNT };
 static const char *const db_names[DB__COUNT] = {
-	"meta", "signame", "sigid", "keyname", "keyid", "l1", "l2", "totals"
+	"meta", "signame", "sigid", "keyname", "keyid", "l1", "l2", "totals", "aux"
 };
 
 struct am_store {
@@ -1109,4 +1109,130 @@ am_store_flush(struct am_store *st, am_time_t clock, int final,
 	log_warnx("store", "flush at %lld failed: %s", (long long)clock,
 	    rc ? mdb_strerror(rc) : "too many attempts");
 	return -1;
+}
+
+/* --- auxiliary tables ---------------------------------------------------------- */
+
+#define AUX_KEY_MAX 480    /* LMDB's key limit is 511 bytes */
+
+static int
+aux_key(uint8_t *b, int table, const void *key, size_t klen)
+{
+	if (table < 1 || table > 255 || klen > AUX_KEY_MAX)
+		return -1;
+	b[0] = (uint8_t)table;
+	if (klen)
+		memcpy(b + 1, key, klen);
+	return 0;
+}
+
+int
+am_store_aux_get(struct am_store *st, int table, const void *key, size_t klen,
+    void *buf, size_t *len)
+{
+	uint8_t kb[1 + AUX_KEY_MAX];
+	MDB_val k = { 1 + klen, kb }, d;
+	MDB_txn *txn;
+	int rc, r;
+
+	if (aux_key(kb, table, key, klen) < 0 || rd_begin(st, &txn) < 0)
+		return -1;
+	rc = mdb_get(txn, st->dbi[DB_AUX], &k, &d);
+	if (rc == MDB_NOTFOUND) {
+		r = 1;
+	} else if (rc != 0) {
+		r = -1;
+	} else {
+		r = 0;
+		if (buf && d.mv_size <= *len)
+			memcpy(buf, d.mv_data, d.mv_size);
+		else if (buf)
+			r = -1;
+		*len = d.mv_size;
+	}
+	mdb_txn_abort(txn);
+	return r;
+}
+
+int
+am_store_aux_walk(struct am_store *st, int table,
+    int (*cb)(void *ctx, const void *key, size_t klen, const void *val, size_t vlen), void *ctx)
+{
+	uint8_t kb[1];
+	MDB_val k = { 1, kb }, d;
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	int rc, r = 0;
+
+	if (table < 1 || table > 255 || rd_begin(st, &txn) < 0)
+		return -1;
+	kb[0] = (uint8_t)table;
+	if (mdb_cursor_open(txn, st->dbi[DB_AUX], &cur) != 0) {
+		mdb_txn_abort(txn);
+		return -1;
+	}
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		const uint8_t *kp = k.mv_data;
+		if (k.mv_size < 1 || kp[0] != table)
+			break;
+		if (cb(ctx, kp + 1, k.mv_size - 1, d.mv_data, d.mv_size)) {
+			r = 1;
+			break;
+		}
+	}
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		r = -1;
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	return r;
+}
+
+int
+am_store_aux_put(struct am_store_w *w, int table, const void *key, size_t klen,
+    const void *val, size_t vlen)
+{
+	uint8_t kb[1 + AUX_KEY_MAX];
+	MDB_val k = { 1 + klen, kb }, d = { vlen, (void *)val };
+	int rc;
+
+	if (w->rc)
+		return -1;
+	if (aux_key(kb, table, key, klen) < 0)
+		return w_fail(w, EINVAL);
+	if (val == NULL) {
+		rc = mdb_del(w->txn, w->st->dbi[DB_AUX], &k, NULL);
+		if (rc == MDB_NOTFOUND)
+			rc = 0;
+	} else {
+		rc = mdb_put(w->txn, w->st->dbi[DB_AUX], &k, &d, 0);
+	}
+	return rc ? w_fail(w, rc) : 0;
+}
+
+int
+am_store_aux_write(struct am_store *st, int table, const void *key, size_t klen,
+    const void *val, size_t vlen)
+{
+	struct am_store_w w = { st, NULL, 0 };
+	int rc;
+
+	if (!st->rdwr)
+		return -1;
+	if ((rc = mdb_txn_begin(st->env, NULL, 0, &w.txn)) != 0) {
+		log_warnx("store", "write transaction: %s", mdb_strerror(rc));
+		return -1;
+	}
+	if (am_store_aux_put(&w, table, key, klen, val, vlen) < 0) {
+		log_warnx("store", "auxiliary table %d: %s", table, mdb_strerror(w.rc));
+		mdb_txn_abort(w.txn);
+		st->info.errors++;
+		return -1;
+	}
+	if ((rc = mdb_txn_commit(w.txn)) != 0) {
+		log_warnx("store", "auxiliary table %d: %s", table, mdb_strerror(rc));
+		st->info.errors++;
+		return -1;
+	}
+	return 0;
 }

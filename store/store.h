@@ -219,4 +219,29 @@ int am_store_put_rec(struct am_store_w *w, uint32_t key_id, am_time_t start,
     const struct am_rec *rec);
 int am_store_put_totals(struct am_store_w *w, uint32_t key_id, const struct am_totals *t);
 
+/* --- auxiliary tables ---------------------------------------------------------
+ * Small keyed tables for what later features persist (alarm rows created by
+ * SNMP SET, baselines): opaque values under a table number and a key of at
+ * most 480 bytes (big-endian keys sort in index order).  Values are the
+ * caller's encoding; put a version byte first. */
+enum am_aux_table {
+	AM_AUX_ALARM = 1,
+	AM_AUX_BASELINE = 2,
+	AM_AUX_USER = 16          /* first number free for other uses */
+};
+/* get: 0 found (*len set; copied when buf has room, -1 when not), 1 none. */
+int am_store_aux_get(struct am_store *st, int table, const void *key, size_t klen,
+    void *buf, size_t *len);
+/* Every entry of a table in key order, in one read transaction; a callback
+ * returning nonzero stops the walk (returns 1). */
+int am_store_aux_walk(struct am_store *st, int table,
+    int (*cb)(void *ctx, const void *key, size_t klen, const void *val, size_t vlen), void *ctx);
+/* Within a flush (see am_agg_on_flush); val NULL deletes. */
+int am_store_aux_put(struct am_store_w *w, int table, const void *key, size_t klen,
+    const void *val, size_t vlen);
+/* In a write transaction of its own (an SNMP SET, say); val NULL deletes.
+ * Not during a flush.  0 or -1. */
+int am_store_aux_write(struct am_store *st, int table, const void *key, size_t klen,
+    const void *val, size_t vlen);
+
 #endif

@@ -601,6 +601,89 @@ START_TEST(test_unclean_stop)
 }
 END_TEST
 
+static int
+flush_baseline(void *ctx, struct am_store_w *w)
+{
+	int *n = ctx;
+	uint8_t key[4] = { 0, 0, 0, 1 };
+	char val[32];
+
+	(*n)++;
+	snprintf(val, sizeof(val), "flush %d", *n);
+	return am_store_aux_put(w, AM_AUX_BASELINE, key, sizeof(key), val, strlen(val) + 1);
+}
+
+struct walk {
+	int n;
+	char keys[8][8];
+};
+
+static int
+walk_cb(void *ctx, const void *key, size_t klen, const void *val, size_t vlen)
+{
+	struct walk *wk = ctx;
+	ck_assert_uint_lt(klen, 8);
+	memcpy(wk->keys[wk->n], key, klen);
+	wk->keys[wk->n][klen] = 0;
+	wk->n++;
+	return 0;
+}
+
+START_TEST(test_aux)
+{
+	const char *dir = fresh_dir();
+	struct am_store *st;
+	struct am_agg *agg;
+	struct synth sy;
+	struct walk wk;
+	char buf[64];
+	size_t len;
+	int flushes = 0;
+	uint8_t bkey[4] = { 0, 0, 0, 1 };
+	am_time_t base = T0 - T0 % (300 * S);
+
+	st = open_rw(dir, NULL);
+	/* rows written on their own (an SNMP SET) */
+	ck_assert_int_eq(am_store_aux_write(st, AM_AUX_ALARM, "b", 1, "row b", 6), 0);
+	ck_assert_int_eq(am_store_aux_write(st, AM_AUX_ALARM, "a", 1, "row a", 6), 0);
+	ck_assert_int_eq(am_store_aux_write(st, AM_AUX_ALARM, "c", 1, "row c", 6), 0);
+	ck_assert_int_eq(am_store_aux_write(st, AM_AUX_ALARM, "c", 1, NULL, 0), 0);
+	len = sizeof(buf);
+	ck_assert_int_eq(am_store_aux_get(st, AM_AUX_ALARM, "a", 1, buf, &len), 0);
+	ck_assert_uint_eq(len, 6);
+	ck_assert_str_eq(buf, "row a");
+	len = 2;
+	ck_assert_int_eq(am_store_aux_get(st, AM_AUX_ALARM, "a", 1, buf, &len), -1);
+	ck_assert_uint_eq(len, 6);
+	ck_assert_int_eq(am_store_aux_get(st, AM_AUX_ALARM, "c", 1, buf, &len), 1);
+	ck_assert_int_eq(am_store_aux_get(st, AM_AUX_BASELINE, "a", 1, buf, &len), 1);
+	/* state written with each flush */
+	agg = am_agg_new(NULL, st);
+	am_agg_on_flush(agg, flush_baseline, &flushes);
+	synth_init(&sy, 10, 2, base, 300 * S, 3, 10);
+	feed(agg, &sy);
+	ck_assert_int_eq(am_agg_finish(agg), 0);
+	am_agg_free(agg);
+	ck_assert_int_eq(flushes, 3);
+	am_store_close(st);
+	/* all of it persists */
+	st = am_store_open(dir, NULL, AM_STORE_RDONLY, buf, sizeof(buf));
+	ck_assert_ptr_nonnull(st);
+	len = sizeof(buf);
+	ck_assert_int_eq(am_store_aux_get(st, AM_AUX_BASELINE, bkey, sizeof(bkey), buf, &len), 0);
+	ck_assert_str_eq(buf, "flush 3");
+	memset(&wk, 0, sizeof(wk));
+	ck_assert_int_eq(am_store_aux_walk(st, AM_AUX_ALARM, walk_cb, &wk), 0);
+	ck_assert_int_eq(wk.n, 2);
+	ck_assert_str_eq(wk.keys[0], "a");
+	ck_assert_str_eq(wk.keys[1], "b");
+	/* read-only: writes refused */
+	ck_assert_int_eq(am_store_aux_write(st, AM_AUX_ALARM, "d", 1, "x", 1), -1);
+	am_store_close(st);
+	rm_dir(dir);
+}
+END_TEST
+
 static Suite *
 store_suite(void)
 {
@@ -620,6 +703,7 @@ store_suite(void)
 	tcase_add_test(tc, test_retention);
 	tcase_add_test(tc, test_map_full);
 	tcase_add_test(tc, test_unclean_stop);
+	tcase_add_test(tc, test_aux);
 	suite_add_tcase(s, tc);
 	return s;
 }
