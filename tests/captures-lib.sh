@@ -13,7 +13,7 @@
 # a binary; TSHARK (default tshark).
 
 cap_srcdir=${top_srcdir:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
-cap_dir=$cap_srcdir/tests/captures
+cap_dir=${CAP_DIR:-$cap_srcdir/tests/captures}
 golden_dir=$cap_srcdir/tests/golden
 
 cap_artmon() {

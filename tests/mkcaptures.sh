@@ -1,0 +1,26 @@
+#!/bin/bash
+# End to end on fresh captures: scripts/mkcaptures makes new captures from
+# real servers in network namespaces (root only), then the tshark
+# cross-check, the sleepd ground truth and the invariants run on them.
+# Skips (77) when not root or when namespaces or servers are unavailable.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+[ "$(id -u)" = 0 ] || { echo "SKIP: needs root (network namespaces)"; exit 77; }
+for t in ip tcpdump nginx curl psql redis-server redis-cli ethtool tshark jq; do
+	command -v "$t" >/dev/null || { echo "SKIP: $t missing (scripts/install-deps)"; exit 77; }
+done
+probe=amprobe$$
+if ! ip netns add "$probe" 2>/dev/null; then echo "SKIP: cannot create a network namespace"; exit 77; fi
+ip netns del "$probe"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/mkcaptures-test.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+if ! timeout 300 "$here/../scripts/mkcaptures" "$tmp" >"$tmp/mkcaptures.log" 2>&1; then
+	cat "$tmp/mkcaptures.log"; echo "FAIL: scripts/mkcaptures"; exit 1
+fi
+tail -n 6 "$tmp/mkcaptures.log"
+rc=0
+CAP_DIR=$tmp "$here/captures-tshark.sh" || rc=1
+CAP_DIR=$tmp "$here/captures-truth.sh" | grep -E "^FAIL|median"; [ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
+CAP_DIR=$tmp "$here/captures-invariants.sh" || rc=1
+exit $rc
