@@ -18,8 +18,8 @@ struct entry {
 	struct entry *hnext;
 	struct am_agg_key key;
 	struct am_totals tot;
-	struct am_agg_gauges last;
 	struct am_rec *cur;         /* open interval; NULL when not live */
+	struct am_agg_gauges *last; /* last completed interval; NULL when not live */
 	uint32_t live_pos;          /* index in agg->live */
 	am_time_t last_seen;
 };
@@ -44,6 +44,7 @@ struct am_agg {
 	char **sigs;                /* index: sig id */
 	uint32_t sig_cap, next_sig, sig_flushed;
 
+	int dropped_any;            /* some stored keys are not in memory */
 	struct am_agg_stats stats;
 	am_agg_close_cb close_cb;
 	void *close_ctx;
@@ -65,6 +66,7 @@ am_agg_cfg_default(struct am_agg_cfg *cfg)
 	cfg->interval_s = 300;
 	cfg->max_keys = 10000;
 	cfg->idle_s = 3600;
+	cfg->max_known = 100000;
 	cfg->need_handshake = 1;
 	cfg->n_le = sizeof(default_le) / sizeof(default_le[0]);
 	memcpy(cfg->le, default_le, sizeof(default_le));
@@ -126,6 +128,56 @@ hash_find(const struct am_agg *agg, const uint8_t *enc, size_t len, uint64_t h)
 }
 
 static void
+hash_remove(struct am_agg *agg, struct entry *e)
+{
+	struct entry **pp = &agg->hash[e->hash & agg->hmask];
+
+	while (*pp && *pp != e)
+		pp = &(*pp)->hnext;
+	if (*pp) {
+		*pp = e->hnext;
+		agg->hcount--;
+	}
+}
+
+static int
+cmp_last_seen(const void *a, const void *b)
+{
+	const struct entry *x = *(const struct entry *const *)a, *y = *(const struct entry *const *)b;
+
+	if (x->last_seen != y->last_seen)
+		return x->last_seen < y->last_seen ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Above max_known keys in memory, drops the idle keys seen longest ago, down
+ * to 90% of the bound; only keys whose id and totals are stored qualify. */
+static void
+drop_idle(struct am_agg *agg)
+{
+	struct entry **c;
+	uint64_t n = 0, i, target = (uint64_t)agg->cfg.max_known / 10 * 9;
+
+	if (agg->st == NULL || agg->hcount <= agg->cfg.max_known)
+		return;
+	c = am_xcalloc(agg->hcount, sizeof(*c));
+	for (i = 1; i < agg->next_id && i < agg->by_id_cap; i++) {
+		struct entry *e = agg->by_id[i];
+		if (e && e->cur == NULL && !e->dirty && e->id < agg->key_flushed)
+			c[n++] = e;
+	}
+	qsort(c, n, sizeof(*c), cmp_last_seen);
+	for (i = 0; i < n && agg->hcount > target; i++) {
+		hash_remove(agg, c[i]);
+		agg->by_id[c[i]->id] = NULL;
+		free(c[i]);
+		agg->stats.keys_dropped++;
+		agg->dropped_any = 1;
+	}
+	free(c);
+}
+
+static void
 sig_set(struct am_agg *agg, uint32_t id, const char *name)
 {
 	if (id >= agg->sig_cap) {
@@ -171,7 +223,6 @@ entry_new(struct am_agg *agg, const struct am_agg_key *k, const uint8_t *enc, si
 	e->id = id;
 	by_id_set(agg, id, e);
 	hash_insert(agg, e);
-	agg->stats.keys_total++;
 	return e;
 }
 
@@ -184,6 +235,7 @@ live_add(struct am_agg *agg, struct entry *e)
 	}
 	e->cur = am_xmalloc(sizeof(*e->cur));
 	am_rec_init(e->cur);
+	e->last = am_xcalloc(1, sizeof(*e->last));
 	e->live_pos = agg->n_live;
 	agg->live[agg->n_live++] = e;
 	if (!e->key.overflow)
@@ -200,7 +252,9 @@ live_remove(struct am_agg *agg, struct entry *e)
 
 	am_rec_free(e->cur);
 	free(e->cur);
+	free(e->last);
 	e->cur = NULL;
+	e->last = NULL;
 	agg->live[pos] = agg->live[--agg->n_live];
 	agg->live[pos]->live_pos = pos;
 	if (!e->key.overflow)
@@ -253,6 +307,8 @@ am_agg_new(const struct am_agg_cfg *cfg, struct am_store *st)
 		return NULL;
 	agg = am_xcalloc(1, sizeof(*agg));
 	agg->cfg = *cfg;
+	if (agg->cfg.max_known == 0)
+		agg->cfg.max_known = 100000;
 	agg->st = st;
 	agg->seed = am_random_seed();
 	agg->hmask = 1023;
@@ -279,6 +335,7 @@ am_agg_new(const struct am_agg_cfg *cfg, struct am_store *st)
 	agg->key_flushed = agg->next_id;
 	agg->sig_flushed = agg->next_sig;
 	agg->cfg.interval_s = (uint32_t)(agg->len / AM_USEC);
+	drop_idle(agg);
 	return agg;
 }
 
@@ -296,6 +353,7 @@ am_agg_free(struct am_agg *agg)
 		if (e->cur) {
 			am_rec_free(e->cur);
 			free(e->cur);
+			free(e->last);
 		}
 		free(e);
 	}
@@ -390,13 +448,34 @@ count(struct am_agg *agg, struct entry *e, const struct am_conn *conn, const str
 	agg->stats.txns++;
 }
 
+/* The key's entry: in memory, or, if keys were dropped from memory, from
+ * the store (a read, only for keys not in memory). */
+static struct entry *
+lookup(struct am_agg *agg, const struct am_agg_key *k, const uint8_t *enc, size_t len, uint64_t h)
+{
+	struct entry *e = hash_find(agg, enc, len, h);
+	struct am_key_info ki;
+	struct am_totals tot;
+
+	if (e || !agg->dropped_any)
+		return e;
+	if (am_store_key_find(agg->st, k, &ki, &tot) != 0 || ki.id >= agg->key_flushed)
+		return NULL;
+	e = entry_new(agg, &ki.key, enc, len, h, ki.id);
+	e->sig_id = ki.sig_id;
+	e->tot = tot;
+	e->last_seen = tot.last_seen;
+	agg->stats.keys_reloaded++;
+	return e;
+}
+
 static struct entry *
 find_or_make(struct am_agg *agg, const struct am_agg_key *k)
 {
 	uint8_t enc[AM_KEY_ENC_MAX];
 	size_t len = am_agg_key_encode(k, enc);
 	uint64_t h = am_hash64(enc, len, agg->seed);
-	struct entry *e = hash_find(agg, enc, len, h);
+	struct entry *e = lookup(agg, k, enc, len, h);
 
 	if (e == NULL) {
 		e = entry_new(agg, k, enc, len, h, agg->next_id);
@@ -419,7 +498,7 @@ am_agg_add(struct am_agg *agg, const struct am_agg_key *k, const struct am_conn 
 		am_agg_advance(agg, conn->last_ts > 0 ? conn->last_ts : txn->req_first);
 	len = am_agg_key_encode(k, enc);
 	h = am_hash64(enc, len, agg->seed);
-	e = hash_find(agg, enc, len, h);
+	e = lookup(agg, k, enc, len, h);
 	if (e && e->cur) {
 		count(agg, e, conn, txn);
 		return 0;
@@ -516,7 +595,7 @@ close_interval(struct am_agg *agg, int final)
 	agg->stats.last_closed = start;
 	for (i = 0; i < agg->n_live; i++) {
 		struct entry *e = agg->live[i];
-		am_agg_gauges_from(&e->last, start, e->cur);
+		am_agg_gauges_from(e->last, start, e->cur);
 		if (agg->close_cb && e->cur->count) {
 			struct am_agg_row row;
 			am_agg_row_get(agg, e->id, &row);
@@ -551,6 +630,7 @@ close_interval(struct am_agg *agg, int final)
 		am_rec_reset(e->cur);
 		i++;
 	}
+	drop_idle(agg);
 	return r;
 }
 
@@ -595,6 +675,8 @@ void
 am_agg_stats(const struct am_agg *agg, struct am_agg_stats *st)
 {
 	*st = agg->stats;
+	st->keys_total = agg->next_id - 1;
+	st->keys_known = agg->hcount;
 	st->clock = agg->clock;
 	st->open_start = agg->started ? agg->open_start : 0;
 }
@@ -609,8 +691,8 @@ fill_row(const struct am_agg *agg, const struct entry *e, struct am_agg_row *row
 	row->key = &e->key;
 	row->totals = &e->tot;
 	row->live = e->cur != NULL;
-	if (agg->stats.intervals && e->last.start == agg->stats.last_closed)
-		row->last = &e->last;
+	if (e->last && agg->stats.intervals && e->last->start == agg->stats.last_closed)
+		row->last = e->last;
 	else
 		row->last = &no_gauges;
 }

@@ -21,6 +21,10 @@ struct am_agg_cfg {
 	uint32_t interval_s;       /* 300 (10..3600); with a store, the store's length wins */
 	uint32_t max_keys;         /* live keys (10000), overflow keys not included */
 	uint32_t idle_s;           /* a live key idle this long leaves the live table (3600) */
+	uint32_t max_known;        /* keys kept in memory, live or idle (100000); with a
+	                            * store, the idle keys seen longest ago beyond this
+	                            * are dropped from memory and reloaded (id, totals)
+	                            * from the store when they come back */
 	uint8_t need_handshake;    /* 1: new keys only from TCP connections with a completed
 	                            * handshake and server data (the default) */
 	uint32_t n_le;             /* without a store: "le" bounds of `first` (default ladder) */
@@ -56,8 +60,12 @@ struct am_agg_stats {
 	uint64_t txns;             /* transactions counted */
 	uint64_t unkeyed;          /* ignored: new key without handshake or server data */
 	uint64_t overflow;         /* counted in an overflow key */
-	uint64_t keys_live, keys_peak, keys_total;
+	uint64_t keys_live, keys_peak;
+	uint64_t keys_total;       /* ids handed out */
+	uint64_t keys_known;       /* keys in memory */
 	uint64_t keys_expired;     /* left the live table after idling */
+	uint64_t keys_dropped;     /* idle keys dropped from memory (they stay stored) */
+	uint64_t keys_reloaded;    /* ... and reloaded from the store */
 	uint64_t intervals;        /* intervals closed */
 	uint64_t flush_errors;
 	am_time_t clock;           /* the caller's clock */

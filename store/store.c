@@ -159,11 +159,13 @@ meta_read_all(struct am_store *st, MDB_txn *txn)
 	st->next_sig = (uint32_t)v;
 	st->was_clean = meta_get_u64(txn, m, "clean", &v) == 0 && v == 1;
 	for (i = 0; i < NELEM(meta_i64); i++)
-		if (meta_get_u64(txn, m, meta_i64[i].name, &v) == 0)
-			*(am_time_t *)((char *)&st->info + meta_i64[i].off) = (am_time_t)v;
+		if (meta_get_u64(txn, m, meta_i64[i].name, &v) == 0) {
+			am_time_t tv = (am_time_t)v;
+			memcpy((char *)&st->info + meta_i64[i].off, &tv, sizeof(tv));
+		}
 	for (i = 0; i < NELEM(meta_u64); i++)
 		if (meta_get_u64(txn, m, meta_u64[i].name, &v) == 0)
-			*(uint64_t *)((char *)&st->info + meta_u64[i].off) = v;
+			memcpy((char *)&st->info + meta_u64[i].off, &v, sizeof(v));
 	if ((rc = mdb_get(txn, m, &k, &d)) != 0)
 		return rc;
 	if (d.mv_size % 8 || d.mv_size / 8 > AM_LE_MAX)
@@ -473,6 +475,41 @@ am_store_key_next(struct am_store *st, uint32_t after, struct am_key_info *out)
 	if (rd_begin(st, &txn) < 0)
 		return -1;
 	r = key_lookup(st, txn, after, MDB_SET_RANGE, out);
+	mdb_txn_abort(txn);
+	return r;
+}
+
+int
+am_store_key_find(struct am_store *st, const struct am_agg_key *key, struct am_key_info *out,
+    struct am_totals *tot)
+{
+	uint8_t enc[AM_KEY_ENC_MAX];
+	MDB_val k, d;
+	MDB_txn *txn;
+	int rc, r;
+
+	memset(tot, 0, sizeof(*tot));
+	k.mv_size = am_agg_key_encode(key, enc);
+	k.mv_data = enc;
+	if (rd_begin(st, &txn) < 0)
+		return -1;
+	rc = mdb_get(txn, st->dbi[DB_KEYNAME], &k, &d);
+	if (rc == MDB_NOTFOUND) {
+		r = 1;
+	} else if (rc != 0 || d.mv_size != 4) {
+		r = -1;
+	} else {
+		uint32_t id = am_get_be32(d.mv_data);
+		r = key_lookup(st, txn, id, MDB_SET_KEY, out);
+		if (r == 0) {
+			uint8_t kb[4];
+			MDB_val tk = { 4, kb }, td;
+			am_put_be32(kb, id);
+			if (mdb_get(txn, st->dbi[DB_TOTALS], &tk, &td) == 0 &&
+			    am_totals_decode(tot, td.mv_data, td.mv_size) < 0)
+				log_warnx("store", "key %u: malformed totals", id);
+		}
+	}
 	mdb_txn_abort(txn);
 	return r;
 }

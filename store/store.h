@@ -179,6 +179,10 @@ struct am_key_info {
 	struct am_agg_key key;           /* identity and rule name */
 };
 int am_store_key_get(struct am_store *st, uint32_t id, struct am_key_info *out);
+/* By identity: the key's id, signature id and rule, and its totals (zero
+ * when none are stored).  0 found, 1 none, -1 error. */
+int am_store_key_find(struct am_store *st, const struct am_agg_key *key, struct am_key_info *out,
+    struct am_totals *tot);
 int am_store_key_next(struct am_store *st, uint32_t after, struct am_key_info *out);
 int am_store_sig_next(struct am_store *st, uint32_t after, uint32_t *id, char *name, size_t len);
 int am_store_totals(struct am_store *st, uint32_t key_id, struct am_totals *out);

@@ -601,6 +601,70 @@ START_TEST(test_unclean_stop)
 }
 END_TEST
 
+START_TEST(test_drop_idle)
+{
+	const char *dir = fresh_dir();
+	struct am_agg_cfg cfg;
+	struct am_store *st;
+	struct am_agg *agg;
+	struct synth sy;
+	struct synth_txn x;
+	struct am_agg_stats stats;
+	struct am_agg_row row;
+	am_time_t base = T0 - T0 % (60 * S);
+
+	am_agg_cfg_default(&cfg);
+	cfg.interval_s = 60;
+	cfg.idle_s = 60;
+	cfg.max_known = 10;
+	struct am_store_cfg scfg;
+	am_store_cfg_default(&scfg);
+	scfg.interval_s = 60;
+	st = open_rw(dir, &scfg);
+	agg = am_agg_new(&cfg, st);
+	/* 30 keys, each seen in one interval only (2 transactions) */
+	for (uint32_t k = 0; k < 30; k++) {
+		synth_init(&sy, 20, 1, base + k * 60 * S, 60 * S, 1, 2);
+		while (synth_next(&sy, &x)) {
+			x.conn.server_port = synth_port(k);
+			x.key.server_port = synth_port(k);
+			ck_assert_int_ge(am_agg_advance(agg, x.t), 0);
+			ck_assert_int_eq(am_agg_add(agg, &x.key, &x.conn, &x.txn), 0);
+		}
+	}
+	ck_assert_int_eq(am_agg_advance(agg, base + 31 * 60 * S), 1);
+	am_agg_stats(agg, &stats);
+	ck_assert_uint_le(stats.keys_known, 10);     /* bounded */
+	ck_assert_uint_eq(stats.keys_total, 30);
+	ck_assert_uint_gt(stats.keys_dropped, 0);
+	ck_assert_int_eq(am_agg_row_get(agg, 1, &row), 1);   /* key 1 was dropped */
+	/* key 1 comes back: same id, totals continue */
+	synth_init(&sy, 21, 1, base + 40 * 60 * S, 60 * S, 1, 3);
+	while (synth_next(&sy, &x)) {
+		x.conn.server_port = synth_port(0);
+		x.key.server_port = synth_port(0);
+		am_agg_advance(agg, x.t);
+		ck_assert_int_eq(am_agg_add(agg, &x.key, &x.conn, &x.txn), 0);
+	}
+	ck_assert_int_eq(am_agg_row_get(agg, 1, &row), 0);
+	ck_assert_uint_eq(row.key->server_port, synth_port(0));
+	ck_assert_uint_eq(row.totals->count, 5);
+	am_agg_stats(agg, &stats);
+	ck_assert_uint_eq(stats.keys_reloaded, 1);
+	ck_assert_uint_eq(stats.keys_total, 30);
+	ck_assert_int_eq(am_agg_finish(agg), 0);
+	am_agg_free(agg);
+	/* reopening with the same bound keeps memory bounded from the start */
+	agg = am_agg_new(&cfg, st);
+	am_agg_stats(agg, &stats);
+	ck_assert_uint_le(stats.keys_known, 10);
+	ck_assert_uint_eq(stats.keys_total, 30);
+	am_agg_free(agg);
+	am_store_close(st);
+	rm_dir(dir);
+}
+END_TEST
+
 static int
 flush_baseline(void *ctx, struct am_store_w *w)
 {
@@ -704,6 +768,7 @@ store_suite(void)
 	tcase_add_test(tc, test_map_full);
 	tcase_add_test(tc, test_unclean_stop);
 	tcase_add_test(tc, test_aux);
+	tcase_add_test(tc, test_drop_idle);
 	suite_add_tcase(s, tc);
 	return s;
 }
