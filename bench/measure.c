@@ -1,6 +1,6 @@
 /* Runs one command and reports what it cost.
  *
- *   measure [-i MS] [-o OUT] [-O STDOUT_FILE] [-E STDERR_FILE] -- COMMAND [ARG...]
+ *   measure [-i MS] [-t SECONDS] [-o OUT] [-O STDOUT_FILE] [-E STDERR_FILE] -- COMMAND [ARG...]
  *
  * Prints (to OUT, default stderr) one line of key=value pairs:
  *   wall_s user_s sys_s maxrss_kb peak_anon_kb samples status
@@ -11,7 +11,8 @@
  * (default 10) and once more just before the process exits is noticed.
  * RssAnon excludes mapped files, so an LMDB map does not inflate it.
  * The command's stdout goes to STDOUT_FILE (default /dev/null), its stderr
- * to STDERR_FILE (default: inherited). */
+ * to STDERR_FILE (default: inherited).  With -t, a command still running
+ * after SECONDS is killed (status 137, timed_out=1). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -51,17 +52,19 @@ mono(void)
 int
 main(int argc, char **argv)
 {
-	int ch, interval = 10;
+	int ch, interval = 10, timed_out = 0;
+	double limit = 0;
 	const char *out = NULL, *sout = "/dev/null", *serr = NULL;
 
-	while ((ch = getopt(argc, argv, "+i:o:O:E:")) != -1) {
+	while ((ch = getopt(argc, argv, "+i:t:o:O:E:")) != -1) {
 		switch (ch) {
 		case 'i': interval = atoi(optarg); break;
+		case 't': limit = atof(optarg); break;
 		case 'o': out = optarg; break;
 		case 'O': sout = optarg; break;
 		case 'E': serr = optarg; break;
 		default:
-			fprintf(stderr, "usage: measure [-i MS] [-o OUT] [-O STDOUT] [-E STDERR] -- COMMAND...\n");
+			fprintf(stderr, "usage: measure [-i MS] [-t SECONDS] [-o OUT] [-O STDOUT] [-E STDERR] -- COMMAND...\n");
 			return 2;
 		}
 	}
@@ -107,6 +110,10 @@ main(int argc, char **argv)
 	struct rusage ru;
 
 	for (;;) {
+		if (limit > 0 && !timed_out && mono() - t0 > limit) {
+			kill(pid, SIGKILL);
+			timed_out = 1;
+		}
 		if (sfd >= 0) {
 			long v = rss_anon_kb(sfd);
 			if (v > peak)
@@ -137,9 +144,9 @@ reaped:;
 		return 1;
 	}
 	int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-	fprintf(fp, "wall_s=%.6f user_s=%.6f sys_s=%.6f maxrss_kb=%ld peak_anon_kb=%ld samples=%ld status=%d\n",
+	fprintf(fp, "wall_s=%.6f user_s=%.6f sys_s=%.6f maxrss_kb=%ld peak_anon_kb=%ld samples=%ld status=%d timed_out=%d\n",
 	    wall, (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6,
-	    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6, ru.ru_maxrss, peak, samples, code);
+	    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6, ru.ru_maxrss, peak, samples, code, timed_out);
 	if (out)
 		fclose(fp);
 	return code;
