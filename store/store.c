@@ -5,7 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <lmdb.h>
 
 #include "common/log.h"
@@ -24,6 +27,7 @@ struct am_store {
 	MDB_env *env;
 	MDB_dbi dbi[DB__COUNT];
 	int rdwr;
+	int lockfd;               /* the writer's lock (RDWR), -1 */
 	int was_clean;            /* meta "clean" at open */
 	int last_final;           /* the last flush was final */
 	uint64_t flushes_here;    /* flushes since open */
@@ -158,14 +162,18 @@ meta_read_all(struct am_store *st, MDB_txn *txn)
 		return rc;
 	st->next_sig = (uint32_t)v;
 	st->was_clean = meta_get_u64(txn, m, "clean", &v) == 0 && v == 1;
+	/* Pointers, not offsets: the compiler can see what each write touches. */
+	am_time_t *i64[NELEM(meta_i64)] = { &st->info.created, &st->info.flushed_clock,
+		&st->info.newest1, &st->info.newest2, &st->info.discontinuity };
+	uint64_t *u64[NELEM(meta_u64)] = { &st->info.unclean_stops, &st->info.flushes,
+		&st->info.pruned1, &st->info.pruned2, &st->info.pruned_full, &st->info.map_full,
+		&st->info.errors, &st->info.lost };
 	for (i = 0; i < NELEM(meta_i64); i++)
-		if (meta_get_u64(txn, m, meta_i64[i].name, &v) == 0) {
-			am_time_t tv = (am_time_t)v;
-			memcpy((char *)&st->info + meta_i64[i].off, &tv, sizeof(tv));
-		}
+		if (meta_get_u64(txn, m, meta_i64[i].name, &v) == 0)
+			*i64[i] = (am_time_t)v;
 	for (i = 0; i < NELEM(meta_u64); i++)
 		if (meta_get_u64(txn, m, meta_u64[i].name, &v) == 0)
-			memcpy((char *)&st->info + meta_u64[i].off, &v, sizeof(v));
+			*u64[i] = v;
 	if ((rc = mdb_get(txn, m, &k, &d)) != 0)
 		return rc;
 	if (d.mv_size % 8 || d.mv_size / 8 > AM_LE_MAX)
@@ -266,10 +274,24 @@ am_store_open(const char *dir, const struct am_store_cfg *cfgin, int mode, char 
 	st = am_xcalloc(1, sizeof(*st));
 	st->cfg = cfg;
 	st->rdwr = mode == AM_STORE_RDWR;
+	st->lockfd = -1;
 	am_rec_init(&st->tmp);
 	if (st->rdwr) {
+		char path[4096];
 		if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
 			set_err(err, errlen, dir, strerror(errno));
+			goto fail;
+		}
+		/* one writer: ids are handed out from memory */
+		snprintf(path, sizeof(path), "%s/writer.lock", dir);
+		st->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+		if (st->lockfd < 0) {
+			set_err(err, errlen, dir, strerror(errno));
+			goto fail;
+		}
+		if (flock(st->lockfd, LOCK_EX | LOCK_NB) < 0) {
+			set_err(err, errlen, dir, errno == EWOULDBLOCK ?
+			    "in use by another writer (artmond or artmon read --store)" : strerror(errno));
 			goto fail;
 		}
 	} else {
@@ -350,6 +372,8 @@ fail:
 		mdb_txn_abort(txn);
 	if (st->env)
 		mdb_env_close(st->env);
+	if (st->lockfd >= 0)
+		close(st->lockfd);
 	am_rec_free(&st->tmp);
 	free(st);
 	return NULL;
@@ -370,6 +394,8 @@ am_store_close(struct am_store *st)
 			mdb_txn_abort(txn);
 	}
 	mdb_env_close(st->env);
+	if (st->lockfd >= 0)
+		close(st->lockfd);
 	am_rec_free(&st->tmp);
 	free(st->buf);
 	free(st);
@@ -400,6 +426,11 @@ rd_begin(struct am_store *st, MDB_txn **txn)
 {
 	int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, txn);
 
+	if (rc == MDB_MAP_RESIZED) {
+		/* the writer grew the map: adopt its size */
+		mdb_env_set_mapsize(st->env, 0);
+		rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, txn);
+	}
 	if (rc != 0) {
 		log_warnx("store", "read transaction: %s", mdb_strerror(rc));
 		return -1;

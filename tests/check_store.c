@@ -287,11 +287,14 @@ START_TEST(test_ids_stable)
 	struct am_key_info ki;
 	struct am_totals tot;
 	struct am_store_info info;
-	char name[AM_NAME_MAX];
+	char name[AM_NAME_MAX], err[200];
 	uint32_t sid;
 	am_time_t base = T0 - T0 % (300 * S);
 
 	st = open_rw(dir, NULL);
+	/* one writer at a time */
+	ck_assert_ptr_null(am_store_open(dir, NULL, AM_STORE_RDWR, err, sizeof(err)));
+	ck_assert_msg(strstr(err, "another writer") != NULL, "%s", err);
 	agg = am_agg_new(NULL, st);
 	synth_init(&sy, 4, 6, base, 300 * S, 2, 60);
 	feed(agg, &sy);
@@ -300,7 +303,6 @@ START_TEST(test_ids_stable)
 	am_store_close(st);
 
 	/* reopen read-only: the keys, signatures and totals are there */
-	char err[200];
 	st = am_store_open(dir, NULL, AM_STORE_RDONLY, err, sizeof(err));
 	ck_assert_msg(st != NULL, "%s", err);
 	am_store_info(st, &info);
