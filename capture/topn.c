@@ -26,6 +26,11 @@ struct slot {
 	uint8_t key[AM_TOPN_KEYMAX];
 };
 
+struct hent {
+	uint64_t count;         /* = slots[si].count */
+	uint32_t si;
+};
+
 struct rank {
 	int64_t p99;
 	const struct slot *s;
@@ -34,7 +39,7 @@ struct rank {
 struct am_topn {
 	struct am_topn_cfg cfg;
 	struct slot *slots;
-	uint32_t *heap;         /* slot indexes, min-heap on count */
+	struct hent *heap;      /* min-heap on count */
 	uint32_t *index;        /* slot index + 1, 0 empty */
 	uint32_t mask;
 	uint32_t used;
@@ -75,7 +80,7 @@ am_topn_memory_for(const struct am_topn_cfg *cfg)
 	size_t k = cfg->capacity;
 	size_t m = sizeof(struct am_topn);
 
-	m += k * (sizeof(struct slot) + sizeof(uint32_t) + sizeof(struct rank));
+	m += k * (sizeof(struct slot) + sizeof(struct hent) + sizeof(struct rank));
 	m += (size_t)index_size(cfg->capacity) * sizeof(uint32_t);
 	m += (size_t)cfg->n * sizeof(struct am_topn_row);
 	if (cfg->rank == AM_TOPN_BY_P99)
@@ -125,34 +130,34 @@ am_topn_free(struct am_topn *t)
 
 /* ---- heap ---- */
 
+/* The heap holds each counter's value next to its slot index, so that
+ * sifting reads one array (the flood case sifts on every packet). */
 static void
-heap_set(struct am_topn *t, uint32_t pos, uint32_t si)
+heap_set(struct am_topn *t, uint32_t pos, struct hent e)
 {
-	t->heap[pos] = si;
-	t->slots[si].heap = pos;
+	t->heap[pos] = e;
+	t->slots[e.si].heap = pos;
 }
 
 static void
 sift_up(struct am_topn *t, uint32_t pos)
 {
-	uint32_t si = t->heap[pos];
-	uint64_t c = t->slots[si].count;
+	struct hent e = t->heap[pos];
 
 	while (pos > 0) {
 		uint32_t parent = (pos - 1) / 2;
-		if (t->slots[t->heap[parent]].count <= c)
+		if (t->heap[parent].count <= e.count)
 			break;
 		heap_set(t, pos, t->heap[parent]);
 		pos = parent;
 	}
-	heap_set(t, pos, si);
+	heap_set(t, pos, e);
 }
 
 static void
 sift_down(struct am_topn *t, uint32_t pos)
 {
-	uint32_t si = t->heap[pos];
-	uint64_t c = t->slots[si].count;
+	struct hent e = t->heap[pos];
 	uint32_t n = t->used;
 
 	for (;;) {
@@ -160,14 +165,14 @@ sift_down(struct am_topn *t, uint32_t pos)
 		if (l >= n)
 			break;
 		m = l;
-		if (l + 1 < n && t->slots[t->heap[l + 1]].count < t->slots[t->heap[l]].count)
+		if (l + 1 < n && t->heap[l + 1].count < t->heap[l].count)
 			m = l + 1;
-		if (t->slots[t->heap[m]].count >= c)
+		if (t->heap[m].count >= e.count)
 			break;
 		heap_set(t, pos, t->heap[m]);
 		pos = m;
 	}
-	heap_set(t, pos, si);
+	heap_set(t, pos, e);
 }
 
 /* ---- index ---- */
@@ -272,6 +277,7 @@ update(struct am_topn *t, const void *key, size_t klen, uint64_t w, uint32_t *si
 		si = t->index[pos] - 1;
 		s = &t->slots[si];
 		s->count += w;
+		t->heap[s->heap].count = s->count;
 		sift_down(t, s->heap);
 		*si_out = si;
 		return s;
@@ -284,11 +290,11 @@ update(struct am_topn *t, const void *key, size_t klen, uint64_t w, uint32_t *si
 		s->count = w;
 		s->error = 0;
 		s->heap = t->used - 1;
-		t->heap[s->heap] = si;
+		t->heap[s->heap].si = si;
 	} else {
 		/* Replace the smallest counter: its count becomes the new key's error. */
 		t->replaced++;
-		si = t->heap[0];
+		si = t->heap[0].si;
 		s = &t->slots[si];
 		index_delete(t, index_find(t, s->hash, s->key, s->klen));
 		pos = index_find(t, h, key, klen);
@@ -302,6 +308,7 @@ update(struct am_topn *t, const void *key, size_t klen, uint64_t w, uint32_t *si
 	if (t->hist)
 		memset(t->hist + (size_t)si * HB_N, 0, HB_N * sizeof(*t->hist));
 	t->index[pos] = si + 1;
+	t->heap[s->heap].count = s->count;
 	if (fresh)
 		sift_up(t, s->heap);     /* appended at the bottom */
 	else
@@ -430,7 +437,7 @@ am_topn_bound(const struct am_topn *t)
 {
 	if (t->used < t->cfg.capacity)
 		return 0;
-	return t->slots[t->heap[0]].count;
+	return t->heap[0].count;
 }
 
 uint64_t
