@@ -88,6 +88,25 @@ cap_xcheck_http() {
 		  else { print "xcheck: tshark: response without http.time in stream " $7 > "/dev/stderr"; bad = 1; next }
 		  printf "%s|%s|%s\t%.0f\t%.0f\n", client, $3, $4, req, us($5) - req }
 		END { exit bad }' "$tmp/tshark.raw" | sort -t"$(printf '\t')" -k1,1 -k2,2n >"$tmp/tshark.tsv" || rc=1
+	# Full frames (no snaplen truncation): tshark can reassemble each
+	# response, and the frame that completes it is the response's last byte,
+	# so last_us is checked too: that frame's time - the request time above.
+	local truncated
+	truncated=$("${TSHARK:-tshark}" -n -r "$pcap" -Y 'frame.cap_len < frame.len' -T fields -e frame.number 2>/dev/null | wc -l)
+	if [ "$truncated" -eq 0 ]; then
+		# shellcheck disable=SC2086
+		"${TSHARK:-tshark}" -n -r "$pcap" -o tcp.desegment_tcp_streams:TRUE -o http.desegment_body:TRUE $dports \
+			-Y "http.response && http.response.code >= 200 && ($filter)" \
+			-T fields -E separator=/t -e ip.dst -e ipv6.dst -e tcp.dstport -e tcp.srcport -e frame.time_epoch \
+			2>/dev/null | awk -F'\t' "$cap_awk_us"'{ printf "%s|%s|%s\t%.0f\n", ($1 != "") ? $1 : $2, $3, $4, us($5) }' |
+			sort -t"$(printf '\t')" -k1,1 -k2,2n >"$tmp/tshark2.tsv"
+		awk -F'\t' 'FNR == 1 { file++ }
+			file == 1 { n[$1]++; c[$1, n[$1]] = $2; next }
+			{ m[$1]++; printf "%s\t%s\n", $0, (($1 in n) && m[$1] <= n[$1]) ? sprintf("%.0f", c[$1, m[$1]] - $2) : "none" }' \
+			"$tmp/tshark2.tsv" "$tmp/tshark.tsv" >"$tmp/tshark.tsv2" && mv "$tmp/tshark.tsv2" "$tmp/tshark.tsv"
+	else
+		awk '{ print $0 "\t-" }' "$tmp/tshark.tsv" >"$tmp/tshark.tsv2" && mv "$tmp/tshark.tsv2" "$tmp/tshark.tsv"
+	fi
 	# shellcheck disable=SC2086
 	"${TSHARK:-tshark}" -n -r "$pcap" -o tcp.desegment_tcp_streams:FALSE $dports \
 		-Y "http.request && ($(echo "$filter" | sed 's/srcport/dstport/g'))" \
@@ -96,9 +115,9 @@ cap_xcheck_http() {
 	# artmon: every transaction on the HTTP ports
 	local sel
 	sel=$(for p in $ports; do printf '.server_port == %s or ' "$p"; done)
-	jq -r "select(${sel}false) | [.client, .client_port, .server_port, .ts, (.first_us // \"null\"), .outcome] | @tsv" \
+	jq -r "select(${sel}false) | [.client, .client_port, .server_port, .ts, (.first_us // \"null\"), .outcome, (.last_us // \"null\")] | @tsv" \
 		"$jsonl" >"$tmp/artmon.raw" || { echo "xcheck: $jsonl: not JSON Lines" >&2; rm -rf "$tmp"; return 1; }
-	awk -F'\t' '{ printf "%s|%s|%s\t%.0f\t%s\t%s\n", $1, $2, $3, $4 * 1000000, $5, $6 }' "$tmp/artmon.raw" |
+	awk -F'\t' '{ printf "%s|%s|%s\t%.0f\t%s\t%s\t%s\n", $1, $2, $3, $4 * 1000000, $5, $6, $7 }' "$tmp/artmon.raw" |
 		sort -t"$(printf '\t')" -k1,1 -k2,2n >"$tmp/artmon.tsv"
 
 	local nresp nreq ntx nans
@@ -111,9 +130,9 @@ cap_xcheck_http() {
 	# port; ordered by request time) in both lists.
 	awk -F'\t' -v name="$(basename "$pcap")" '
 		FNR == 1 { file++ }
-		file == 1 { k = $1; n1[k]++; t1[k, n1[k]] = $2; f1[k, n1[k]] = $3; keys[k] = 1; next }
+		file == 1 { k = $1; n1[k]++; t1[k, n1[k]] = $2; f1[k, n1[k]] = $3; l1[k, n1[k]] = $4; keys[k] = 1; next }
 		file == 2 { if ($3 == "null") { nonull[$1]++; next }
-		            k = $1; n2[k]++; t2[k, n2[k]] = $2; f2[k, n2[k]] = $3; o2[k, n2[k]] = $4; keys[k] = 1 }
+		            k = $1; n2[k]++; t2[k, n2[k]] = $2; f2[k, n2[k]] = $3; o2[k, n2[k]] = $4; l2[k, n2[k]] = $5; keys[k] = 1 }
 		END {
 			for (k in keys) {
 				n = (n1[k] > n2[k]) ? n1[k] : n2[k]
@@ -126,10 +145,20 @@ cap_xcheck_http() {
 						printf "%s: %s #%d: artmon ts %.0f first_us %.0f (%s), tshark request %.0f http.time %.0f us\n", name, k, i, t2[k, i], f2[k, i], o2[k, i], t1[k, i], f1[k, i]
 						bad++
 					}
+					if (l1[k, i] == "none") {
+						printf "%s: %s #%d: tshark reassembled no response for it\n", name, k, i; bad++
+					} else if (l1[k, i] != "-") {
+						d = l2[k, i] - l1[k, i]; if (d < 0) d = -d
+						if (l2[k, i] == "null" || d > 1) {
+							printf "%s: %s #%d: artmon last_us %s, tshark (reassembled response) %.0f us\n", name, k, i, l2[k, i], l1[k, i]
+							bad++
+						}
+						lasts++
+					}
 					pairs++
 				}
 			}
-			printf "%s: %d pairs compared, %d mismatches\n", name, pairs, bad + 0
+			printf "%s: %d pairs compared (first_us), %d of them also last_us; %d mismatches\n", name, pairs, lasts, bad + 0
 			exit bad > 0
 		}' "$tmp/tshark.tsv" "$tmp/artmon.tsv" || rc=1
 
@@ -143,6 +172,88 @@ cap_xcheck_http() {
 	if [ "$ntx" -ne "$nreq" ]; then
 		echo "$(basename "$pcap"): artmon reports $ntx transactions, tshark saw $nreq requests"; rc=1
 	fi
+	rm -rf "$tmp"
+	return $rc
+}
+
+# cap_xcheck_conns PCAP JSONL: artmon's connection records (--records
+# connections --format json) against the frames as tshark dissects them:
+# handshake legs (srv_rtt = SYN-ACK - SYN, cli_rtt = client ACK - SYN-ACK),
+# MSS and window scale of both sides, payload bytes and packets per
+# direction, start time and duration.  Connections whose handshake is not
+# in the capture are not compared.
+cap_xcheck_conns() {
+	local pcap=$1 jsonl=$2 tmp rc=0
+	tmp=$(mktemp -d "${TMPDIR:-/tmp}/xconn.XXXXXX")
+	"${TSHARK:-tshark}" -n -r "$pcap" -Y tcp -T fields -E separator=/t \
+		-e tcp.stream -e frame.time_epoch -e ip.src -e ipv6.src -e tcp.srcport \
+		-e ip.dst -e ipv6.dst -e tcp.dstport -e tcp.flags.syn -e tcp.flags.ack -e tcp.len \
+		-e tcp.options.mss_val -e tcp.options.wscale.shift -e tcp.analysis.retransmission \
+		>"$tmp/frames" 2>"$tmp/err" || { echo "xconn: tshark failed: $(cat "$tmp/err")" >&2; rm -rf "$tmp"; return 1; }
+	awk -F'\t' "$cap_awk_us"'
+		{ s = $1; t = us($2); src = ($3 != "") ? $3 : $4; dst = ($6 != "") ? $6 : $7
+		  if (!(s in first)) { first[s] = t; order[++ns] = s }
+		  last[s] = t
+		  if ($9 == 1 && $10 == 0) {           # SYN
+			if (!(s in cli)) { cli[s] = src; cport[s] = $5; srv[s] = dst; sport[s] = $8 }
+			syn[s] = t; cmss[s] = $12; cws[s] = $13
+		  } else if ($9 == 1 && $10 == 1) {    # SYN-ACK
+			if (s in syn) { synack[s] = t; smss[s] = $12; sws[s] = $13 }
+		  } else if ((s in synack) && !(s in est) && src == cli[s] && $5 == cport[s]) {
+			est[s] = t
+		  }
+		  if (!(s in cli)) next
+		  d = (src == cli[s] && $5 == cport[s]) ? "c" : "s"
+		  pk[s, d]++; by[s, d] += $11
+		  if ($14 != "") rt[s] = 1
+		}
+		END {
+			for (i = 1; i <= ns; i++) {
+				s = order[i]
+				if (!(s in cli) || !(s in est)) continue
+				printf "%s|%s|%s\t%.0f\t%.0f\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.0f\n", cli[s], cport[s], sport[s],
+					first[s], synack[s] - syn[s], est[s] - synack[s], cmss[s], smss[s], cws[s], sws[s],
+					by[s, "c"] + 0, by[s, "s"] + 0, pk[s, "c"] + 0, pk[s, "s"] + 0, (s in rt) ? 1 : 0, last[s] - first[s]
+			}
+		}' "$tmp/frames" | sort -t"$(printf '\t')" -k1,1 -k2,2n >"$tmp/tshark.tsv"
+	jq -r '[.client, .client_port, .server_port, .ts, (.srv_rtt_us // "null"), (.cli_rtt_us // "null"),
+		(.client_mss // ""), (.server_mss // ""), (.client_wscale // ""), (.server_wscale // ""),
+		.c2s_bytes, .s2c_bytes, .c2s_pkts, .s2c_pkts, (.rtt_us // "null"), .duration_us] | @tsv' "$jsonl" >"$tmp/artmon.raw" ||
+		{ echo "xconn: $jsonl: not JSON Lines" >&2; rm -rf "$tmp"; return 1; }
+	awk -F'\t' '{ printf "%s|%s|%s\t%.0f", $1, $2, $3, $4 * 1000000; for (i = 5; i <= NF; i++) printf "\t%s", $i; printf "\n" }' \
+		"$tmp/artmon.raw" | sort -t"$(printf '\t')" -k1,1 -k2,2n >"$tmp/artmon.tsv"
+	awk -F'\t' -v name="$(basename "$pcap")" '
+		FNR == 1 { file++ }
+		file == 1 { k = $1; n1[k]++; r1[k, n1[k]] = $0; keys[k] = 1; next }
+		{ k = $1; n2[k]++; r2[k, n2[k]] = $0; keys[k] = 1 }
+		function cmp(what, a, b, tol) {
+			if (a == "" && b == "") return
+			if (a == "null" || b == "null" || a == "" || b == "" || (a - b > tol) || (b - a > tol)) {
+				printf "%s: %s #%d: %s: artmon %s, tshark %s\n", name, k, i, what, b, a; bad++
+			}
+		}
+		END {
+			for (k in keys) {
+				if (n1[k] != n2[k]) {
+					# artmon may know connections without a handshake in the capture
+					printf "%s: %s: tshark %d connections with a handshake, artmon %d\n", name, k, n1[k], n2[k]; bad++; continue
+				}
+				for (i = 1; i <= n1[k]; i++) {
+					split(r1[k, i], a, "\t"); split(r2[k, i], b, "\t")
+					cmp("start", a[2], b[2], 1)
+					cmp("srv_rtt_us", a[3], b[3], 1); cmp("cli_rtt_us", a[4], b[4], 1)
+					cmp("rtt_us", a[3] + a[4], b[13], 2)
+					cmp("client_mss", a[5], b[5], 0); cmp("server_mss", a[6], b[6], 0)
+					cmp("client_wscale", a[7], b[7], 0); cmp("server_wscale", a[8], b[8], 0)
+					if (a[13] == 0) { cmp("c2s_bytes", a[9], b[9], 0); cmp("s2c_bytes", a[10], b[10], 0) }
+					cmp("c2s_pkts", a[11], b[11], 0); cmp("s2c_pkts", a[12], b[12], 0)
+					cmp("duration_us", a[14], b[14], 1)
+					pairs++
+				}
+			}
+			printf "%s: %d connections compared, %d mismatches\n", name, pairs, bad + 0
+			exit (bad > 0 || pairs == 0)
+		}' "$tmp/tshark.tsv" "$tmp/artmon.tsv" || rc=1
 	rm -rf "$tmp"
 	return $rc
 }

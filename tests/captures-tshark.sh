@@ -2,7 +2,9 @@
 # Cross-check with tshark on the committed HTTP captures: for every final
 # (non-1xx) HTTP response, artmon's first_us equals tshark's http.time
 # (-o tcp.desegment_tcp_streams:FALSE) within 1 us, the request times agree,
-# and both count the same transactions.
+# and both count the same transactions.  On captures of full frames (not
+# cut by a snaplen) last_us is also compared with the frame where tshark
+# completes the reassembled response.
 #   captures-tshark.sh [PCAP...]   (default: tests/captures/http-*.pcap)
 set -u
 . "$(dirname "$0")/captures-lib.sh"
