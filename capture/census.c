@@ -356,6 +356,7 @@ struct am_census {
 	size_t nflts;
 	struct set *sets;
 	size_t nsets;
+	size_t nfast;            /* filters with a fast form */
 	int dlts[MAX_DLTS];
 	size_t ndlts;
 	int dlt_cache_dlt;       /* last link type looked up */
@@ -451,6 +452,7 @@ am_census_new(const struct am_census_cfg *cfg, char *err, size_t errlen)
 			f->label = am_xstrdup(g->label ? g->label : "");
 			f->expr = am_xstrdup(g->expr ? g->expr : "");
 			f->has_fast = fast_parse(f->expr, &f->fast);
+			c->nfast += f->has_fast != 0;
 		}
 		c->sets[c->nsets].n = c->nflts - c->sets[c->nsets].first;
 		c->nsets++;
@@ -719,8 +721,14 @@ am_census_frame(struct am_census *c, const struct am_frame *f, const struct am_p
 		int di = dlt_index(c, f->dlt, NULL, 0);
 		if (di < -1)
 			di = -2 - di;         /* compiled with errors: run those that did */
-		int fast_ok = c->cfg.fastpath && p != NULL && fast_link(f->dlt) && !l.tagged &&
-		    l.ipver != 0 && l.nh0 == p->proto;
+		int fast_ok = c->cfg.fastpath && c->nfast > 0 && fast_link(f->dlt) && !l.tagged && l.ipver != 0;
+		struct am_packet own;
+		if (fast_ok && p == NULL) {
+			/* The caller did not decode (or could not): decode here. */
+			if (am_decode(f->dlt, f->data, f->caplen, f->wirelen, &own) == AM_DEC_OK)
+				p = &own;
+		}
+		fast_ok = fast_ok && p != NULL && l.nh0 == p->proto;
 		struct pcap_pkthdr h;
 		memset(&h, 0, sizeof(h));
 		h.caplen = f->caplen;

@@ -71,8 +71,9 @@ struct am_census;
 struct am_census *am_census_new(const struct am_census_cfg *cfg, char *err, size_t errlen);
 void am_census_free(struct am_census *c);
 
-/* Counts one frame.  p is the decoded packet when am_decode returned
- * AM_DEC_OK for this frame, else NULL. */
+/* Counts one frame.  p is the decoded packet when the caller has it
+ * (am_decode returned AM_DEC_OK for this frame), else NULL: the census then
+ * decodes the frame itself if a fast-path expression can use it. */
 void am_census_frame(struct am_census *c, const struct am_frame *f, const struct am_packet *p);
 /* Feeds a completed transaction to the server tables. */
 void am_census_txn(struct am_census *c, const struct am_conn *conn, const struct am_txn *txn);

@@ -172,13 +172,19 @@ arp_frame(struct frame *f)
 }
 
 static void
-feed(struct am_census *c, const struct frame *f)
+feed_opt(struct am_census *c, const struct frame *f, int decode)
 {
 	struct am_packet p;
 	struct am_frame fr = { .data = f->b, .caplen = (uint32_t)f->len, .wirelen = (uint32_t)f->len, .dlt = f->dlt };
 	enum am_dec r = am_decode(f->dlt, f->b, (uint32_t)f->len, (uint32_t)f->len, &p);
 
-	am_census_frame(c, &fr, r == AM_DEC_OK ? &p : NULL);
+	am_census_frame(c, &fr, decode && r == AM_DEC_OK ? &p : NULL);
+}
+
+static void
+feed(struct am_census *c, const struct frame *f)
+{
+	feed_opt(c, f, 1);
 }
 
 static const struct am_census_filter sample_filters[] = {
@@ -317,17 +323,19 @@ START_TEST(test_filters_match_libpcap)
 {
 	static struct frame fr[64];
 	size_t n = sample_frames(fr, 64);
-	struct am_census *c[3] = { mk(1, 0), mk(0, 0), mk(1, 1) };
+	/* fast path, interpreter only, verified, fast path without the caller's decode */
+	struct am_census *c[4] = { mk(1, 0), mk(0, 0), mk(1, 1), mk(1, 0) };
 
-	for (int k = 0; k < 3; k++)
+	for (int k = 0; k < 4; k++)
 		for (size_t i = 0; i < n; i++)
-			feed(c[k], &fr[i]);
-	struct am_census_stats st[3];
-	for (int k = 0; k < 3; k++)
+			feed_opt(c[k], &fr[i], k != 3);
+	struct am_census_stats st[4];
+	for (int k = 0; k < 4; k++)
 		am_census_stats(c[k], &st[k]);
 	ck_assert_uint_gt(st[0].evals_fast, 0);
 	ck_assert_uint_eq(st[1].evals_fast, 0);
 	ck_assert_uint_eq(st[2].verify_mismatch, 0);
+	ck_assert_uint_eq(st[3].evals_fast, st[0].evals_fast);
 	ck_assert_uint_eq(st[0].compile_errors, 0);
 	ck_assert_uint_eq(am_census_nsets(c[0]), 3);
 	size_t seen = 0;
@@ -335,7 +343,7 @@ START_TEST(test_filters_match_libpcap)
 		for (size_t j = 0; j < am_census_nlabels(c[0], s); j++) {
 			const char *expr = am_census_expr(c[0], s, j);
 			uint64_t want = bpf_count(expr, fr, n);
-			for (int k = 0; k < 3; k++)
+			for (int k = 0; k < 4; k++)
 				ck_assert_msg(am_census_count(c[k], s, j)->packets == want,
 				    "census %d, '%s': %llu, libpcap %llu", k, expr,
 				    (unsigned long long)am_census_count(c[k], s, j)->packets, (unsigned long long)want);
@@ -352,7 +360,7 @@ START_TEST(test_filters_match_libpcap)
 	ck_assert_uint_eq(am_census_count(c[0], 2, 6)->packets, 4);   /* 3 ICMP, 1 ARP */
 	ck_assert_ptr_null(am_census_count(c[0], 2, 7));
 	ck_assert_ptr_null(am_census_label(c[0], 3, 0));
-	for (int k = 0; k < 3; k++)
+	for (int k = 0; k < 4; k++)
 		am_census_free(c[k]);
 }
 END_TEST

@@ -13,6 +13,8 @@
  *       --verify            fast path checked against the interpreter
  *       --no-census         decode (and track) only: the baseline
  *       --no-topn           no top-N tables
+ *       --no-packet         do not hand the decoded packet over (as from
+ *                           an engine that decodes internally)
  *       --tracker           feed the TCP tracker and DNS pairing, and the
  *                           servers tables from their transactions
  *   -b, --bench             packets per CPU second and memory on stderr
@@ -42,7 +44,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: censusrun [-f SET:LABEL=EXPR,...]... [-F text|csv|json] [-t] [-n N] [-k K]\n"
-	    "                 [-i SEC] [--no-fast] [--verify] [--no-census] [--no-topn] [--tracker] [-b] FILE...\n");
+	    "                 [-i SEC] [--no-fast] [--verify] [--no-census] [--no-topn] [--no-packet] [--tracker] [-b] FILE...\n");
 }
 
 int
@@ -58,13 +60,14 @@ main(int argc, char **argv)
 		{ "no-census", no_argument, NULL, 3 },
 		{ "tracker", no_argument, NULL, 4 },
 		{ "no-topn", no_argument, NULL, 5 },
+		{ "no-packet", no_argument, NULL, 6 },
 		{ "bench", no_argument, NULL, 'b' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct am_census_spec spec = { 0 };
 	struct am_census_cfg cfg;
 	char err[512];
-	int fmt = AM_CENSUS_CSV, topn = 0, census = 1, tracker = 0, bench = 0, ch;
+	int fmt = AM_CENSUS_CSV, topn = 0, census = 1, tracker = 0, bench = 0, pass_packet = 1, ch;
 	double interval = 0;
 
 	am_census_cfg_default(&cfg);
@@ -106,6 +109,9 @@ main(int argc, char **argv)
 			break;
 		case 5:
 			cfg.topn = 0;
+			break;
+		case 6:
+			pass_packet = 0;
 			break;
 		case 'b':
 			bench = 1;
@@ -179,7 +185,7 @@ main(int argc, char **argv)
 			}
 		}
 		if (c)
-			am_census_frame(c, &f, d == AM_DEC_OK ? &p : NULL);
+			am_census_frame(c, &f, pass_packet && d == AM_DEC_OK ? &p : NULL);
 		if (tr && d == AM_DEC_OK) {
 			if (p.proto == AM_IPPROTO_UDP)
 				(void)am_dns_packet(dns, &p);
