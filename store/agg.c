@@ -44,7 +44,8 @@ struct am_agg {
 	char **sigs;                /* index: sig id */
 	uint32_t sig_cap, next_sig, sig_flushed;
 
-	int dropped_any;            /* some stored keys are not in memory */
+	uint64_t *dropped;          /* bit filter over the hashes of keys dropped from
+	                             * memory: only those are looked up in the store */
 	struct am_agg_stats stats;
 	am_agg_close_cb close_cb;
 	void *close_ctx;
@@ -140,6 +141,8 @@ hash_remove(struct am_agg *agg, struct entry *e)
 	}
 }
 
+#define DROPPED_BITS (UINT64_C(1) << 20)   /* 128 KiB */
+
 static int
 cmp_last_seen(const void *a, const void *b)
 {
@@ -167,12 +170,15 @@ drop_idle(struct am_agg *agg)
 			c[n++] = e;
 	}
 	qsort(c, n, sizeof(*c), cmp_last_seen);
+	if (agg->dropped == NULL)
+		agg->dropped = am_xcalloc(DROPPED_BITS / 64, sizeof(uint64_t));
 	for (i = 0; i < n && agg->hcount > target; i++) {
+		uint64_t b = c[i]->hash % DROPPED_BITS;
+		agg->dropped[b / 64] |= UINT64_C(1) << (b % 64);
 		hash_remove(agg, c[i]);
 		agg->by_id[c[i]->id] = NULL;
 		free(c[i]);
 		agg->stats.keys_dropped++;
-		agg->dropped_any = 1;
 	}
 	free(c);
 }
@@ -360,6 +366,7 @@ am_agg_free(struct am_agg *agg)
 	for (i = 0; i < agg->sig_cap; i++)
 		free(agg->sigs[i]);
 	free(agg->sigs);
+	free(agg->dropped);
 	free(agg->by_id);
 	free(agg->hash);
 	free(agg->live);
@@ -448,16 +455,17 @@ count(struct am_agg *agg, struct entry *e, const struct am_conn *conn, const str
 	agg->stats.txns++;
 }
 
-/* The key's entry: in memory, or, if keys were dropped from memory, from
- * the store (a read, only for keys not in memory). */
+/* The key's entry: in memory, or, if it may be one of the keys dropped from
+ * memory, from the store (a read, only then). */
 static struct entry *
 lookup(struct am_agg *agg, const struct am_agg_key *k, const uint8_t *enc, size_t len, uint64_t h)
 {
 	struct entry *e = hash_find(agg, enc, len, h);
 	struct am_key_info ki;
 	struct am_totals tot;
+	uint64_t b = h % DROPPED_BITS;
 
-	if (e || !agg->dropped_any)
+	if (e || agg->dropped == NULL || !(agg->dropped[b / 64] & (UINT64_C(1) << (b % 64))))
 		return e;
 	if (am_store_key_find(agg->st, k, &ki, &tot) != 0 || ki.id >= agg->key_flushed)
 		return NULL;
