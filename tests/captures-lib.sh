@@ -98,14 +98,27 @@ cap_xcheck_http() {
 		"${TSHARK:-tshark}" -n -r "$pcap" -o tcp.desegment_tcp_streams:TRUE -o http.desegment_body:TRUE $dports \
 			-Y "http.response && http.response.code >= 200 && ($filter)" \
 			-T fields -E separator=/t -e ip.dst -e ipv6.dst -e tcp.dstport -e tcp.srcport -e frame.time_epoch \
-			2>/dev/null | awk -F'\t' "$cap_awk_us"'{ printf "%s|%s|%s\t%.0f\n", ($1 != "") ? $1 : $2, $3, $4, us($5) }' |
+			-e tcp.stream -e tcp.nxtseq 2>/dev/null | awk -F'\t' "$cap_awk_us"'{ printf "%s|%s|%s\t%.0f\t%s\t%s\n", ($1 != "") ? $1 : $2, $3, $4, us($5), $6, $7 }' |
 			sort -t"$(printf '\t')" -k1,1 -k2,2n >"$tmp/tshark2.tsv"
+		# client -> server frames: stream, time, acknowledgment number (relative)
+		# shellcheck disable=SC2086
+		"${TSHARK:-tshark}" -n -r "$pcap" -Y "$(echo "$filter" | sed 's/srcport/dstport/g')" \
+			-T fields -E separator=/t -e tcp.stream -e frame.time_epoch -e tcp.ack 2>/dev/null |
+			awk -F'\t' "$cap_awk_us"'{ printf "%s\t%.0f\t%s\n", $1, us($2), $3 }' >"$tmp/acks.tsv"
+		# last_us: the frame completing the response; ack_us: the first client
+		# frame after it acknowledging its last byte (none: "null")
 		awk -F'\t' 'FNR == 1 { file++ }
-			file == 1 { n[$1]++; c[$1, n[$1]] = $2; next }
-			{ m[$1]++; printf "%s\t%s\n", $0, (($1 in n) && m[$1] <= n[$1]) ? sprintf("%.0f", c[$1, m[$1]] - $2) : "none" }' \
-			"$tmp/tshark2.tsv" "$tmp/tshark.tsv" >"$tmp/tshark.tsv2" && mv "$tmp/tshark.tsv2" "$tmp/tshark.tsv"
+			file == 1 { na[$1]++; at[$1, na[$1]] = $2; av[$1, na[$1]] = $3; next }
+			file == 2 { n[$1]++; c[$1, n[$1]] = $2; st[$1, n[$1]] = $3; nx[$1, n[$1]] = $4; next }
+			{ m[$1]++
+			  if (!(($1 in n) && m[$1] <= n[$1])) { printf "%s\tnone\tnone\n", $0; next }
+			  j = m[$1]; s = st[$1, j]; a = "null"
+			  for (i = 1; i <= na[s]; i++)
+				if (at[s, i] >= c[$1, j] && av[s, i] + 0 >= nx[$1, j] + 0) { a = sprintf("%.0f", at[s, i] - $2); break }
+			  printf "%s\t%.0f\t%s\n", $0, c[$1, j] - $2, a }' \
+			"$tmp/acks.tsv" "$tmp/tshark2.tsv" "$tmp/tshark.tsv" >"$tmp/tshark.tsv2" && mv "$tmp/tshark.tsv2" "$tmp/tshark.tsv"
 	else
-		awk '{ print $0 "\t-" }' "$tmp/tshark.tsv" >"$tmp/tshark.tsv2" && mv "$tmp/tshark.tsv2" "$tmp/tshark.tsv"
+		awk '{ print $0 "\t-\t-" }' "$tmp/tshark.tsv" >"$tmp/tshark.tsv2" && mv "$tmp/tshark.tsv2" "$tmp/tshark.tsv"
 	fi
 	# shellcheck disable=SC2086
 	"${TSHARK:-tshark}" -n -r "$pcap" -o tcp.desegment_tcp_streams:FALSE $dports \
@@ -115,9 +128,9 @@ cap_xcheck_http() {
 	# artmon: every transaction on the HTTP ports
 	local sel
 	sel=$(for p in $ports; do printf '.server_port == %s or ' "$p"; done)
-	jq -r "select(${sel}false) | [.client, .client_port, .server_port, .ts, (.first_us // \"null\"), .outcome, (.last_us // \"null\")] | @tsv" \
+	jq -r "select(${sel}false) | [.client, .client_port, .server_port, .ts, (.first_us // \"null\"), .outcome, (.last_us // \"null\"), (.ack_us // \"null\")] | @tsv" \
 		"$jsonl" >"$tmp/artmon.raw" || { echo "xcheck: $jsonl: not JSON Lines" >&2; rm -rf "$tmp"; return 1; }
-	awk -F'\t' '{ printf "%s|%s|%s\t%.0f\t%s\t%s\t%s\n", $1, $2, $3, $4 * 1000000, $5, $6, $7 }' "$tmp/artmon.raw" |
+	awk -F'\t' '{ printf "%s|%s|%s\t%.0f\t%s\t%s\t%s\t%s\n", $1, $2, $3, $4 * 1000000, $5, $6, $7, $8 }' "$tmp/artmon.raw" |
 		sort -t"$(printf '\t')" -k1,1 -k2,2n >"$tmp/artmon.tsv"
 
 	local nresp nreq ntx nans
@@ -130,9 +143,9 @@ cap_xcheck_http() {
 	# port; ordered by request time) in both lists.
 	awk -F'\t' -v name="$(basename "$pcap")" '
 		FNR == 1 { file++ }
-		file == 1 { k = $1; n1[k]++; t1[k, n1[k]] = $2; f1[k, n1[k]] = $3; l1[k, n1[k]] = $4; keys[k] = 1; next }
+		file == 1 { k = $1; n1[k]++; t1[k, n1[k]] = $2; f1[k, n1[k]] = $3; l1[k, n1[k]] = $4; a1[k, n1[k]] = $5; keys[k] = 1; next }
 		file == 2 { if ($3 == "null") { nonull[$1]++; next }
-		            k = $1; n2[k]++; t2[k, n2[k]] = $2; f2[k, n2[k]] = $3; o2[k, n2[k]] = $4; l2[k, n2[k]] = $5; keys[k] = 1 }
+		            k = $1; n2[k]++; t2[k, n2[k]] = $2; f2[k, n2[k]] = $3; o2[k, n2[k]] = $4; l2[k, n2[k]] = $5; a2[k, n2[k]] = $6; keys[k] = 1 }
 		END {
 			for (k in keys) {
 				n = (n1[k] > n2[k]) ? n1[k] : n2[k]
@@ -154,11 +167,17 @@ cap_xcheck_http() {
 							bad++
 						}
 						lasts++
+						if (a1[k, i] == "null" || a2[k, i] == "null") {
+							if (a1[k, i] != a2[k, i]) { printf "%s: %s #%d: artmon ack_us %s, tshark %s\n", name, k, i, a2[k, i], a1[k, i]; bad++ }
+						} else {
+							d = a2[k, i] - a1[k, i]; if (d < 0) d = -d
+							if (d > 1) { printf "%s: %s #%d: artmon ack_us %s, tshark (client ACK of the last byte) %s us\n", name, k, i, a2[k, i], a1[k, i]; bad++ }
+						}
 					}
 					pairs++
 				}
 			}
-			printf "%s: %d pairs compared (first_us), %d of them also last_us; %d mismatches\n", name, pairs, lasts, bad + 0
+			printf "%s: %d pairs compared (first_us), %d of them also last_us and ack_us; %d mismatches\n", name, pairs, lasts, bad + 0
 			exit bad > 0
 		}' "$tmp/tshark.tsv" "$tmp/artmon.tsv" || rc=1
 
