@@ -28,6 +28,9 @@ store_usage(FILE *fp)
 	    "      --from T         show: intervals starting at or after T\n"
 	    "      --to T           show: intervals starting before T\n"
 	    "  -k, --key ID         show: only this key id\n"
+	    "      --server ADDR    show: only keys of this server address\n"
+	    "      --port N         show: only keys of this server port\n"
+	    "      --signature NAME show: only keys of this signature\n"
 	    "  -h, --help           this help\n\n"
 	    "T is epoch seconds or a UTC date and time: 2026-11-22, 2026-11-22T15:00:00Z.\n"
 	    "Timings are microseconds; a timing with no values is null.\n");
@@ -195,8 +198,28 @@ out_rec(struct am_out *o, int level, am_time_t start, uint32_t len, const struct
 	out_end(o);
 }
 
+struct filter {
+	int have_server;
+	struct am_addr server;
+	int port;                 /* -1 any */
+	const char *signature;    /* NULL any */
+};
+
 static int
-do_show(struct am_store *st, enum am_fmt fmt, int level, am_time_t from, am_time_t to, uint32_t only)
+wanted(const struct filter *f, const struct am_agg_key *k)
+{
+	if (f->have_server && am_addr_cmp(&f->server, &k->server) != 0)
+		return 0;
+	if (f->port >= 0 && k->server_port != f->port)
+		return 0;
+	if (f->signature && strcmp(f->signature, k->signature) != 0)
+		return 0;
+	return 1;
+}
+
+static int
+do_show(struct am_store *st, enum am_fmt fmt, int level, am_time_t from, am_time_t to, uint32_t only,
+    const struct filter *f)
 {
 	struct am_store_info info;
 	struct am_out o;
@@ -212,6 +235,11 @@ do_show(struct am_store *st, enum am_fmt fmt, int level, am_time_t from, am_time
 	while ((kr = only ? am_store_key_get(st, only, &ki) : am_store_key_next(st, id, &ki)) == 0) {
 		am_time_t t = from - 1, s;
 		id = ki.id;
+		if (!wanted(f, &ki.key)) {
+			if (only)
+				break;
+			continue;
+		}
 		while ((rr = am_store_rec_next(st, level, id, t, &s, &r)) == 0 && s < to) {
 			out_rec(&o, level, s, len, &ki, &r);
 			t = s;
@@ -272,6 +300,9 @@ cmd_store(int argc, char **argv)
 		{ "from", required_argument, NULL, 'f' },
 		{ "to", required_argument, NULL, 't' },
 		{ "key", required_argument, NULL, 'k' },
+		{ "server", required_argument, NULL, 1 },
+		{ "port", required_argument, NULL, 2 },
+		{ "signature", required_argument, NULL, 3 },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -279,7 +310,8 @@ cmd_store(int argc, char **argv)
 	enum am_fmt fmt = FMT_TEXT;
 	int level = 1, ch, r;
 	am_time_t from = 0, to = INT64_MAX;
-	unsigned long key = 0;
+	unsigned long key = 0, port;
+	struct filter filt = { 0, { 0, { 0 } }, -1, NULL };
 	struct am_store *st;
 	char err[512], *end;
 
@@ -318,6 +350,24 @@ cmd_store(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 1:
+			if (am_addr_parse(optarg, &filt.server) < 0) {
+				fprintf(stderr, "artmon store: bad address \"%s\"\n", optarg);
+				return 2;
+			}
+			filt.have_server = 1;
+			break;
+		case 2:
+			port = strtoul(optarg, &end, 10);
+			if (*end || end == optarg || port > 65535) {
+				fprintf(stderr, "artmon store: bad port \"%s\"\n", optarg);
+				return 2;
+			}
+			filt.port = (int)port;
+			break;
+		case 3:
+			filt.signature = optarg;
+			break;
 		case 'h':
 			store_usage(stdout);
 			return 0;
@@ -348,7 +398,7 @@ cmd_store(int argc, char **argv)
 		return 1;
 	}
 	if (strcmp(what, "show") == 0)
-		r = do_show(st, fmt, level, from, to, (uint32_t)key);
+		r = do_show(st, fmt, level, from, to, (uint32_t)key, &filt);
 	else if (strcmp(what, "info") == 0)
 		r = do_info(st, fmt);
 	else

@@ -66,12 +66,21 @@ cmp -s "$dir/r.csv" "$dir/r2.csv" || fail "ISO times"
 grep -vq '"key_id":3,' "$dir/k3.json" && fail "--key shows only key 3"
 head -1 "$dir/k3.json" | grep -q '^{"interval_start":1699999200.000000,"interval_s":300,"level":1,' || fail "json record"
 
+# --server, --port, --signature
+"$artmon" store -s "$dir/s" show -F csv --server 10.1.0.1 > "$dir/f1.csv"
+[ "$(wc -l < "$dir/f1.csv")" = 25 ] || fail "--server"
+"$artmon" store -s "$dir/s" show -F csv --port 8002 --signature sig2 > "$dir/f2.csv"
+[ "$(wc -l < "$dir/f2.csv")" = 25 ] || fail "--port --signature"
+"$artmon" store -s "$dir/s" show -F csv --port 8002 --signature sig0 > "$dir/f3.csv"
+[ "$(wc -l < "$dir/f3.csv")" -le 1 ] || fail "filters combine"
+
 # info
 "$artmon" store -s "$dir/s" info -F json | grep -q '"interval_s":300,"rollup_s":3600,"keys":3,' || fail "info"
 
 # errors: stderr and a non-zero exit
 for args in "store" "store -s $dir/none" "store -s $dir/s bogus" "store -s $dir/s show -F xml" \
-    "store -s $dir/s show --level 3" "store -s $dir/s show --from yesterday" "store -s $dir/s show -k 99"; do
+    "store -s $dir/s show --level 3" "store -s $dir/s show --from yesterday" "store -s $dir/s show -k 99" \
+    "store -s $dir/s show --server 10.1.0" "store -s $dir/s show --port 70000"; do
 	if $artmon $args > "$dir/out" 2> "$dir/err"; then fail "artmon $args succeeded"; fi
 	[ -s "$dir/err" ] || fail "artmon $args: no message"
 done
