@@ -9,11 +9,13 @@
  * are summed into one signature row.  Overflow keys have no row (their
  * transactions are counted in artmonCaptureKeyOverflows).
  *
- * The last-interval columns come from the records of the interval that
- * closed last: the view registers itself as the aggregator's close
- * callback (and passes every call on to a chained callback), merges the
- * records per server and per signature row and computes the statistics
- * from the merged distributions.
+ * The last-interval columns come from the view's own per-row interval
+ * histograms, fed with every transaction (am_aggview_txn) and rotated when
+ * the aggregator closes an interval: closing costs a pointer swap per row,
+ * and a row's statistics are computed the first time a manager asks for
+ * them, so no interval close stalls the SNMP loop with quantile
+ * computations.  The view also registers itself as the aggregator's close
+ * callback and passes every call on to a chained one.
  *
  * The history table reads level-1 records from the store (none without a
  * store); for a signature row made of several keys, the first key's. */
@@ -34,6 +36,11 @@ void am_aggview_free(struct am_aggview *v);
 
 /* Row providers for mib.h. */
 void am_aggview_tables(struct am_aggview *v, struct am_mib_tables *out);
+
+/* One transaction, as the engine reports it (call it for every transaction
+ * the aggregator counts; masks as in the engine's configuration). */
+void am_aggview_txn(struct am_aggview *v, const struct am_conn *c, const struct am_txn *t,
+    const char *signature, unsigned masklen4, unsigned masklen6);
 
 /* The aggregates changed (call after feeding packets). */
 void am_aggview_touch(struct am_aggview *v);

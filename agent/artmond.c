@@ -29,6 +29,7 @@
 
 #define MAX_INPUTS 64
 #define REPLAY_BATCH 2000       /* packets between two looks at SNMP */
+#define REPLAY_SLICE_US 5000    /* ... or this much time, whichever ends first */
 #define LIVE_BATCH 10000
 
 struct opts {
@@ -70,6 +71,7 @@ struct daemon {
 	struct am_agg *agg;
 	struct am_engine *eng;
 	struct am_aggview *view;
+	unsigned masklen4, masklen6;
 	am_time_t rt_offset;          /* --realtime: wall - packet time, 0 before the first packet */
 	int have_pending;             /* --realtime: a frame read but not yet due */
 	struct am_frame pending;
@@ -300,6 +302,14 @@ config_load(struct daemon *d, int reload)
 /* ------------------------------------------------------------------ measuring */
 
 static void
+cb_txn(void *ctx, const struct am_engine_txn *t)
+{
+	struct daemon *d = ctx;
+
+	am_aggview_txn(d->view, t->conn, t->txn, t->signature, d->masklen4, d->masklen6);
+}
+
+static void
 cb_conn_end(void *ctx, const struct am_conn *c)
 {
 	struct daemon *d = ctx;
@@ -410,9 +420,13 @@ static int
 replay_some(struct daemon *d)
 {
 	struct am_frame f;
+	am_time_t until = am_now_mono() + REPLAY_SLICE_US;
 
 	for (int n = 0; n < REPLAY_BATCH; n++) {
 		int rc;
+		/* Look at SNMP again after a slice of work, even mid-batch. */
+		if ((n & 63) == 63 && am_now_mono() >= until)
+			break;
 		if (d->have_pending) {
 			f = d->pending;
 			rc = AM_SRC_PACKET;
@@ -753,7 +767,9 @@ main(int argc, char **argv)
 		ec.tracker.max_sessions = d->o.max_sessions;
 	if (d->o.midstream)
 		ec.tracker.wait_for_syn = 0;
-	struct am_engine_cb cb = { .ctx = d, .conn_end = cb_conn_end };
+	struct am_engine_cb cb = { .ctx = d, .txn = cb_txn, .conn_end = cb_conn_end };
+	d->masklen4 = ec.masklen4;
+	d->masklen6 = ec.masklen6;
 	d->eng = am_engine_new(&ec, d->rules, d->agg, &cb);
 	d->view = am_aggview_new(d->agg, d->store, le, n_le, d->o.history);
 	mib_init(d);

@@ -70,6 +70,7 @@ feed(const char *server, uint16_t port, int64_t first, int64_t rtt, enum am_outc
 	struct am_agg_key k;
 	am_agg_key_make(&k, &c, "web", sig, 32, 128, AM_BY_SERVER);
 	ck_assert_int_eq(am_agg_add(agg, &k, &c, &t), 0);
+	am_aggview_txn(view, &c, &t, sig, 32, 128);
 	am_aggview_touch(view);
 }
 
@@ -646,6 +647,7 @@ START_TEST(test_by_client_rows_merge)
 		set_addr(&c.client, i ? "198.51.100.1" : "198.51.100.2");
 		am_agg_key_make(&k, &c, "mail", "HELO", 32, 128, AM_BY_CLIENT);
 		ck_assert_int_eq(am_agg_add(agg, &k, &c, &t), 0);
+		am_aggview_txn(view, &c, &t, "HELO", 32, 128);
 	}
 	am_aggview_touch(view);
 	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 6, 1, AM_SIG_STATS + AM_ST_TXNS, 1, 4, 192, 0, 2, 77, 25, 5), &v), AM_MIB_OK);

@@ -1,0 +1,56 @@
+#!/bin/sh
+# SNMP stays responsive under load: while artmond replays at full speed a
+# capture where 10,000 servers (10,000 keys) are active in every 10-second
+# interval, so that every interval close flushes 10,000 keys to the store,
+# GETs of a signature row are answered with a p99 latency under 100 ms and
+# none is lost.
+#
+# Heavy (about 20 s of full CPU): it runs when ARTMON_HEAVY=1, e.g.
+#   make -C tests check TESTS=agent/latency.sh ARTMON_HEAVY=1
+set -u
+. "$top_srcdir/tests/agent/lib.sh"
+[ "${ARTMON_HEAVY:-0}" = 1 ] || am_skip "heavy test: set ARTMON_HEAVY=1 to run it"
+agent_setup
+agent_require artmond editcap
+NSRV=${NSRV:-10000}
+COPIES=${COPIES:-6}
+LIMIT_MS=${LIMIT_MS:-100}
+
+# 3 intervals of traffic per copy; copies follow each other in time.
+python3 "$top_srcdir/tests/agent/mkmany.py" "$AM_TMP/m0.pcap" "$NSRV" 3 10 || am_fail "mkmany.py"
+files="-r $AM_TMP/m0.pcap"
+c=1
+while [ $c -lt "$COPIES" ]; do
+	editcap -t $((c * 30)) "$AM_TMP/m0.pcap" "$AM_TMP/m$c.pcap" >/dev/null || am_fail "editcap"
+	files="$files -r $AM_TMP/m$c.pcap"
+	c=$((c + 1))
+done
+
+snmpd_start
+stop="$AM_TMP/stop"
+oid=.1.3.6.1.4.1.32473.1.6.1.4.1.4.10.0.0.0.80.0   # artmonSignatureTransactions of 10.0.0.0:80, signature 0
+python3 "$top_srcdir/tests/agent/snmplat.py" 127.0.0.1 "$SNMPD_PORT" "$oid" "$stop" 5 >"$AM_TMP/lat.out" 2>&1 &
+sampler=$!
+# shellcheck disable=SC2086
+artmond_start $files -s "$AM_TMP/store" --interval 10
+replay_finished() { [ "$(snmpget_q ARTMON-MIB::artmonCaptureState.$COPIES 2>/dev/null)" = finished ]; }
+wait_until 300 replay_finished || am_fail "the replay did not finish"
+touch "$stop"
+wait "$sampler"
+cat "$AM_TMP/lat.out"
+set -- $(cat "$AM_TMP/lat.out")
+# samples N ok N errors N timeouts N p50_ms X p99_ms X max_ms X
+ok=$4 errors=$6 timeouts=$8 p99=${12}
+[ "$ok" -ge 100 ] || am_fail "only $ok answered GETs during the replay"
+assert_eq "errors" 0 "$errors"
+assert_eq "timeouts" 0 "$timeouts"
+awk -v p="$p99" -v l="$LIMIT_MS" 'BEGIN { exit !(p < l) }' ||
+	am_fail "p99 latency $p99 ms is not under $LIMIT_MS ms"
+am_log "ok: p99 $p99 ms under $LIMIT_MS ms"
+
+# The flushes did happen during the replay, with all the keys.
+flushes=$(snmpget_q ARTMON-MIB::artmonStoreFlushes.0)
+[ "$flushes" -ge $((3 * COPIES)) ] || am_fail "only $flushes flushes"
+rows=$(snmpwalk -v2c -c public -Oqn "127.0.0.1:$SNMPD_PORT" .1.3.6.1.4.1.32473.1.5.1.5 | wc -l)
+assert_eq "server rows" "$NSRV" "$rows"
+echo PASS
