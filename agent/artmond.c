@@ -72,6 +72,10 @@ struct daemon {
 	struct am_engine *eng;
 	struct am_aggview *view;
 	unsigned masklen4, masklen6;
+	/* notifications: what was seen at the last check */
+	uint32_t nt_intervals;
+	uint64_t nt_full;
+	uint32_t nt_store_errors;
 	am_time_t rt_offset;          /* --realtime: wall - packet time, 0 before the first packet */
 	int have_pending;             /* --realtime: a frame read but not yet due */
 	struct am_frame pending;
@@ -392,6 +396,44 @@ update_mib(struct daemon *d)
 	}
 }
 
+/* Notifications that do not need the alarm table: session table full (at
+ * most once per interval, when sessions were refused or evicted in the
+ * interval that closed) and store errors. */
+static void
+check_notifications(struct daemon *d)
+{
+	struct am_engine_stats es;
+	struct am_mib_notification nt;
+	uint64_t full;
+
+	am_engine_stats(d->eng, &es);
+	full = es.tracker.refused + es.tracker.evicted;
+	if (d->mib.intervals != d->nt_intervals) {
+		if (full > d->nt_full) {
+			am_mib_notify_init(&nt, AM_NT_SESSION_TABLE_FULL);
+			am_mib_notify_str(&nt, AM_NO_CAPTURE_NAME, "");
+			am_mib_notify_u32(&nt, AM_NO_VALUE, (uint32_t)(es.tracker.sessions_active > UINT32_MAX ?
+			    UINT32_MAX : es.tracker.sessions_active));
+			am_mib_notify_u32(&nt, AM_NO_THRESHOLD, (uint32_t)(es.tracker.sessions_limit > UINT32_MAX ?
+			    UINT32_MAX : es.tracker.sessions_limit));
+			am_mib_notify_date(&nt, AM_NO_INTERVAL_END, d->mib.last_interval_end);
+			agent_notify(&nt);
+			log_warnx("capture", "session table full: %" PRIu64 " sessions refused or evicted",
+			    full - d->nt_full);
+		}
+		d->nt_full = full;
+		d->nt_intervals = d->mib.intervals;
+	}
+	if (d->mib.store_errors > d->nt_store_errors) {
+		static const am_subid errors_oid[] = { ARTMON_MIB_OID, AM_O_OBJECTS, AM_O_STORE, AM_STORE_ERRORS, 0 };
+		am_mib_notify_init(&nt, AM_NT_STORE_ERROR);
+		am_mib_notify_object(&nt, &d->mib, errors_oid, sizeof(errors_oid) / sizeof(errors_oid[0]));
+		am_mib_notify_str(&nt, AM_NO_MESSAGE, "writing to the store failed");
+		agent_notify(&nt);
+		d->nt_store_errors = d->mib.store_errors;
+	}
+}
+
 static void
 finish(struct daemon *d)
 {
@@ -412,6 +454,7 @@ replay_end(struct daemon *d)
 	for (int i = 0; i < d->nsrc && i < MAX_INPUTS; i++)
 		d->caps[i].state = AM_CAPS_FINISHED;
 	update_mib(d);
+	check_notifications(d);
 	log_info("main", "end of input: %u intervals", d->mib.intervals);
 }
 
@@ -651,6 +694,7 @@ run(struct daemon *d)
 		am_time_t now = am_now_mono();
 		if (d->eof || now - last_update >= 100000) {
 			update_mib(d);
+			check_notifications(d);
 			last_update = now;
 		}
 	}
@@ -776,6 +820,7 @@ main(int argc, char **argv)
 	if (d->live)
 		am_engine_tick(d->eng, am_now_wall());
 	update_mib(d);
+	d->nt_store_errors = d->mib.store_errors;   /* only new errors are notified */
 
 	if (agent_init(d->o.agentx, &d->mib) < 0) {
 		rc = 1;

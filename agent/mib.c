@@ -672,3 +672,102 @@ am_mib_getnext(const struct am_mib_state *st, const am_subid *oid, size_t len,
 	}
 	return 0;
 }
+
+/* ------------------------------------------------------------------ notifications */
+
+void
+am_mib_notify_init(struct am_mib_notification *nt, unsigned type)
+{
+	memset(nt, 0, sizeof(*nt));
+	nt->type = type;
+	memcpy(nt->trap_oid, am_mib_root_oid, am_mib_root_oid_len * sizeof(am_subid));
+	nt->trap_oid[am_mib_root_oid_len] = AM_O_NOTIFICATIONS;
+	nt->trap_oid[am_mib_root_oid_len + 1] = type;
+	nt->trap_oid_len = am_mib_root_oid_len + 2;
+}
+
+static struct am_mib_varbind *
+notify_slot(struct am_mib_notification *nt, unsigned obj)
+{
+	struct am_mib_varbind *vb;
+
+	if (nt->n >= AM_MIB_NOTIFY_MAX)
+		return NULL;
+	vb = &nt->vb[nt->n++];
+	memset(vb, 0, sizeof(*vb));
+	memcpy(vb->oid, am_mib_root_oid, am_mib_root_oid_len * sizeof(am_subid));
+	vb->len = am_mib_root_oid_len;
+	vb->oid[vb->len++] = AM_O_OBJECTS;
+	vb->oid[vb->len++] = AM_O_NOTIFY;
+	vb->oid[vb->len++] = obj;
+	vb->oid[vb->len++] = 0;
+	return vb;
+}
+
+void
+am_mib_notify_u32(struct am_mib_notification *nt, unsigned obj, uint32_t u)
+{
+	struct am_mib_varbind *vb = notify_slot(nt, obj);
+
+	if (vb)
+		v_u(&vb->v, AM_V_UNSIGNED, u);
+}
+
+void
+am_mib_notify_int(struct am_mib_notification *nt, unsigned obj, int64_t i)
+{
+	struct am_mib_varbind *vb = notify_slot(nt, obj);
+
+	if (vb)
+		v_int(&vb->v, i);
+}
+
+void
+am_mib_notify_str(struct am_mib_notification *nt, unsigned obj, const char *str)
+{
+	struct am_mib_varbind *vb = notify_slot(nt, obj);
+
+	if (vb)
+		v_str(&vb->v, str);
+}
+
+void
+am_mib_notify_date(struct am_mib_notification *nt, unsigned obj, am_time_t t)
+{
+	struct am_mib_varbind *vb = notify_slot(nt, obj);
+
+	if (vb)
+		v_date(&vb->v, t);
+}
+
+void
+am_mib_notify_server(struct am_mib_notification *nt, const struct am_addr *a, uint16_t port)
+{
+	struct am_mib_varbind *vb;
+	size_t alen = addr_len(a);
+
+	am_mib_notify_int(nt, AM_NO_ADDRESS_TYPE, a->family == AM_AF_INET ? 1 : a->family == AM_AF_INET6 ? 2 : 0);
+	if ((vb = notify_slot(nt, AM_NO_ADDRESS)) != NULL) {
+		vb->v.type = AM_V_OCTETS;
+		memcpy(vb->v.s, a->a, alen);
+		vb->v.len = alen;
+	}
+	am_mib_notify_u32(nt, AM_NO_PORT, port);
+}
+
+int
+am_mib_notify_object(struct am_mib_notification *nt, const struct am_mib_state *st,
+    const am_subid *oid, size_t len)
+{
+	struct am_mib_varbind *vb;
+
+	if (nt->n >= AM_MIB_NOTIFY_MAX || len > AM_OID_MAX)
+		return -1;
+	vb = &nt->vb[nt->n];
+	if (am_mib_get(st, oid, len, &vb->v) != AM_MIB_OK)
+		return -1;
+	memcpy(vb->oid, oid, len * sizeof(am_subid));
+	vb->len = len;
+	nt->n++;
+	return 0;
+}

@@ -212,4 +212,35 @@ size_t am_mib_date_and_time(am_time_t t, uint8_t *buf);
  * when the outcome is not a malformed reason. */
 int am_mib_malformed_slot(int dec);
 
+/* --- notifications --------------------------------------------------------- */
+
+/* A notification as the agent sends it: snmpTrapOID.0 is
+ * artmonNotifications.type; the varbinds follow in order. */
+#define AM_MIB_NOTIFY_MAX 16
+struct am_mib_varbind {
+	am_subid oid[AM_OID_MAX];
+	size_t len;
+	struct am_mib_value v;
+};
+struct am_mib_notification {
+	unsigned type;                     /* AM_NT_* */
+	am_subid trap_oid[AM_OID_MAX];     /* artmonNotifications.type */
+	size_t trap_oid_len;
+	int n;
+	struct am_mib_varbind vb[AM_MIB_NOTIFY_MAX];
+};
+
+void am_mib_notify_init(struct am_mib_notification *nt, unsigned type);
+/* artmonNotify<obj>.0 (obj: AM_NO_*) with a value of the object's type. */
+void am_mib_notify_u32(struct am_mib_notification *nt, unsigned obj, uint32_t u);
+void am_mib_notify_int(struct am_mib_notification *nt, unsigned obj, int64_t i);
+void am_mib_notify_str(struct am_mib_notification *nt, unsigned obj, const char *s);
+void am_mib_notify_date(struct am_mib_notification *nt, unsigned obj, am_time_t t);
+/* artmonNotifyAddressType, artmonNotifyAddress and artmonNotifyPort. */
+void am_mib_notify_server(struct am_mib_notification *nt, const struct am_addr *a, uint16_t port);
+/* Any readable object instance with its current value from st (for
+ * example artmonStoreErrors.0); 0, or -1 if it cannot be read. */
+int am_mib_notify_object(struct am_mib_notification *nt, const struct am_mib_state *st,
+    const am_subid *oid, size_t len);
+
 #endif

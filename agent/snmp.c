@@ -229,6 +229,34 @@ agent_process(const struct pollfd *pfd, int n)
 	netsnmp_check_outstanding_agent_requests();
 }
 
+int
+agent_notify(const struct am_mib_notification *nt)
+{
+	static const oid trap_oid_oid[] = { 1, 3, 6, 1, 6, 3, 1, 1, 4, 1, 0 };   /* snmpTrapOID.0 */
+	netsnmp_variable_list *vars = NULL;
+	oid name[AM_OID_MAX];
+
+	if (!initialised)
+		return -1;
+	for (size_t i = 0; i < nt->trap_oid_len; i++)
+		name[i] = nt->trap_oid[i];
+	snmp_varlist_add_variable(&vars, trap_oid_oid, OID_LENGTH(trap_oid_oid), ASN_OBJECT_ID,
+	    (const u_char *)name, nt->trap_oid_len * sizeof(oid));
+	for (int k = 0; k < nt->n; k++) {
+		const struct am_mib_varbind *vb = &nt->vb[k];
+		netsnmp_variable_list *v;
+		for (size_t i = 0; i < vb->len; i++)
+			name[i] = vb->oid[i];
+		v = snmp_varlist_add_variable(&vars, name, vb->len, ASN_NULL, NULL, 0);
+		if (v)
+			set_value(v, &vb->v);
+	}
+	send_v2trap(vars);
+	snmp_free_varbind(vars);
+	log_debug("snmp", "notification %u sent", nt->type);
+	return 0;
+}
+
 void
 agent_shutdown(void)
 {

@@ -20,5 +20,8 @@ int agent_pollfds(struct pollfd *pfd, int max, int *timeout_ms);
 /* After poll: reads what is ready, runs timers and pending requests. */
 void agent_process(const struct pollfd *pfd, int n);
 void agent_shutdown(void);
+/* Sends a notification through the master agent's trap sinks.  0, or -1
+ * when the subagent is not initialised. */
+int agent_notify(const struct am_mib_notification *nt);
 
 #endif

@@ -662,6 +662,38 @@ START_TEST(test_by_client_rows_merge)
 }
 END_TEST
 
+START_TEST(test_notification_varbinds)
+{
+	struct am_mib_notification nt;
+	struct am_addr a;
+
+	am_mib_notify_init(&nt, AM_NT_ALARM_RISING);
+	ck_assert_int_eq(am_oid_cmp(nt.trap_oid, nt.trap_oid_len, OID(R, 0, 1)), 0);
+	set_addr(&a, "2001:db8::1");
+	am_mib_notify_u32(&nt, AM_NO_ALARM_INDEX, 7);
+	am_mib_notify_server(&nt, &a, 443);
+	am_mib_notify_str(&nt, AM_NO_SIGNATURE, "GET");
+	am_mib_notify_int(&nt, AM_NO_STATISTIC, 2);
+	am_mib_notify_date(&nt, AM_NO_INTERVAL_END, T0 * AM_USEC);
+	ck_assert_int_eq(nt.n, 7);
+	ck_assert_int_eq(am_oid_cmp(nt.vb[0].oid, nt.vb[0].len, OID(R, 1, 11, AM_NO_ALARM_INDEX, 0)), 0);
+	ck_assert_int_eq(am_oid_cmp(nt.vb[1].oid, nt.vb[1].len, OID(R, 1, 11, AM_NO_ADDRESS_TYPE, 0)), 0);
+	ck_assert_int_eq(nt.vb[1].v.i, 2);
+	ck_assert_uint_eq(nt.vb[2].v.len, 16);
+	ck_assert_uint_eq(nt.vb[3].v.u, 443);
+	ck_assert_int_eq(nt.vb[6].v.type, AM_V_OCTETS);
+	ck_assert_uint_eq(nt.vb[6].v.len, 11);
+	/* An object instance with its current value. */
+	ck_assert_int_eq(am_mib_notify_object(&nt, &st, OID(R, 1, 1, AM_SENSOR_INTERVAL, 0)), 0);
+	ck_assert_uint_eq(nt.vb[7].v.u, 60);
+	ck_assert_int_eq(am_mib_notify_object(&nt, &st, OID(R, 1, 1, AM_SENSOR_INTERVAL)), -1);
+	/* Bounded. */
+	for (int i = 0; i < 20; i++)
+		am_mib_notify_u32(&nt, AM_NO_VALUE, 1);
+	ck_assert_int_eq(nt.n, AM_MIB_NOTIFY_MAX);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -693,6 +725,7 @@ suite(void)
 	tcase_add_checked_fixture(tc, setup_empty, teardown);
 	tcase_add_test(tc, test_walk_empty);
 	tcase_add_test(tc, test_getnext_across_empty_tables);
+	tcase_add_test(tc, test_notification_varbinds);
 	suite_add_tcase(s, tc);
 	return s;
 }
