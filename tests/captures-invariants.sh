@@ -3,8 +3,9 @@
 # shipped rules and without rules (header-only timing):
 #   timings are null or integers >= 0; think <= first <= last <= ack;
 #   no response => first, last, think null (never 0); complete => a response;
-#   rtt = srv_rtt + cli_rtt; req_bytes > 0; known outcome; and every capture
-#   yields transactions.  PostgreSQL and Redis captures hold requests that
+#   rtt = srv_rtt + cli_rtt; req_bytes > 0; known outcome; a transaction
+#   (start + longest timing) lies within its connection (--records
+#   connections: ts, duration_us); and every capture yields transactions.  PostgreSQL and Redis captures hold requests that
 #   sleep (pg_sleep(0.05), BLPOP 0.05): some think_us must reach 50 ms.
 set -u
 . "$(dirname "$0")/captures-lib.sh"
@@ -43,6 +44,20 @@ for pcap in "$cap_dir"/*.pcap; do
 			head -20 "$tmp/bad"; rc=1
 		else
 			echo "ok: $name ($mode): $cnt transactions"
+		fi
+		# a transaction lies inside its connection's life
+		artmon=$(cap_artmon)
+		"$artmon" read -q -c "$cap_conf" $opts --records connections --format json "$pcap" |
+			jq -r '[.client, .client_port, .server_port, .ts, .duration_us] | @tsv' >"$tmp/conns" 2>/dev/null
+		jq -r '[.client, .client_port, .server_port, .ts, ([.first_us, .last_us, .ack_us] | map(select(. != null)) | max // 0)] | @tsv' \
+			"$tmp/$name.$mode.jsonl" >"$tmp/txns" 2>/dev/null
+		if ! awk -F'\t' 'FNR == 1 { file++ }
+			file == 1 { k = $1 "|" $2 "|" $3; n[k]++; s[k, n[k]] = $4 * 1000000; e[k, n[k]] = $4 * 1000000 + $5; next }
+			{ k = $1 "|" $2 "|" $3; t = $4 * 1000000; ok = 0
+			  for (i = 1; i <= n[k]; i++) if (t >= s[k, i] - 1 && t + $5 <= e[k, i] + 1) ok = 1
+			  if (!ok) { printf "transaction at %.0f (+%d us) of %s is outside its connection\n", t, $5, k; bad++ } }
+			END { exit bad > 0 }' "$tmp/conns" "$tmp/txns"; then
+			echo "FAIL: $name ($mode): transactions outside their connection"; rc=1
 		fi
 		case $name in pg|redis)
 			slow=$(jq -r 'select(.think_us != null and .think_us >= 50000) | .think_us' "$tmp/$name.$mode.jsonl" | wc -l)
