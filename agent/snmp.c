@@ -16,27 +16,70 @@ static const struct am_mib_state *state;
 static netsnmp_handler_registration *reg;
 static int initialised;
 
-/* Net-SNMP's messages go to our logger, without their newline. */
+/* Net-SNMP's messages go to our logger, without their newline.  The same
+ * message repeated (a master that stays away makes the subagent complain
+ * every second) is logged once, then counted and summarised at most once a
+ * minute. */
+#define LOG_REPEAT_US (60 * AM_USEC)
+
+static struct {
+	char last[512];
+	int prio;
+	uint64_t repeats;
+	am_time_t since;
+} rl;
+
+static void
+log_prio(int prio, const char *msg)
+{
+	if (prio <= LOG_WARNING)
+		log_warnx("snmp", "%s", msg);
+	else if (prio <= LOG_INFO)
+		log_info("snmp", "%s", msg);
+	else
+		log_debug("snmp", "%s", msg);
+}
+
+static void
+flush_repeats(void)
+{
+	char buf[600];
+
+	if (rl.repeats == 0)
+		return;
+	snprintf(buf, sizeof(buf), "%s (repeated %llu times)", rl.last, (unsigned long long)rl.repeats);
+	log_prio(rl.prio, buf);
+	rl.repeats = 0;
+}
+
 static int
 agent_log(int major, int minor, void *serverarg, void *clientarg)
 {
 	const struct snmp_log_message *m = serverarg;
 	char buf[512];
 	size_t n;
+	am_time_t now = am_now_mono();
 
 	(void)major;
 	(void)minor;
 	(void)clientarg;
 	snprintf(buf, sizeof(buf), "%s", m->msg ? m->msg : "");
 	n = strlen(buf);
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
 		buf[--n] = 0;
-	if (m->priority <= LOG_WARNING)
-		log_warnx("snmp", "%s", buf);
-	else if (m->priority <= LOG_INFO)
-		log_info("snmp", "%s", buf);
-	else
-		log_debug("snmp", "%s", buf);
+	if (strcmp(buf, rl.last) == 0) {
+		rl.repeats++;
+		if (now - rl.since >= LOG_REPEAT_US) {
+			flush_repeats();
+			rl.since = now;
+		}
+		return 0;
+	}
+	flush_repeats();
+	snprintf(rl.last, sizeof(rl.last), "%s", buf);
+	rl.prio = m->priority;
+	rl.since = now;
+	log_prio(m->priority, buf);
 	return 0;
 }
 
@@ -264,5 +307,6 @@ agent_shutdown(void)
 		return;
 	snmp_shutdown("artmond");
 	shutdown_agent();
+	flush_repeats();
 	initialised = 0;
 }
