@@ -868,6 +868,8 @@ am_tracker_packet(struct am_tracker *t, const struct am_packet *p)
 		s->c.cli_rtt = t->now - s->c.synack_ts;
 		s->state = ST_EST;
 		adu_emit(t, s, AM_ADU_SEQ, t->now, 0, 0, -1, -1);
+		if (t->cb.handshake && !s->ignored)
+			t->cb.handshake(t->cb.ctx, &s->c);
 	} else if (s->state == ST_SYN || s->state == ST_SYNACK) {
 		s->state = ST_EST;
 	}

@@ -120,6 +120,8 @@ struct am_tracker_cb {
 	    uint32_t len);
 	void (*txn)(void *ctx, const struct am_conn *conn, const struct am_txn *txn);
 	void (*conn_end)(void *ctx, const struct am_conn *conn);
+	/* Optional: the handshake completed (srv_rtt and cli_rtt are known). */
+	void (*handshake)(void *ctx, const struct am_conn *conn);
 	/* Optional: the adudump-style record stream. */
 	void (*adu)(void *ctx, const struct am_conn *conn, const struct am_adu *rec);
 };

@@ -19,7 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-enum records { REC_TXN, REC_CONN, REC_SUMMARY, REC_ADU };
+enum records { REC_TXN, REC_CONN, REC_SUMMARY, REC_ADU, REC_HANDSHAKE };
 
 enum { T_FIRST, T_LAST, T_ACK, T_THINK, T_RTT, T__COUNT };
 static const char *const timing_names[T__COUNT] = { "first", "last", "ack", "think", "rtt" };
@@ -57,7 +57,8 @@ read_usage(FILE *fp)
 	fprintf(fp,
 	    "usage: artmon read [options] FILE...\n"
 	    "Measure every TCP transaction in pcap/pcapng files (read in order).\n\n"
-	    "  -R, --records KIND   transactions (default), connections, summary or adu\n"
+	    "  -R, --records KIND   transactions (default), connections, summary, adu or\n"
+	    "                       handshakes (connections watched by tcpsynack rules)\n"
 	    "  -F, --format FMT     text (default), csv or json (JSON Lines)\n"
 	    "  -r FILE              a capture file (same as a FILE argument)\n"
 	    "  -b, --filter EXPR    BPF filter applied to the files\n"
@@ -325,6 +326,30 @@ cb_adu(void *ctx, const struct am_conn *c, const struct am_adu *a)
 }
 
 static void
+cb_handshake(void *ctx, const struct am_conn *c, const char *rule)
+{
+	struct readctx *r = ctx;
+	struct am_out *o = &r->out;
+	char b[AM_ADDRSTRLEN];
+
+	if (r->rec != REC_HANDSHAKE)
+		return;
+	out_begin(o);
+	out_time(o, "ts", c->syn_ts, 17);
+	out_str(o, "client", am_addr_fmt(&c->client, b, sizeof(b)), 15);
+	out_u64(o, "client_port", c->client_port, 5);
+	out_str(o, "server", am_addr_fmt(&c->server, b, sizeof(b)), 15);
+	out_u64(o, "server_port", c->server_port, 5);
+	out_str(o, "rule", rule, 10);
+	out_opt(o, "rtt_us", c->srv_rtt + c->cli_rtt, 7);
+	out_opt(o, "srv_rtt_us", c->srv_rtt, 7);
+	out_opt(o, "cli_rtt_us", c->cli_rtt, 7);
+	out_opt(o, "setup_us", c->est_ts - c->syn_ts, 7);
+	out_u64(o, "syn_retrans", c->retrans[0], 2);
+	out_end(o);
+}
+
+static void
 cb_txn(void *ctx, const struct am_engine_txn *et)
 {
 	struct readctx *r = ctx;
@@ -496,8 +521,10 @@ cmd_read(int argc, char **argv)
 				r->rec = REC_SUMMARY;
 			else if (strcmp(optarg, "adu") == 0)
 				r->rec = REC_ADU;
+			else if (strcmp(optarg, "handshakes") == 0)
+				r->rec = REC_HANDSHAKE;
 			else {
-				fprintf(stderr, "artmon read: unknown record kind \"%s\" (transactions, connections, summary, adu)\n", optarg);
+				fprintf(stderr, "artmon read: unknown record kind \"%s\" (transactions, connections, summary, adu, handshakes)\n", optarg);
 				rc = 2;
 				goto out;
 			}
@@ -638,7 +665,8 @@ cmd_read(int argc, char **argv)
 	out_init(&r->out, stdout, fmt);
 	r->seed = am_random_seed();
 
-	struct am_engine_cb cb = { .ctx = r, .txn = cb_txn, .conn_end = cb_conn_end, .adu = cb_adu };
+	struct am_engine_cb cb = { .ctx = r, .txn = cb_txn, .conn_end = cb_conn_end, .adu = cb_adu,
+		.handshake = cb_handshake };
 	eng = am_engine_new(&ec, rules, agg, &cb);
 	int show = !quiet && isatty(2);
 	am_time_t start = am_now_mono(), last_prog = start;

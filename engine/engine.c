@@ -189,6 +189,19 @@ cb_adu(void *ctx, const struct am_conn *c, const struct am_adu *a)
 		e->cb.adu(e->cb.ctx, c, a);
 }
 
+static void
+cb_handshake(void *ctx, const struct am_conn *c)
+{
+	struct am_engine *e = ctx;
+	const struct am_config *cfg = rules_of(e, c);
+
+	if (cfg == NULL || cfg->nsynack == 0 || e->cb.handshake == NULL)
+		return;
+	int i = am_rules_bind_synack(cfg, &c->client, c->client_port, &c->server, c->server_port);
+	if (i >= 0)
+		e->cb.handshake(e->cb.ctx, c, cfg->synack[i].name);
+}
+
 static uint8_t
 effective_wait_for_syn(const struct am_engine *e)
 {
@@ -224,6 +237,7 @@ am_engine_new(const struct am_engine_cfg *cfg, const struct am_config *rules, st
 		.ctx = e, .conn_new = cb_conn_new, .classify = cb_classify,
 		.classify_more = cb_classify_more, .txn = cb_txn, .conn_end = cb_conn_end,
 		.adu = e->cfg.want_adu ? cb_adu : NULL,
+		.handshake = e->cb.handshake ? cb_handshake : NULL,
 	};
 	e->tr = am_tracker_new(&tc, &tcb);
 	e->dns = am_dns_new(&e->cfg.dns, &tcb);

@@ -34,6 +34,8 @@ struct am_engine_cb {
 	void (*txn)(void *ctx, const struct am_engine_txn *t);
 	void (*conn_end)(void *ctx, const struct am_conn *conn);
 	void (*adu)(void *ctx, const struct am_conn *conn, const struct am_adu *rec);
+	/* A completed handshake of a connection a `tcpsynack` rule watches. */
+	void (*handshake)(void *ctx, const struct am_conn *conn, const char *rule);
 };
 
 struct am_engine_cfg {
