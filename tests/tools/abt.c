@@ -22,6 +22,11 @@
  *                     (default 4 and 64)
  *   -o FILE           ground truth log (default stdout)
  *   --ready FILE      server: created once listening
+ *   --cport BASE      client: connection k (from 0) uses source port BASE + k,
+ *                     so that no two connections of a run share a port
+ *   --rt PRIO         SCHED_FIFO at PRIO (root): the application reacts to
+ *                     its data without scheduling delay, which would blur the
+ *                     comparison of its own stamps with the capture's
  * Both sides must get the same --mode, --seed and ranges.
  *
  * The payload is random bytes (like TLS records, no recognisable protocol).
@@ -54,6 +59,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -554,7 +560,7 @@ server_main(const char *addr, const char *port, const char *ready, int nthreads)
 /* --- client ---------------------------------------------------------- */
 
 static struct addrinfo *client_ai;
-static int client_total, client_next, client_failed;
+static int client_total, client_next, client_failed, client_cport;
 static pthread_mutex_t client_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static void *
@@ -568,6 +574,23 @@ client_worker(void *arg)
 		if (k < 0)
 			break;
 		int fd = socket(client_ai->ai_family, SOCK_STREAM, 0);
+		if (fd >= 0 && client_cport > 0) {
+			struct sockaddr_storage la;
+			int one = 1;
+			memset(&la, 0, sizeof(la));
+			la.ss_family = (sa_family_t)client_ai->ai_family;
+			if (la.ss_family == AF_INET6)
+				((struct sockaddr_in6 *)&la)->sin6_port = htons((uint16_t)(client_cport + k));
+			else
+				((struct sockaddr_in *)&la)->sin_port = htons((uint16_t)(client_cport + k));
+			setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+			if (bind(fd, (struct sockaddr *)&la, la.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+			                                                              : sizeof(struct sockaddr_in)) < 0) {
+				fprintf(stderr, "abt: bind port %d: %s\n", client_cport + k, strerror(errno));
+				close(fd);
+				fd = -1;
+			}
+		}
 		if (fd < 0 || connect(fd, client_ai->ai_addr, client_ai->ai_addrlen) < 0) {
 			fprintf(stderr, "abt: connect: %s\n", strerror(errno));
 			if (fd >= 0)
@@ -638,7 +661,7 @@ usage(void)
 	      "       abt client [options] HOST PORT\n"
 	      "options: --mode seq|conc --seed S --exchanges A-B --req A-B --resp A-B\n"
 	      "         --think A-B --cthink A-B --wsize A-B --wpause A-B\n"
-	      "         -n CONNS -P PARALLEL -o TRUTHFILE --ready FILE\n"
+	      "         -n CONNS -P PARALLEL -o TRUTHFILE --ready FILE --cport BASE --rt PRIO\n"
 	      "sizes take k/M suffixes, times us/ms/s (default us)\n", stderr);
 	exit(2);
 }
@@ -647,7 +670,7 @@ int
 main(int argc, char **argv)
 {
 	const char *out = NULL, *ready = NULL;
-	int n = 10, par = -1, is_server;
+	int n = 10, par = -1, is_server, rt = 0;
 
 	if (argc < 2)
 		usage();
@@ -694,6 +717,10 @@ main(int argc, char **argv)
 			out = v;
 		else if (strcmp(o, "--ready") == 0)
 			ready = v;
+		else if (strcmp(o, "--cport") == 0)
+			client_cport = atoi(v);
+		else if (strcmp(o, "--rt") == 0)
+			rt = atoi(v);
 		else
 			usage();
 	}
@@ -706,6 +733,14 @@ main(int argc, char **argv)
 		die("%s: %s", out, strerror(errno));
 	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
 	pool_init();
+	if (rt > 0) {
+		/* Before any thread exists: they all inherit it. */
+		struct sched_param sp;
+		memset(&sp, 0, sizeof(sp));
+		sp.sched_priority = rt;
+		if (sched_setscheduler(0, SCHED_FIFO, &sp) < 0)
+			fprintf(stderr, "abt: SCHED_FIFO: %s (going on without)\n", strerror(errno));
+	}
 	signal(SIGPIPE, SIG_IGN);
 	int rc;
 	if (par < 1)

@@ -7,6 +7,8 @@
 # or conc.  Needs ARTMON (path of artmon), jq, awk.  Writes DIR/adu.jsonl
 # (artmon read --records adu --format json), DIR/results (key=value) and,
 # one number a line, the errors in microseconds:
+#   DIR/err-wire       |measured - wire| server think, the wire think computed
+#                      from tshark's segment list (same packets: should be 0)
 #   DIR/err-think      |measured - actual| server think (request ADU's think_us
 #                      against the server's time from reading the request's last
 #                      byte to writing the response's first byte)
@@ -28,27 +30,40 @@ jq -r '[.type, .client_port, .server_port, (.dir // "-"), (.bytes // -1 | tostri
 	(.think_us | tostring), (.mode // "-"), (.rtt_us | tostring)] | @tsv' \
 	"$dir/adu.jsonl" >"$dir/adu.tsv" || exit 1
 
-# Independently of artmon, from tshark's view of every segment: was the
-# connection observably concurrent at the monitor, i.e. did one side send new
-# data while the other side had data not yet acknowledged?  One line per
-# connection: client_port conc|seq.
-tshark -r "$dir/capture.pcap" -Y "tcp.port == $port" -T fields -e tcp.stream -e tcp.srcport \
-	-e tcp.dstport -e tcp.seq -e tcp.len -e tcp.ack -e tcp.flags.ack -e tcp.flags.syn 2>/dev/null |
-awk -F '\t' -v port="$port" '
+# Independently of artmon, from tshark's view of every segment:
+# - observed.tsv: was the connection observably concurrent at the monitor,
+#   i.e. did one side send new data while the other side had data not yet
+#   acknowledged?  client_port conc|seq
+# - wire.tsv: the wire think time of each turn, from the last new client byte
+#   to the first new server byte after it.  client_port turn microseconds
+tshark -r "$dir/capture.pcap" -Y "tcp.port == $port" -T fields -e frame.time_epoch -e tcp.stream \
+	-e tcp.srcport -e tcp.dstport -e tcp.seq -e tcp.len -e tcp.ack -e tcp.flags.ack -e tcp.flags.syn 2>/dev/null |
+awk -F '\t' -v port="$port" -v wire="$dir/wire.tsv" '
+function us(x,   p, f) {
+	p = index(x, ".")
+	f = substr(x, p + 1) "000000"
+	return substr(x, 1, p - 1) * 1000000 + substr(f, 1, 6)
+}
 {
-	s = $1; d = ($2 == port) ? 1 : 0; o = 1 - d
-	cp[s] = d ? $3 : $2
-	if ($7 == 1 && $8 == 0 && $6 > acked[s, o]) acked[s, o] = $6
-	if ($5 > 0 && $4 + $5 > nxt[s, d]) {
+	s = $2; d = ($3 == port) ? 1 : 0; o = 1 - d
+	cp[s] = d ? $4 : $3
+	if ($8 == 1 && $9 == 0 && $7 > acked[s, o]) acked[s, o] = $7
+	if ($6 > 0 && $5 + $6 > nxt[s, d]) {
 		if (nxt[s, o] > acked[s, o]) conc[s] = 1
-		nxt[s, d] = $4 + $5
+		nxt[s, d] = $5 + $6
+		t = us($1)
+		if (d == 1 && last[s] == "c")
+			print cp[s] "\t" (++turn[s]) "\t" (t - lastc[s]) > wire
+		if (d == 0) lastc[s] = t
+		last[s] = d ? "s" : "c"
 	}
 }
 END { for (s in cp) print cp[s] "\t" ((s in conc) ? "conc" : "seq") }' >"$dir/observed.tsv" || exit 1
+touch "$dir/wire.tsv"
 
-rm -f "$dir/err-think" "$dir/err-think-signed" "$dir/err-think-drawn" "$dir/err-cthink" \
+rm -f "$dir/err-wire" "$dir/err-think" "$dir/err-think-signed" "$dir/err-think-drawn" "$dir/err-cthink" \
 	"$dir/think-actual" "$dir/think-measured" "$dir/size-actual" "$dir/size-measured"
-touch "$dir/err-think" "$dir/err-think-signed" "$dir/err-think-drawn" "$dir/err-cthink" \
+touch "$dir/err-wire" "$dir/err-think" "$dir/err-think-signed" "$dir/err-think-drawn" "$dir/err-cthink" \
 	"$dir/think-actual" "$dir/think-measured" "$dir/size-actual" "$dir/size-measured"
 
 awk -F '\t' -v mode="$mode" -v port="$port" -v out="$dir" '
@@ -78,6 +93,7 @@ $1 == "A" {
 }
 $1 == "R" { next }
 FILENAME ~ /observed\.tsv$/ { obs[$1] = $2; next }
+FILENAME ~ /wire\.tsv$/ { wire[$1, $2] = $3; next }
 FILENAME ~ /adu\.tsv$/ {
 	if ($3 != port) next
 	c = $2
@@ -138,6 +154,12 @@ END {
 						print abs(mthink[c, k] - drawn[c, i]) > (out "/err-think-drawn")
 						print sthink[c, i] > (out "/think-actual")
 						print mthink[c, k] > (out "/think-measured")
+						if ((c, i) in wire) {
+							wn++
+							ew = abs(mthink[c, k] - wire[c, i])
+							if (ew <= 1) wexact++
+							print ew > (out "/err-wire")
+						}
 					}
 				}
 				# The response ADU (not the last): the client pause.
@@ -163,14 +185,15 @@ END {
 	}
 	printf "mode=%s\nconns=%d\nconns_seen=%d\nadus_expected=%d\nadus_measured=%d\nadus_exact=%d\n", \
 		mode, nconn, nseen, adus, nadu, exact
+	printf "wire_n=%d\nwire_within_1us=%d\n", wn, wexact
 	printf "conns_exact=%d\nthink_n=%d\nthink_within_1ms=%d\nthink_missing=%d\n", connexact, thn, th1ms, thmiss
 	printf "negative_times=%d\nfalse_conc=%d\ntruth_mismatch=%d\ninc_records=%d\n", neg, falseconc, truthdiff, inc
 	printf "conc_flagged=%d\nseq_after_conc=%d\nconns_bytes_exact=%d\n", flagged, seqafter, bytesok
 	printf "conc_observable=%d\nconc_flagged_observable=%d\nconc_flagged_unobservable=%d\n", observable, flagged_obs, flagged_unobs
-}' "$dir/server.tsv" "$dir/client.tsv" "$dir/observed.tsv" "$dir/adu.tsv" >"$dir/results" || exit 1
+}' "$dir/server.tsv" "$dir/client.tsv" "$dir/observed.tsv" "$dir/wire.tsv" "$dir/adu.tsv" >"$dir/results" || exit 1
 
 . "${VAL_LIB:-$(dirname "$0")/lib.sh}"
-for f in err-think err-think-signed err-think-drawn err-cthink; do
+for f in err-wire err-think err-think-signed err-think-drawn err-cthink; do
 	set -- $(val_stats "$dir/$f")
 	k=$(echo "$f" | tr - _)
 	printf '%s_n=%s\n%s_p50=%s\n%s_p90=%s\n%s_p99=%s\n%s_max=%s\n' "$k" "$1" "$k" "$2" "$k" "$3" "$k" "$4" "$k" "$5" >>"$dir/results"
