@@ -51,8 +51,21 @@ struct am_agg {
 	void *close_ctx;
 	am_agg_flush_cb flush_cb;
 	void *flush_ctx;
-	/* the interval being flushed, for the write callback */
-	am_time_t flush_start;
+
+	/* The flush of a closed interval: a snapshot of what to write, written
+	 * in one write transaction, at once or in steps (deferred_flush). */
+	struct pend {
+		uint32_t id;
+		struct am_rec *rec;         /* NULL: totals only */
+		struct am_totals tot;
+	} *pend;
+	uint32_t npend, pend_cap, pend_pos;
+	int pending, pend_final, pend_attempts, pend_head;
+	am_time_t pend_start, pend_clock;
+	uint32_t pend_key_hi, pend_sig_hi;
+	struct am_store_w *pend_w;
+	struct am_rec **pool;           /* empty records for reuse */
+	uint32_t npool, pool_cap;
 };
 
 static const uint64_t default_le[] = {
@@ -161,7 +174,7 @@ drop_idle(struct am_agg *agg)
 	struct entry **c;
 	uint64_t n = 0, i, target = (uint64_t)agg->cfg.max_known / 10 * 9;
 
-	if (agg->st == NULL || agg->hcount <= agg->cfg.max_known)
+	if (agg->st == NULL || agg->pending || agg->hcount <= agg->cfg.max_known)
 		return;
 	c = am_xcalloc(agg->hcount, sizeof(*c));
 	for (i = 1; i < agg->next_id && i < agg->by_id_cap; i++) {
@@ -365,6 +378,19 @@ am_agg_free(struct am_agg *agg)
 	}
 	for (i = 0; i < agg->sig_cap; i++)
 		free(agg->sigs[i]);
+	if (agg->pend_w)
+		am_store_abort(agg->pend_w);
+	for (i = 0; i < agg->npend; i++)
+		if (agg->pend[i].rec) {
+			am_rec_free(agg->pend[i].rec);
+			free(agg->pend[i].rec);
+		}
+	free(agg->pend);
+	for (i = 0; i < agg->npool; i++) {
+		am_rec_free(agg->pool[i]);
+		free(agg->pool[i]);
+	}
+	free(agg->pool);
 	free(agg->sigs);
 	free(agg->dropped);
 	free(agg->by_id);
@@ -560,16 +586,101 @@ am_agg_gauges_from(struct am_agg_gauges *g, am_time_t start, const struct am_rec
 	}
 }
 
-static int
-write_flush(void *ctx, struct am_store_w *w)
+static struct am_rec *
+rec_get(struct am_agg *agg)
 {
-	struct am_agg *agg = ctx;
+	struct am_rec *r;
+
+	if (agg->npool)
+		return agg->pool[--agg->npool];
+	r = am_xmalloc(sizeof(*r));
+	am_rec_init(r);
+	return r;
+}
+
+static void
+rec_put(struct am_agg *agg, struct am_rec *r)
+{
+	if (agg->npool == agg->pool_cap) {
+		agg->pool_cap = agg->pool_cap ? 2 * agg->pool_cap : 256;
+		agg->pool = am_xrealloc(agg->pool, agg->pool_cap * sizeof(*agg->pool));
+	}
+	am_rec_reset(r);
+	agg->pool[agg->npool++] = r;
+}
+
+static void
+pend_release(struct am_agg *agg, int failed)
+{
+	for (uint32_t i = 0; i < agg->npend; i++) {
+		struct pend *p = &agg->pend[i];
+		if (p->rec)
+			rec_put(agg, p->rec);
+		/* the totals are written again by the next flush */
+		if (failed && p->id < agg->by_id_cap && agg->by_id[p->id])
+			agg->by_id[p->id]->dirty = 1;
+	}
+	agg->npend = 0;
+	agg->pending = 0;
+	agg->pend_w = NULL;
+	/* keep the pool about as large as one flush needs */
+	while (agg->npool > agg->n_live + 64) {
+		struct am_rec *r = agg->pool[--agg->npool];
+		am_rec_free(r);
+		free(r);
+	}
+}
+
+/* Takes what the closed interval leaves to store: the records of the keys
+ * that saw transactions (swapped for empty ones) and the totals that
+ * changed. */
+static void
+pend_snapshot(struct am_agg *agg, am_time_t start, int final)
+{
 	uint32_t i;
 
-	for (i = agg->sig_flushed; i < agg->next_sig; i++)
+	if (agg->n_live > agg->pend_cap) {
+		agg->pend_cap = agg->n_live + agg->n_live / 4 + 16;
+		agg->pend = am_xrealloc(agg->pend, agg->pend_cap * sizeof(*agg->pend));
+	}
+	agg->npend = 0;
+	for (i = 0; i < agg->n_live; i++) {
+		struct entry *e = agg->live[i];
+		struct pend *p;
+		if (e->cur->count == 0 && !e->dirty)
+			continue;
+		p = &agg->pend[agg->npend++];
+		p->id = e->id;
+		p->rec = NULL;
+		if (e->cur->count) {
+			p->rec = e->cur;
+			e->cur = rec_get(agg);
+		}
+		p->tot = e->tot;
+		e->dirty = 0;
+	}
+	agg->pending = 1;
+	agg->pend_start = start;
+	agg->pend_clock = agg->clock;
+	agg->pend_final = final;
+	agg->pend_key_hi = agg->next_id;
+	agg->pend_sig_hi = agg->next_sig;
+	agg->pend_attempts = 0;
+	agg->pend_pos = 0;
+	agg->pend_head = 0;
+	agg->pend_w = NULL;
+}
+
+/* New signatures and keys, then the first records. */
+static void
+pend_head(struct am_agg *agg, struct am_store_w *w)
+{
+	uint32_t i;
+
+	for (i = agg->sig_flushed; i < agg->pend_sig_hi; i++)
 		if (i < agg->sig_cap && agg->sigs[i] && am_store_put_sig(w, i, agg->sigs[i]) < 0)
-			return -1;
-	for (i = agg->key_flushed; i < agg->next_id; i++) {
+			return;
+	for (i = agg->key_flushed; i < agg->pend_key_hi; i++) {
 		struct entry *e = i < agg->by_id_cap ? agg->by_id[i] : NULL;
 		struct am_key_info ki;
 		if (e == NULL)
@@ -578,18 +689,87 @@ write_flush(void *ctx, struct am_store_w *w)
 		ki.sig_id = e->sig_id;
 		ki.key = e->key;
 		if (am_store_put_key(w, &ki) < 0)
-			return -1;
+			return;
 	}
-	for (i = 0; i < agg->n_live; i++) {
-		struct entry *e = agg->live[i];
-		if (e->cur->count && am_store_put_rec(w, e->id, agg->flush_start, e->cur) < 0)
-			return -1;
-		if (e->dirty && am_store_put_totals(w, e->id, &e->tot) < 0)
-			return -1;
+}
+
+/* Writes up to budget keys of the pending flush; commits after the last.
+ * 1: more to do, 0: done (or nothing pending), -1: the flush failed. */
+static int
+pend_run(struct am_agg *agg, uint32_t budget)
+{
+	struct am_store_w *w = NULL;
+	int r;
+
+	if (!agg->pending)
+		return 0;
+	if (agg->st == NULL) {
+		pend_release(agg, 0);
+		return 0;
 	}
-	if (agg->flush_cb)
-		return agg->flush_cb(agg->flush_ctx, w);
-	return 0;
+	if (agg->pend_w == NULL) {
+		if ((agg->pend_w = am_store_begin(agg->st)) == NULL)
+			goto failed;
+		agg->pend_pos = 0;
+		pend_head(agg, agg->pend_w);
+	}
+	w = agg->pend_w;
+	for (; agg->pend_pos < agg->npend && budget > 0 && am_store_w_status(w) == 0; budget--) {
+		struct pend *p = &agg->pend[agg->pend_pos++];
+		if (p->rec)
+			am_store_put_rec(w, p->id, agg->pend_start, p->rec);
+		am_store_put_totals(w, p->id, &p->tot);
+	}
+	r = am_store_w_status(w);
+	if (r == 0 && agg->pend_pos < agg->npend)
+		return 1;
+	if (r == 0 && agg->flush_cb && agg->flush_cb(agg->flush_ctx, w) < 0)
+		r = am_store_w_status(w) ? am_store_w_status(w) : -1;
+	if (r == 0)
+		r = am_store_commit(w, agg->pend_clock, agg->pend_final);
+	else
+		am_store_abort(w);
+	agg->pend_w = NULL;
+	if (r == 0) {
+		struct am_store_info info;
+		agg->key_flushed = agg->pend_key_hi;
+		agg->sig_flushed = agg->pend_sig_hi;
+		am_store_info(agg->st, &info);
+		agg->stats.last_flush_us = info.last_flush_us;
+		pend_release(agg, 0);
+		return 0;
+	}
+	/* the map is full: make room and write it all again */
+	if (r == 1 && ++agg->pend_attempts < 12 && am_store_make_room(agg->st) == 0)
+		return 1;
+failed:
+	am_store_flush_failed(agg->st, agg->pend_clock, w);
+	agg->stats.flush_errors++;
+	pend_release(agg, 1);
+	return -1;
+}
+
+int
+am_agg_flush_step(struct am_agg *agg, uint32_t budget)
+{
+	return pend_run(agg, budget ? budget : 1);
+}
+
+int
+am_agg_flush_pending(const struct am_agg *agg)
+{
+	return agg->pending;
+}
+
+/* Runs the pending flush to its end. */
+static int
+pend_complete(struct am_agg *agg)
+{
+	int r;
+
+	while ((r = pend_run(agg, UINT32_MAX)) == 1)
+		;
+	return r;
 }
 
 static int
@@ -597,8 +777,9 @@ close_interval(struct am_agg *agg, int final)
 {
 	am_time_t start = agg->open_start;
 	uint32_t i;
-	int r = 0;
+	int r = pend_complete(agg);
 
+	drop_idle(agg);
 	agg->stats.intervals++;
 	agg->stats.last_closed = start;
 	for (i = 0; i < agg->n_live; i++) {
@@ -610,24 +791,10 @@ close_interval(struct am_agg *agg, int final)
 			agg->close_cb(agg->close_ctx, start, am_agg_interval_s(agg), &row, e->cur);
 		}
 	}
-	if (agg->st) {
-		agg->flush_start = start;
-		if (am_store_flush(agg->st, agg->clock, final, write_flush, agg) == 0) {
-			for (i = 0; i < agg->n_live; i++)
-				agg->live[i]->dirty = 0;
-			agg->key_flushed = agg->next_id;
-			agg->sig_flushed = agg->next_sig;
-		} else {
-			agg->stats.flush_errors++;
-			r = -1;
-		}
-		{
-			struct am_store_info info;
-			am_store_info(agg->st, &info);
-			agg->stats.last_flush_us = info.last_flush_us;
-		}
-	}
-	/* reset the accumulators; idle keys leave the live table */
+	pend_snapshot(agg, start, final);
+	if (!agg->cfg.deferred_flush || final)
+		r |= pend_complete(agg);
+	/* idle keys leave the live table */
 	for (i = 0; i < agg->n_live;) {
 		struct entry *e = agg->live[i];
 		if (agg->clock - e->last_seen >= (am_time_t)agg->cfg.idle_s * AM_USEC) {
@@ -638,8 +805,7 @@ close_interval(struct am_agg *agg, int final)
 		am_rec_reset(e->cur);
 		i++;
 	}
-	drop_idle(agg);
-	return r;
+	return r < 0 ? -1 : 0;
 }
 
 int
@@ -666,15 +832,14 @@ am_agg_advance(struct am_agg *agg, am_time_t now)
 int
 am_agg_finish(struct am_agg *agg)
 {
-	if (!agg->started) {
-		if (agg->st) {
-			/* nothing was counted: still record a clean stop */
-			agg->flush_start = 0;
-			return am_store_flush(agg->st, agg->clock, 1, write_flush, agg);
-		}
-		return 0;
-	}
-	return close_interval(agg, 1);
+	int r;
+
+	if (agg->started)
+		return close_interval(agg, 1);
+	/* nothing was counted: still record a clean stop */
+	r = pend_complete(agg);
+	pend_snapshot(agg, 0, 1);
+	return (pend_complete(agg) | r) < 0 ? -1 : 0;
 }
 
 /* --- reading --------------------------------------------------------------------- */

@@ -25,6 +25,9 @@ struct am_agg_cfg {
 	                            * store, the idle keys seen longest ago beyond this
 	                            * are dropped from memory and reloaded (id, totals)
 	                            * from the store when they come back */
+	uint8_t deferred_flush;    /* 0: a closed interval is written within am_agg_advance;
+	                            * 1: am_agg_advance only takes a snapshot, and the caller
+	                            * writes it with am_agg_flush_step between other work */
 	uint8_t need_handshake;    /* 1: new keys only from TCP connections with a completed
 	                            * handshake and server data (the default) */
 	uint32_t n_le;             /* without a store: "le" bounds of `first` (default ladder) */
@@ -96,9 +99,18 @@ int am_agg_add(struct am_agg *agg, const struct am_agg_key *k, const struct am_c
  * number of intervals closed (0 or 1), -1 if the flush failed (the data is
  * dropped, counted; the aggregator stays usable). */
 int am_agg_advance(struct am_agg *agg, am_time_t now);
-/* End of input or clean stop: closes the open interval as it is (partial),
- * flushes it and marks the store clean.  0 or -1. */
+/* End of input or clean stop: completes a pending flush, closes the open
+ * interval as it is (partial), flushes it and marks the store clean.  0 or -1. */
 int am_agg_finish(struct am_agg *agg);
+
+/* With deferred_flush: writes up to `keys` keys of the pending flush (in the
+ * one write transaction of that flush) and commits after the last.  Returns
+ * 1 while there is more to do, 0 when done or nothing is pending, -1 when
+ * the flush failed (dropped and counted).  A pending flush is also completed
+ * at once by the next interval close and by am_agg_finish.  Transactions
+ * added meanwhile belong to the next interval; everything reads as usual. */
+int am_agg_flush_step(struct am_agg *agg, uint32_t keys);
+int am_agg_flush_pending(const struct am_agg *agg);
 
 void am_agg_stats(const struct am_agg *agg, struct am_agg_stats *st);
 uint32_t am_agg_interval_s(const struct am_agg *agg);

@@ -23,6 +23,17 @@ static const char *const db_names[DB__COUNT] = {
 	"meta", "signame", "sigid", "keyname", "keyid", "l1", "l2", "totals", "aux"
 };
 
+struct am_store;
+
+/* A flush's write transaction (one at a time: embedded in the store). */
+struct am_store_w {
+	struct am_store *st;
+	MDB_txn *txn;
+	int rc;                   /* first LMDB error, 0 none */
+	int active;
+	am_time_t t0;             /* when it began (monotonic) */
+};
+
 struct am_store {
 	MDB_env *env;
 	MDB_dbi dbi[DB__COUNT];
@@ -38,13 +49,12 @@ struct am_store {
 	uint8_t *buf;             /* encoding scratch */
 	size_t buflen;
 	struct am_rec tmp;        /* decoding scratch for merges */
+	struct am_store_w w;      /* the flush in progress */
+	/* what an aborted flush must put back */
+	struct am_store_info saved;
+	uint32_t saved_key, saved_sig, saved_pos[2];
 };
 
-struct am_store_w {
-	struct am_store *st;
-	MDB_txn *txn;
-	int rc;                   /* first LMDB error, 0 none */
-};
 
 static const uint64_t default_le[] = {
 	100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000,
@@ -1097,85 +1107,151 @@ grow_map(struct am_store *st)
 	return 0;
 }
 
+struct am_store_w *
+am_store_begin(struct am_store *st)
+{
+	struct am_store_w *w = &st->w;
+	int rc;
+
+	if (!st->rdwr || w->active)
+		return NULL;
+	keep_room(st);
+	st->saved = st->info;
+	st->saved_key = st->next_key;
+	st->saved_sig = st->next_sig;
+	st->saved_pos[0] = st->prune_pos[0];
+	st->saved_pos[1] = st->prune_pos[1];
+	memset(w, 0, sizeof(*w));
+	w->st = st;
+	w->t0 = am_now_mono();
+	if ((rc = mdb_txn_begin(st->env, NULL, 0, &w->txn)) != 0) {
+		log_warnx("store", "write transaction: %s", mdb_strerror(rc));
+		return NULL;
+	}
+	w->active = 1;
+	return w;
+}
+
+int
+am_store_w_status(const struct am_store_w *w)
+{
+	return w->rc == 0 ? 0 : w->rc == MDB_MAP_FULL ? 1 : -1;
+}
+
+/* Puts back what the transaction changed in memory; the health counters
+ * (map full, pruning, errors) stay. */
+static void
+w_undo(struct am_store *st)
+{
+	struct am_store_info keep = st->info;
+
+	st->info = st->saved;
+	st->info.pruned_full = keep.pruned_full;
+	st->info.map_full = keep.map_full;
+	st->info.errors = keep.errors;
+	st->info.lost = keep.lost;
+	st->next_key = st->saved_key;
+	st->next_sig = st->saved_sig;
+	st->prune_pos[0] = st->saved_pos[0];
+	st->prune_pos[1] = st->saved_pos[1];
+	st->w.active = 0;
+}
+
+void
+am_store_abort(struct am_store_w *w)
+{
+	if (!w->active)
+		return;
+	mdb_txn_abort(w->txn);
+	w_undo(w->st);
+}
+
+int
+am_store_commit(struct am_store_w *w, am_time_t clock, int final)
+{
+	struct am_store *st = w->st;
+	uint64_t budget = st->cfg.prune_budget;
+	int rc = w->rc;
+
+	if (!w->active)
+		return -1;
+	if (rc == 0)
+		rc = retention_step(st, w->txn, 1, &budget);
+	if (rc == 0)
+		rc = retention_step(st, w->txn, 2, &budget);
+	if (rc == 0) {
+		st->info.flushes++;
+		st->info.flushed_clock = clock;
+		if (st->info.created == 0)
+			st->info.created = clock;
+		rc = meta_write_all(st, w->txn, final ? 1 : 0);
+	}
+	if (rc == 0) {
+		rc = mdb_txn_commit(w->txn);
+		if (rc == 0) {
+			st->info.last_flush_us = am_now_mono() - w->t0;
+			st->flushes_here++;
+			st->last_final = final;
+			w->active = 0;
+			return 0;
+		}
+	} else {
+		mdb_txn_abort(w->txn);
+	}
+	w_undo(st);
+	w->rc = rc;
+	return rc == MDB_MAP_FULL ? 1 : -1;
+}
+
+int
+am_store_make_room(struct am_store *st)
+{
+	int rc;
+
+	st->info.map_full++;
+	log_warnx("store", "map full during a flush: pruning the oldest records");
+	rc = prune_oldest(st);
+	if (rc == MDB_NOTFOUND || rc == MDB_MAP_FULL)
+		return grow_map(st);
+	if (rc != 0) {
+		log_warnx("store", "pruning: %s", mdb_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+void
+am_store_flush_failed(struct am_store *st, am_time_t clock, const struct am_store_w *w)
+{
+	st->info.errors++;
+	st->info.lost++;
+	log_warnx("store", "flush at %lld failed: %s", (long long)clock,
+	    w && w->rc ? mdb_strerror(w->rc) : "cannot make room");
+}
+
 int
 am_store_flush(struct am_store *st, am_time_t clock, int final,
     int (*write)(void *ctx, struct am_store_w *w), void *ctx)
 {
-	struct am_store_info saved = st->info;
-	uint32_t saved_key = st->next_key, saved_sig = st->next_sig;
-	uint32_t saved_pos[2] = { st->prune_pos[0], st->prune_pos[1] };
-	am_time_t t0 = am_now_mono();
-	int attempt, rc = 0;
+	struct am_store_w *w = NULL;
+	int attempt, r;
 
-	if (!st->rdwr)
-		return -1;
-	keep_room(st);
-	saved.pruned_full = st->info.pruned_full;
-	saved.map_full = st->info.map_full;
 	for (attempt = 0; attempt < 12; attempt++) {
-		struct am_store_w w = { st, NULL, 0 };
-		uint64_t budget = st->cfg.prune_budget;
-
-		if ((rc = mdb_txn_begin(st->env, NULL, 0, &w.txn)) != 0)
+		if ((w = am_store_begin(st)) == NULL)
 			break;
-		if (write(ctx, &w) < 0 && w.rc == 0)
-			w.rc = EINVAL;
-		rc = w.rc;
-		if (rc == 0)
-			rc = retention_step(st, w.txn, 1, &budget);
-		if (rc == 0)
-			rc = retention_step(st, w.txn, 2, &budget);
-		if (rc == 0) {
-			st->info.flushes++;
-			st->info.flushed_clock = clock;
-			if (st->info.created == 0)
-				st->info.created = clock;
-			st->info.last_flush_us = am_now_mono() - t0;
-			rc = meta_write_all(st, w.txn, final ? 1 : 0);
-		}
-		if (rc == 0) {
-			rc = mdb_txn_commit(w.txn);
-			if (rc == 0) {
-				st->flushes_here++;
-				st->last_final = final;
-				return 0;
-			}
-		} else {
-			mdb_txn_abort(w.txn);
-		}
-		/* undo what the aborted transaction counted */
-		{
-			uint64_t pf = st->info.pruned_full, mf = st->info.map_full;
-			uint64_t er = st->info.errors, lo = st->info.lost;
-			st->info = saved;
-			st->info.pruned_full = pf;
-			st->info.map_full = mf;
-			st->info.errors = er;
-			st->info.lost = lo;
-		}
-		st->next_key = saved_key;
-		st->next_sig = saved_sig;
-		st->prune_pos[0] = saved_pos[0];
-		st->prune_pos[1] = saved_pos[1];
-		if (rc != MDB_MAP_FULL)
+		if (write(ctx, w) < 0 && w->rc == 0)
+			w->rc = EINVAL;
+		r = am_store_w_status(w);
+		if (r == 0)
+			r = am_store_commit(w, clock, final);
+		else
+			am_store_abort(w);
+		if (r == 0)
+			return 0;
+		if (r < 0 || am_store_make_room(st) < 0)
 			break;
-		st->info.map_full++;
-		if (attempt == 0)
-			log_warnx("store", "map full during a flush: pruning the oldest records");
-		rc = prune_oldest(st);
-		if (rc == MDB_NOTFOUND || rc == MDB_MAP_FULL) {
-			if (grow_map(st) < 0)
-				break;
-		} else if (rc != 0) {
-			break;
-		}
-		saved.pruned_full = st->info.pruned_full;
-		saved.map_full = st->info.map_full;
 	}
-	st->info.errors++;
-	st->info.lost++;
-	log_warnx("store", "flush at %lld failed: %s", (long long)clock,
-	    rc ? mdb_strerror(rc) : "too many attempts");
+	am_store_flush_failed(st, clock, w);
 	return -1;
 }
 
@@ -1282,10 +1358,10 @@ int
 am_store_aux_write(struct am_store *st, int table, const void *key, size_t klen,
     const void *val, size_t vlen)
 {
-	struct am_store_w w = { st, NULL, 0 };
+	struct am_store_w w = { .st = st };
 	int rc;
 
-	if (!st->rdwr)
+	if (!st->rdwr || st->w.active)
 		return -1;
 	if ((rc = mdb_txn_begin(st->env, NULL, 0, &w.txn)) != 0) {
 		log_warnx("store", "write transaction: %s", mdb_strerror(rc));

@@ -215,6 +215,18 @@ int am_store_load(struct am_store *st,
 struct am_store_w;
 int am_store_flush(struct am_store *st, am_time_t clock, int final,
     int (*write)(void *ctx, struct am_store_w *w), void *ctx);
+/* The same in steps, for a writer that spreads a flush over several turns
+ * of its event loop (am_agg_flush_step): begin (NULL if a flush is open or
+ * LMDB fails), puts, then commit (0 done; 1 the map is full: call
+ * am_store_make_room and start over; -1 failed) or abort.  While a flush is
+ * open, reads from the same thread are fine. */
+struct am_store_w *am_store_begin(struct am_store *st);
+int am_store_w_status(const struct am_store_w *w);   /* 0 ok, 1 map full, -1 error */
+int am_store_commit(struct am_store_w *w, am_time_t clock, int final);
+void am_store_abort(struct am_store_w *w);
+int am_store_make_room(struct am_store *st);          /* 0, or -1: give up */
+/* Counts and logs a flush given up (errors, lost). */
+void am_store_flush_failed(struct am_store *st, am_time_t clock, const struct am_store_w *w);
 int am_store_put_sig(struct am_store_w *w, uint32_t id, const char *name);
 int am_store_put_key(struct am_store_w *w, const struct am_key_info *ki);
 /* Adds a level-1 record (merged into one already stored for the same key and

@@ -667,6 +667,65 @@ START_TEST(test_drop_idle)
 }
 END_TEST
 
+START_TEST(test_deferred_flush)
+{
+	const char *dir = fresh_dir();
+	struct am_agg_cfg cfg;
+	struct am_store *st;
+	struct am_agg *agg;
+	struct synth sy;
+	struct synth_txn x;
+	struct am_rec r;
+	struct am_agg_row row;
+	am_time_t base = T0 - T0 % (300 * S);
+	int steps = 0, closed = 0;
+
+	am_rec_init(&r);
+	am_agg_cfg_default(&cfg);
+	cfg.deferred_flush = 1;
+	st = open_rw(dir, NULL);
+	agg = am_agg_new(&cfg, st);
+	synth_init(&sy, 12, 50, base, 300 * S, 2, 500);
+	while (synth_next(&sy, &x)) {
+		int c = am_agg_advance(agg, x.t);
+		ck_assert_int_ge(c, 0);
+		if (c == 1) {
+			closed++;
+			/* nothing is written yet; the rows read as usual */
+			ck_assert_int_eq(am_agg_flush_pending(agg), 1);
+			ck_assert_int_eq(am_store_rec_get(st, 1, 1, base, &r), 1);
+			ck_assert_int_eq(am_agg_row_get(agg, 1, &row), 0);
+			ck_assert_uint_eq(row.last->count, 10);
+		}
+		am_agg_add(agg, &x.key, &x.conn, &x.txn);
+		if (am_agg_flush_pending(agg)) {
+			int s = am_agg_flush_step(agg, 4);
+			ck_assert_int_ge(s, 0);
+			steps++;
+			if (s == 0)
+				ck_assert_int_eq(am_agg_flush_pending(agg), 0);
+		}
+	}
+	ck_assert_int_eq(closed, 1);
+	ck_assert_int_eq(steps, 50 / 4 + 1);     /* 4 keys a step, then the commit */
+	ck_assert_int_eq(am_store_rec_get(st, 1, 1, base, &r), 0);
+	ck_assert_uint_eq(r.count, 10);
+	ck_assert_int_eq(am_store_rec_get(st, 1, 50, base, &r), 0);
+	/* the next close (here: finish) completes a pending flush first */
+	ck_assert_int_eq(am_agg_advance(agg, base + 600 * S), 1);
+	ck_assert_int_eq(am_agg_flush_pending(agg), 1);
+	ck_assert_int_eq(am_agg_finish(agg), 0);
+	ck_assert_int_eq(am_agg_flush_pending(agg), 0);
+	ck_assert_int_eq(am_store_rec_get(st, 1, 50, base + 300 * S, &r), 0);
+	ck_assert_uint_eq(r.count, 10);
+	ck_assert_int_eq(am_agg_flush_step(agg, 10), 0);
+	am_agg_free(agg);
+	am_rec_free(&r);
+	am_store_close(st);
+	rm_dir(dir);
+}
+END_TEST
+
 static int
 flush_baseline(void *ctx, struct am_store_w *w)
 {
@@ -771,6 +830,7 @@ store_suite(void)
 	tcase_add_test(tc, test_unclean_stop);
 	tcase_add_test(tc, test_aux);
 	tcase_add_test(tc, test_drop_idle);
+	tcase_add_test(tc, test_deferred_flush);
 	suite_add_tcase(s, tc);
 	return s;
 }
