@@ -24,6 +24,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <linux/capability.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -60,7 +63,10 @@ struct daemon {
 	struct am_mib_capture caps[MAX_INPUTS];
 	struct am_decode_stats ds[MAX_INPUTS];
 	uint64_t gap[MAX_INPUTS];
-	struct am_source *src;
+	struct am_source_stats base[MAX_INPUTS];   /* counts of handles closed by a reopen */
+	struct am_source *src;      /* NULL while live interfaces are being reopened */
+	am_time_t reopen_at;        /* next attempt (monotonic) */
+	am_time_t backoff;
 	int live;
 	int nsrc;
 	int eof;
@@ -369,12 +375,14 @@ update_mib(struct daemon *d)
 		struct am_source_stats ss;
 		const struct am_decode_stats *ds = &d->ds[i];
 
-		am_source_stats(d->src, i, &ss);
-		c->linktype = ss.dlt;
-		c->packets = ss.received;
-		c->octets = ss.bytes;
-		c->kernel_drops = ss.kernel_drops;
-		c->if_drops = ss.if_drops;
+		memset(&ss, 0, sizeof(ss));
+		if (d->src)
+			am_source_stats(d->src, i, &ss);
+		c->linktype = d->src ? ss.dlt : -1;
+		c->packets = d->base[i].received + ss.received;
+		c->octets = d->base[i].bytes + ss.bytes;
+		c->kernel_drops = d->base[i].kernel_drops + ss.kernel_drops;
+		c->if_drops = d->base[i].if_drops + ss.if_drops;
 		for (int r = 0; r < AM_DEC__COUNT; r++) {
 			int slot = am_mib_malformed_slot(r);
 			if (slot >= 0)
@@ -503,18 +511,73 @@ replay_some(struct daemon *d)
 	return 0;
 }
 
+#define REOPEN_MIN_US AM_USEC
+#define REOPEN_MAX_US (30 * AM_USEC)
+
+/* A live interface failed (it vanished, went down...): keep its counts,
+ * close the handles and retry with backoff. */
+static void
+live_lost(struct daemon *d)
+{
+	log_warnx("capture", "%s: reopening in %lld s", am_source_error(d->src),
+	    (long long)(d->backoff ? d->backoff : REOPEN_MIN_US) / AM_USEC);
+	for (int i = 0; i < d->nsrc && i < MAX_INPUTS; i++) {
+		struct am_source_stats ss;
+		am_source_stats(d->src, i, &ss);
+		d->base[i].received += ss.received;
+		d->base[i].bytes += ss.bytes;
+		d->base[i].kernel_drops += ss.kernel_drops;
+		d->base[i].if_drops += ss.if_drops;
+		d->caps[i].state = AM_CAPS_REOPENING;
+	}
+	am_source_close(d->src);
+	d->src = NULL;
+	if (d->backoff == 0)
+		d->backoff = REOPEN_MIN_US;
+	d->reopen_at = am_now_mono() + d->backoff;
+}
+
+static void
+live_reopen(struct daemon *d)
+{
+	struct am_source_opts so;
+	char err[512];
+
+	if (am_now_mono() < d->reopen_at)
+		return;
+	am_source_opts_default(&so);
+	so.filter = d->o.filter;
+	d->src = am_source_open_live(d->o.ifaces, d->o.nifaces, &so, err, sizeof(err));
+	if (d->src == NULL) {
+		d->backoff = d->backoff * 2 > REOPEN_MAX_US ? REOPEN_MAX_US : d->backoff * 2;
+		d->reopen_at = am_now_mono() + d->backoff;
+		log_debug("capture", "reopen failed (%s): next try in %lld s", err,
+		    (long long)d->backoff / AM_USEC);
+		return;
+	}
+	log_info("capture", "interfaces reopened");
+	d->backoff = 0;
+	for (int i = 0; i < d->nsrc && i < MAX_INPUTS; i++) {
+		d->caps[i].state = AM_CAPS_UP;
+		d->caps[i].reopens++;
+	}
+}
+
 static void
 live_some(struct daemon *d)
 {
 	struct am_frame f;
 
-	for (int n = 0; n < LIVE_BATCH; n++) {
+	if (d->src == NULL)
+		live_reopen(d);
+	for (int n = 0; d->src && n < LIVE_BATCH; n++) {
 		int rc = am_source_next(d->src, &f);
-		if (rc != AM_SRC_PACKET) {
-			if (rc == AM_SRC_ERROR)
-				log_warnx("capture", "%s", am_source_error(d->src));
+		if (rc == AM_SRC_ERROR) {
+			live_lost(d);
 			break;
 		}
+		if (rc != AM_SRC_PACKET)
+			break;
 		handle_frame(d, &f);
 	}
 	am_engine_tick(d->eng, am_now_wall());
@@ -569,7 +632,7 @@ prepare_store_dir(const char *dir, uid_t uid, gid_t gid)
 }
 
 static int
-drop_privileges(const char *user, int explicit, const char *store_dir)
+drop_privileges(const char *user, int explicit, const char *store_dir, int keep_net_caps)
 {
 	struct passwd *pw = getpwnam(user);
 
@@ -581,9 +644,23 @@ drop_privileges(const char *user, int explicit, const char *store_dir)
 	}
 	if (store_dir && prepare_store_dir(store_dir, pw->pw_uid, pw->pw_gid) < 0)
 		return -1;
+	/* Keep what reopening a capture handle needs (CAP_NET_RAW, and
+	 * CAP_NET_ADMIN for promiscuous mode), nothing else. */
+	if (keep_net_caps && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+		log_warn("main", "PR_SET_KEEPCAPS");
 	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
 		log_warn("main", "cannot drop privileges to %s", pw->pw_name);
 		return -1;
+	}
+	if (keep_net_caps) {
+		struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+		struct __user_cap_data_struct data[2];
+		uint32_t keep = (1u << CAP_NET_RAW) | (1u << CAP_NET_ADMIN);
+		memset(data, 0, sizeof(data));
+		data[0].permitted = data[0].effective = keep;
+		if (syscall(SYS_capset, &hdr, data) < 0)
+			log_warn("main", "cannot keep CAP_NET_RAW: a vanished interface cannot be reopened");
+		prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
 	}
 	log_info("main", "running as %s", pw->pw_name);
 	return 0;
@@ -663,7 +740,7 @@ run(struct daemon *d)
 				log_warnx("main", "the default configuration has errors");
 		}
 		if (d->live) {
-			nsrcfd = am_source_fds(d->src, srcfds, MAX_INPUTS);
+			nsrcfd = d->src ? am_source_fds(d->src, srcfds, MAX_INPUTS) : 0;
 			for (int i = 0; i < nsrcfd && n < 32; i++) {
 				pfd[n].fd = srcfds[i];
 				pfd[n].events = POLLIN;
@@ -783,7 +860,8 @@ main(int argc, char **argv)
 		return 1;
 
 	if (geteuid() == 0 && (d->o.user || d->live)) {
-		if (drop_privileges(d->o.user ? d->o.user : "artmon", d->o.user != NULL, d->o.store_dir) < 0)
+		if (drop_privileges(d->o.user ? d->o.user : "artmon", d->o.user != NULL, d->o.store_dir,
+		    d->live) < 0)
 			return 1;
 	}
 	if (!d->o.foreground) {

@@ -57,6 +57,9 @@ agent_require() {
 agent_setup() {
 	agent_require snmpd snmpget python3
 	AM_TMP=$(mktemp -d "${TMPDIR:-/tmp}/artmon-agent.XXXXXX") || am_fail "mktemp"
+	# artmond may drop to an unprivileged user: it must reach the AgentX
+	# socket in here.
+	chmod 755 "$AM_TMP"
 	mkdir -p "$AM_TMP/persist" "$AM_TMP/client" "$AM_TMP/trapd-persist"
 	# Client tools: no system snmp.conf, no MIB noise, private state.
 	SNMPCONFPATH="$AM_TMP/client"
@@ -75,6 +78,8 @@ agent_setup() {
 agent_cleanup() {
 	rc=$?
 	agent_stop_all
+	# A test's own cleanup (set AM_CLEANUP_HOOK to a command).
+	[ -n "${AM_CLEANUP_HOOK:-}" ] && eval "$AM_CLEANUP_HOOK"
 	if [ "${AM_KEEP:-0}" = 1 ]; then
 		echo "# kept $AM_TMP"
 	else
@@ -204,9 +209,16 @@ artmond_start() {
 	ARTMOND_PID=$!
 }
 
-# Waits until artmonSensorName.0 answers through the master.
+# True when artmond's objects answer through the master.
+artmond_registered() {
+	_v=$(snmpget_q ARTMON-MIB::artmonSoftwareVersion.0 2>/dev/null) || return 1
+	case $_v in "" | *"No Such"*) return 1 ;; esac
+	return 0
+}
+
+# Waits until artmond has registered with the master.
 artmond_wait_registered() {
-	wait_until "${1:-10}" snmpget_q ARTMON-MIB::artmonSoftwareVersion.0 ||
+	wait_until "${1:-10}" artmond_registered ||
 		am_fail "artmond did not register with the master"
 }
 
