@@ -34,6 +34,8 @@ struct fc {
 	uint64_t start;          /* stream offset of the chunk's first byte */
 	am_fr_cb cb;
 	void *ctx;
+	const uint8_t *data;     /* the chunk's captured bytes (NULL for fin/stop) */
+	uint64_t vis;            /* stream offset after the last captured byte */
 };
 
 /* A complete line, without its CR LF. */
@@ -111,6 +113,17 @@ emit(struct fc *c, enum am_fr_type type, uint32_t req, uint64_t pos, am_time_t t
 	}
 	if (type == AM_FR_LOST)
 		ev.reason = c->f->lost;
+	if (type == AM_FR_REQ_START || type == AM_FR_RESP_START || type == AM_FR_INTERIM_START) {
+		if (!(ev.flags & AM_FR_F_EARLIER)) {
+			if (c->data && pos < c->vis) {
+				ev.head = c->data + (pos - c->start);
+				ev.headlen = (uint32_t)(c->vis - pos);
+			}
+		} else if (c->d->llen > 0 && c->d->mpos == pos) {
+			ev.head = c->d->line;     /* the start, kept by the framer */
+			ev.headlen = c->d->llen;
+		}
+	}
 	if (c->cb)
 		c->cb(c->ctx, &ev);
 }
@@ -1317,8 +1330,9 @@ my_s_want(struct fc *c)
 		return 5;
 	uint8_t b = d->line[4];
 	size_t more = 1;
-	if (!f->resp_on || f->phase != MY_CMD || b == 0x00 || b == 0xfe || b == 0xff ||
-	    b == 0xfb || d->st == MS_FIRST || d->st == MS_INFILE || d->st == MS_PREP)
+	/* rows and definitions need their first byte only (0xfe, 0xff: more) */
+	if (!f->resp_on || f->phase != MY_CMD || b == 0xfe || b == 0xff ||
+	    d->st == MS_FIRST || d->st == MS_INFILE || d->st == MS_PREP)
 		more = 24;
 	return 4 + (more < len ? more : len);
 }
@@ -1868,8 +1882,8 @@ am_framer_feed(struct am_framer *f, int dir, am_time_t ts, const uint8_t *data,
 	if (data == NULL || caplen > seglen)
 		caplen = data == NULL ? 0 : seglen;
 	struct am_fr_dir *d = &f->d[dir];
-	struct fc c = { f, d, dir, ts, d->pos, cb, ctx };
-	uint64_t end = d->pos + seglen, vis = d->pos + caplen;
+	struct fc c = { f, d, dir, ts, d->pos, cb, ctx, data, d->pos + caplen };
+	uint64_t end = d->pos + seglen, vis = c.vis;
 	int stall = 0;
 
 	if (seglen > 0)
@@ -1915,7 +1929,7 @@ am_framer_fin(struct am_framer *f, int dir, am_fr_cb cb, void *ctx)
 	if (f->lost || dir != 1)
 		return;
 	struct am_fr_dir *d = &f->d[1];
-	struct fc c = { f, d, 1, d->lts, d->pos, cb, ctx };
+	struct fc c = { f, d, 1, d->lts, d->pos, cb, ctx, NULL, 0 };
 	if (f->proto == AM_FR_HTTP && (d->fl & HF_CLOSE) && f->resp_on) {
 		d->skip = 0;
 		d->after = A_NONE;
@@ -1931,7 +1945,7 @@ am_framer_fin(struct am_framer *f, int dir, am_fr_cb cb, void *ctx)
 void
 am_framer_stop(struct am_framer *f, enum am_fr_lost why, am_fr_cb cb, void *ctx)
 {
-	struct fc c = { f, &f->d[0], 0, f->d[0].lts, f->d[0].pos, cb, ctx };
+	struct fc c = { f, &f->d[0], 0, f->d[0].lts, f->d[0].pos, cb, ctx, NULL, 0 };
 
 	lose(&c, why);
 }

@@ -88,6 +88,11 @@ struct am_fr_event {
 	am_time_t ts;              /* time of the chunk that carried the boundary byte */
 	int32_t status;            /* HTTP status, DNS rcode, MySQL error code; 1 for an
 	                            * error reply of RESP/pgsql/memcached; 0 ok; -1 unknown */
+	/* START events: the message's first captured bytes at hand (from the
+	 * chunk, or kept by the framer when the message began in an earlier
+	 * chunk), for classification; NULL/0 when none.  Valid in the callback. */
+	const uint8_t *head;
+	uint32_t headlen;
 };
 
 typedef void (*am_fr_cb)(void *ctx, const struct am_fr_event *ev);

@@ -26,6 +26,7 @@ struct seg {
 	int kind, dir;
 	size_t off;          /* into store */
 	uint32_t len, cap;
+	unsigned long long spos;   /* stream offset of its first byte in dir */
 };
 
 /* The conversation being built, and the events expected from it. */
@@ -53,6 +54,7 @@ static struct {
 	int bad;
 	char badmsg[256];
 	int nev[AM_FR__TYPES];
+	int heads;           /* request starts that came with their first bytes */
 } R;
 
 static void
@@ -70,6 +72,7 @@ sc_seg(int dir)
 	S.s[S.n].dir = dir;
 	S.s[S.n].off = S.used;
 	S.s[S.n].len = S.s[S.n].cap = 0;
+	S.s[S.n].spos = S.pos[dir];
 	S.n++;
 }
 
@@ -156,6 +159,18 @@ bad(const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Byte pos of direction dir in the conversation, -1 when not captured. */
+static int
+stream_byte(int dir, unsigned long long pos)
+{
+	for (int i = 0; i < S.n; i++) {
+		const struct seg *g = &S.s[i];
+		if (g->kind == K_DATA && g->dir == dir && pos >= g->spos && pos < g->spos + g->len)
+			return pos - g->spos < g->cap ? S.store[g->off + (pos - g->spos)] : -1;
+	}
+	return -1;
+}
+
 /* Time of the chunk of dir holding byte b, -1 if none. */
 static am_time_t
 chunk_ts(int dir, unsigned long long b)
@@ -200,6 +215,17 @@ on_ev(void *ctx, const struct am_fr_event *ev)
 			}
 		}
 	}
+	/* the head given with a start is the message's first bytes */
+	for (uint32_t i = 0; i < ev->headlen && i < 64; i++) {
+		int b = stream_byte(d, ev->pos + i);
+		if (b >= 0 && b != ev->head[i]) {
+			bad("%s req %u: head byte %u is %02x, stream %02x", am_fr_type_name(ev->type),
+			    ev->req, i, ev->head[i], b);
+			break;
+		}
+	}
+	if (ev->type == AM_FR_REQ_START)
+		R.heads += ev->headlen > 0;
 	if (ev->type == AM_FR_LOST) {
 		n = snprintf(tmp, sizeof(tmp), "L%d:%s@%llu", d, am_fr_lost_name(ev->reason),
 		    (unsigned long long)ev->pos);
@@ -258,6 +284,7 @@ run(int mode, int sg, uint32_t cut)
 	R.pos[0] = R.pos[1] = 0;
 	R.clock = 0;
 	R.bad = 0;
+	R.heads = 0;
 	memset(R.nev, 0, sizeof(R.nev));
 	am_framer_init(&f, S.proto);
 	for (int i = 0; i < S.n; i++) {
@@ -311,8 +338,11 @@ check_script(void)
 {
 	run(RUN_WHOLE, -1, 0);
 	compare("whole", -1, 0);
+	int heads = R.heads;
 	run(RUN_BYTES, -1, 0);
 	compare("byte by byte", -1, 0);
+	if (S.proto == AM_FR_HTTP || S.proto == AM_FR_MEMCACHE)
+		ck_assert_int_eq(R.heads, heads);   /* line starts are kept across chunks */
 	for (int i = 0; i < S.n; i++) {
 		if (S.s[i].kind != K_DATA)
 			continue;
