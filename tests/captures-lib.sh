@@ -68,26 +68,44 @@ cap_xcheck_http() {
 		filter="$filter${filter:+ || }tcp.srcport == $p"
 		dports="$dports -d tcp.port==$p,http"
 	done
-	# tshark: each response, timed from the first segment of its request to
-	# the first segment of the response.  Interim (1xx) responses are not
-	# transactions.  tshark 4.0 leaves the final response after a 1xx
-	# without http.time; its request is then the one tshark paired with
-	# the 1xx (http.request_in), so the time is taken from that frame.
+	# tshark (desegmentation off) finds where each HTTP request and response
+	# starts: frame time, per message (a frame may start several pipelined
+	# messages).  Each final response answers the oldest unanswered request
+	# of its connection (HTTP/1.1 order); interim (1xx) responses answer
+	# none.  The reference time is response frame - request frame, which is
+	# tshark's http.time wherever tshark gives one (checked: tshark leaves
+	# http.time empty after a 1xx and for pipelined requests after the
+	# first, so those are timed from the frames alone).
 	# shellcheck disable=SC2086
 	"${TSHARK:-tshark}" -n -r "$pcap" -o tcp.desegment_tcp_streams:FALSE $dports \
-		-Y "http.response && ($filter)" \
-		-T fields -E separator=/t -e ip.dst -e ipv6.dst -e tcp.dstport -e tcp.srcport \
-		-e frame.time_epoch -e http.time -e tcp.stream -e http.response.code >"$tmp/tshark.raw" 2>"$tmp/tshark.err" || {
+		-Y "http && ($filter || $(echo "$filter" | sed 's/srcport/dstport/g'))" \
+		-T fields -E separator=/t -E occurrence=a -E aggregator=, \
+		-e tcp.stream -e frame.time_epoch -e ip.src -e ipv6.src -e tcp.srcport -e tcp.dstport \
+		-e http.request.method -e http.response.code -e http.time >"$tmp/tshark.raw" 2>"$tmp/tshark.err" || {
 		echo "xcheck: tshark failed on $pcap: $(cat "$tmp/tshark.err")" >&2
 		rm -rf "$tmp"; return 1; }
-	awk -F'\t' "$cap_awk_us"'
-		{ client = ($1 != "") ? $1 : $2
-		  if ($8 < 200) { if ($6 != "") interim[$7] = us($5) - us($6); next }
-		  if ($6 != "") { req = us($5) - us($6); delete interim[$7] }
-		  else if ($7 in interim) { req = interim[$7]; delete interim[$7] }
-		  else { print "xcheck: tshark: response without http.time in stream " $7 > "/dev/stderr"; bad = 1; next }
-		  printf "%s|%s|%s\t%.0f\t%.0f\n", client, $3, $4, req, us($5) - req }
-		END { exit bad }' "$tmp/tshark.raw" | sort -t"$(printf '\t')" -k1,1 -k2,2n >"$tmp/tshark.tsv" || rc=1
+	awk -F'\t' -v ports=" $ports " "$cap_awk_us"'
+		{ s = $1; t = us($2); src = ($3 != "") ? $3 : $4
+		  if ($7 != "") {                     # requests (client -> server)
+			key[s] = src "|" $5 "|" $6
+			nm = split($7, m, ",")
+			for (i = 1; i <= nm; i++) { q[s, ++qn[s]] = t; nreq++ }
+		  }
+		  if ($8 != "") {                     # responses (server -> client)
+			nc = split($8, c, ","); nt = split($9, ht, ",")
+			for (i = 1; i <= nc; i++) {
+				if (c[i] + 0 < 200) continue
+				if (qh[s] + 0 >= qn[s] + 0) { print "xcheck: tshark: a response without a request in stream " s > "/dev/stderr"; bad = 1; continue }
+				req = q[s, ++qh[s]]
+				if (nc == 1 && nt == 1 && ht[1] != "" && us(ht[1]) != t - req) {
+					printf "xcheck: stream %s: tshark http.time %s, frames give %.0f us\n", s, ht[1], t - req > "/dev/stderr"; bad = 1
+				}
+				printf "%s\t%.0f\t%.0f\n", key[s], req, t - req
+			}
+		  }
+		}
+		END { print nreq + 0 > "/dev/stderr"; exit bad }' "$tmp/tshark.raw" 2>"$tmp/tshark.req" | sort -s -t"$(printf '\t')" -k1,1 -k2,2n >"$tmp/tshark.tsv"
+	grep -v '^[0-9]*$' "$tmp/tshark.req" >&2 && rc=1
 	# Full frames (no snaplen truncation): tshark can reassemble each
 	# response, and the frame that completes it is the response's last byte,
 	# so last_us is checked too: that frame's time - the request time above.
@@ -97,9 +115,11 @@ cap_xcheck_http() {
 		# shellcheck disable=SC2086
 		"${TSHARK:-tshark}" -n -r "$pcap" -o tcp.desegment_tcp_streams:TRUE -o http.desegment_body:TRUE $dports \
 			-Y "http.response && http.response.code >= 200 && ($filter)" \
-			-T fields -E separator=/t -e ip.dst -e ipv6.dst -e tcp.dstport -e tcp.srcport -e frame.time_epoch \
-			-e tcp.stream -e tcp.nxtseq 2>/dev/null | awk -F'\t' "$cap_awk_us"'{ printf "%s|%s|%s\t%.0f\t%s\t%s\n", ($1 != "") ? $1 : $2, $3, $4, us($5), $6, $7 }' |
-			sort -t"$(printf '\t')" -k1,1 -k2,2n >"$tmp/tshark2.tsv"
+			-T fields -E separator=/t -E occurrence=a -E aggregator=, -e ip.dst -e ipv6.dst -e tcp.dstport -e tcp.srcport \
+			-e frame.time_epoch -e tcp.stream -e tcp.nxtseq -e http.response.code 2>/dev/null |
+			awk -F'\t' "$cap_awk_us"'{ nc = split($8, c, ","); for (i = 1; i <= nc; i++) if (c[i] + 0 >= 200)
+				printf "%s|%s|%s\t%.0f\t%s\t%s\n", ($1 != "") ? $1 : $2, $3, $4, us($5), $6, $7 }' |
+			sort -s -t"$(printf '\t')" -k1,1 -k2,2n >"$tmp/tshark2.tsv"
 		# client -> server frames: stream, time, acknowledgment number (relative)
 		# shellcheck disable=SC2086
 		"${TSHARK:-tshark}" -n -r "$pcap" -Y "$(echo "$filter" | sed 's/srcport/dstport/g')" \
@@ -120,10 +140,6 @@ cap_xcheck_http() {
 	else
 		awk '{ print $0 "\t-\t-" }' "$tmp/tshark.tsv" >"$tmp/tshark.tsv2" && mv "$tmp/tshark.tsv2" "$tmp/tshark.tsv"
 	fi
-	# shellcheck disable=SC2086
-	"${TSHARK:-tshark}" -n -r "$pcap" -o tcp.desegment_tcp_streams:FALSE $dports \
-		-Y "http.request && ($(echo "$filter" | sed 's/srcport/dstport/g'))" \
-		-T fields -e frame.number >"$tmp/tshark.req" 2>/dev/null
 
 	# artmon: every transaction on the HTTP ports
 	local sel
@@ -131,11 +147,11 @@ cap_xcheck_http() {
 	jq -r "select(${sel}false) | [.client, .client_port, .server_port, .ts, (.first_us // \"null\"), .outcome, (.last_us // \"null\"), (.ack_us // \"null\")] | @tsv" \
 		"$jsonl" >"$tmp/artmon.raw" || { echo "xcheck: $jsonl: not JSON Lines" >&2; rm -rf "$tmp"; return 1; }
 	awk -F'\t' '{ printf "%s|%s|%s\t%.0f\t%s\t%s\t%s\t%s\n", $1, $2, $3, $4 * 1000000, $5, $6, $7, $8 }' "$tmp/artmon.raw" |
-		sort -t"$(printf '\t')" -k1,1 -k2,2n >"$tmp/artmon.tsv"
+		sort -s -t"$(printf '\t')" -k1,1 -k2,2n >"$tmp/artmon.tsv"
 
 	local nresp nreq ntx nans
 	nresp=$(wc -l <"$tmp/tshark.tsv")
-	nreq=$(wc -l <"$tmp/tshark.req")
+	nreq=$(grep '^[0-9]*$' "$tmp/tshark.req" | tail -n1)
 	ntx=$(wc -l <"$tmp/artmon.tsv")
 	nans=$(awk -F'\t' '$3 != "null"' "$tmp/artmon.tsv" | wc -l)
 
@@ -234,13 +250,13 @@ cap_xcheck_conns() {
 					first[s], synack[s] - syn[s], est[s] - synack[s], cmss[s], smss[s], cws[s], sws[s],
 					by[s, "c"] + 0, by[s, "s"] + 0, pk[s, "c"] + 0, pk[s, "s"] + 0, (s in rt) ? 1 : 0, last[s] - first[s]
 			}
-		}' "$tmp/frames" | sort -t"$(printf '\t')" -k1,1 -k2,2n >"$tmp/tshark.tsv"
+		}' "$tmp/frames" | sort -s -t"$(printf '\t')" -k1,1 -k2,2n >"$tmp/tshark.tsv"
 	jq -r '[.client, .client_port, .server_port, .ts, (.srv_rtt_us // "null"), (.cli_rtt_us // "null"),
 		(.client_mss // ""), (.server_mss // ""), (.client_wscale // ""), (.server_wscale // ""),
 		.c2s_bytes, .s2c_bytes, .c2s_pkts, .s2c_pkts, (.rtt_us // "null"), .duration_us] | @tsv' "$jsonl" >"$tmp/artmon.raw" ||
 		{ echo "xconn: $jsonl: not JSON Lines" >&2; rm -rf "$tmp"; return 1; }
 	awk -F'\t' '{ printf "%s|%s|%s\t%.0f", $1, $2, $3, $4 * 1000000; for (i = 5; i <= NF; i++) printf "\t%s", $i; printf "\n" }' \
-		"$tmp/artmon.raw" | sort -t"$(printf '\t')" -k1,1 -k2,2n >"$tmp/artmon.tsv"
+		"$tmp/artmon.raw" | sort -s -t"$(printf '\t')" -k1,1 -k2,2n >"$tmp/artmon.tsv"
 	awk -F'\t' -v name="$(basename "$pcap")" '
 		FNR == 1 { file++ }
 		file == 1 { k = $1; n1[k]++; r1[k, n1[k]] = $0; keys[k] = 1; next }

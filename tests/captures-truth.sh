@@ -17,10 +17,10 @@ trap 'rm -rf "$tmp"' EXIT
 
 cap_read "$pcap" >"$tmp/out.jsonl" || { echo "artmon read failed"; exit 1; }
 jq -r 'select(.server_port == 8080) | [.client, .client_port, .ts, (.first_us // "null"), (.last_us // "null"), (.think_us // "null"), .resp_bytes, .outcome] | @tsv' \
-	"$tmp/out.jsonl" | sort -t"$(printf '\t')" -k1,1 -k2,2n -k3,3n >"$tmp/artmon.tsv"
+	"$tmp/out.jsonl" | sort -s -t"$(printf '\t')" -k1,1 -k2,2n -k3,3n >"$tmp/artmon.tsv"
 # truth: client, port, seq, ms, body_delay, size
 sed -e 's/^client=::ffff:\([0-9.]*\) /client=\1 /' "$truth" | sed -n 's/^client=\([^ ]*\) client_port=\([0-9]*\) seq=\([0-9]*\) ms=\([0-9]*\) body_delay=\([0-9]*\) size=\([0-9]*\) .*/\1\t\2\t\3\t\4\t\5\t\6/p' \
-	| sort -t"$(printf '\t')" -k1,1 -k2,2n -k3,3n >"$tmp/truth.tsv"
+	| sort -s -t"$(printf '\t')" -k1,1 -k2,2n -k3,3n >"$tmp/truth.tsv"
 [ "$(wc -l <"$tmp/truth.tsv")" -eq "$(wc -l <"$truth")" ] || { echo "$truth: unparsable lines"; exit 1; }
 
 awk -F'\t' '
