@@ -534,10 +534,13 @@ cast_of_mac(const uint8_t *m)
 	return (m[0] & 1) ? AM_HW_MULTICAST : AM_HW_UNICAST;
 }
 
+/* want: the version the link layer announced (0: none, as on raw IP).  A
+ * header of the other version is not taken as IP: libpcap would read it
+ * with the announced version's offsets. */
 static void
-walk_ip(struct lite *l, const uint8_t *p, uint32_t len)
+walk_ip(struct lite *l, const uint8_t *p, uint32_t len, int want)
 {
-	if (len < 1)
+	if (len < 1 || (want != 0 && (p[0] >> 4) != want))
 		return;
 	if ((p[0] >> 4) == 4) {
 		uint32_t hl = (uint32_t)(p[0] & 0x0f) * 4;
@@ -602,7 +605,7 @@ walk_ethertype(struct lite *l, const uint8_t *p, uint32_t len, uint16_t type)
 		len -= 4;
 	}
 	if (type == 0x0800 || type == 0x86dd)
-		walk_ip(l, p, len);
+		walk_ip(l, p, len, type == 0x0800 ? 4 : 6);
 }
 
 static void
@@ -636,13 +639,17 @@ walk(struct lite *l, int dlt, const uint8_t *p, uint32_t len)
 	case DLT_LOOP:
 		if (len < 4)
 			return;
-		walk_ip(l, p + 4, len - 4);
+		walk_ip(l, p + 4, len - 4, 0);
 		break;
 	case DLT_RAW:
 	case 101:
+		walk_ip(l, p, len, 0);
+		break;
 	case DLT_IPV4:
+		walk_ip(l, p, len, 4);
+		break;
 	case DLT_IPV6:
-		walk_ip(l, p, len);
+		walk_ip(l, p, len, 6);
 		break;
 	default:
 		break;

@@ -260,6 +260,13 @@ sample_frames(struct frame *fr, size_t max)
 	udp_frame(&fr[n++], 0, "10.0.0.53", "10.0.0.1", 53, 40000, 120);
 	udp_frame(&fr[n++], 1, "2001:db8::1", "2001:db8::53", 40001, 53, 30);
 	udp_frame(&fr[n++], 0, "172.16.0.1", "172.16.0.2", 80, 1234, 1000);   /* udp port 80 */
+	/* link type and IP version disagree: IPv6 under 0x0800, IPv4 under 0x86dd */
+	tcp_frame(&fr[n], 1, "2001:db8::1", "2001:db8::2", 1234, 80, AM_TH_ACK, 0, 0, 0);
+	fr[n].b[12] = 0x08;
+	fr[n++].b[13] = 0x00;
+	tcp_frame(&fr[n], 0, "10.0.0.1", "10.0.0.2", 1234, 80, AM_TH_ACK, 0, 0, 0);
+	fr[n].b[12] = 0x86;
+	fr[n++].b[13] = 0xdd;
 	icmp_frame(&fr[n++], bcast, d_bc);
 	icmp_frame(&fr[n++], mcast, d_mc);
 	icmp_frame(&fr[n++], ucast, d_uc);
@@ -357,7 +364,9 @@ START_TEST(test_filters_match_libpcap)
 	ck_assert_str_eq(am_census_label(c[0], 0, 0), "http");
 	ck_assert_uint_ge(am_census_count(c[0], 0, 0)->packets, 8);
 	ck_assert_str_eq(am_census_label(c[0], 2, 6), "icmparp");
-	ck_assert_uint_eq(am_census_count(c[0], 2, 6)->packets, 4);   /* 3 ICMP, 1 ARP */
+	/* 3 ICMP, 1 ARP, and the IPv6 packet under 0x0800, whose byte 9 (in the
+	 * source address) libpcap reads as IPv4 protocol 1 */
+	ck_assert_uint_eq(am_census_count(c[0], 2, 6)->packets, 5);
 	ck_assert_ptr_null(am_census_count(c[0], 2, 7));
 	ck_assert_ptr_null(am_census_label(c[0], 3, 0));
 	for (int k = 0; k < 4; k++)
@@ -394,7 +403,8 @@ START_TEST(test_hardwired)
 	/* Exact values: 18 Ethernet frames + raw/cooked copies + 4 truncated. */
 	ck_assert_uint_eq(am_census_hw_count(c, AM_HW_BROADCAST)->packets, 2);   /* ICMP bcast + ARP */
 	ck_assert_uint_eq(am_census_hw_count(c, AM_HW_MULTICAST)->packets, 1);
-	ck_assert_uint_eq(am_census_hw_count(c, AM_HW_NOT_IP)->packets, 1);
+	/* ARP, and the two frames whose IP version contradicts the link's type */
+	ck_assert_uint_eq(am_census_hw_count(c, AM_HW_NOT_IP)->packets, 3);
 	ck_assert_uint_eq(am_census_hw_count(c, AM_HW_ICMP)->packets, 3);
 	ck_assert_uint_eq(am_census_hw_count(c, AM_HW_CAST_UNKNOWN)->packets, 0);
 	ck_assert_uint_eq(am_census_hw_count(c, AM_HW_IPV6)->packets, 4 + 2 * 3);
