@@ -47,6 +47,7 @@ struct opts {
 	const char *user;
 	const char *name;
 	const char *filter;
+	int snaplen, buffer_mb;     /* from the configuration; 0: defaults */
 	int foreground;
 	int check_only;
 	int exit_at_end;
@@ -110,7 +111,8 @@ usage(FILE *fp)
 	    "  -i IFACE,...     capture live on these interfaces\n"
 	    "  -r FILE          replay a pcap/pcapng file (repeatable, read in order)\n"
 	    "  -x SOCKET        AgentX socket of the master (default: Net-SNMP's)\n"
-	    "  -s STORE_DIR     directory of the LMDB store\n"
+	    "  -s STORE_DIR     directory of the LMDB store (default: the configuration's,\n"
+	    "                   /var/lib/artmon; \"none\": keep the aggregates in memory)\n"
 	    "  -f               stay in the foreground, log to stderr\n"
 	    "  -D TOKENS        debug output for subsystems (capture,snmp,main or all)\n"
 	    "  -n               check the configuration and the inputs, then exit\n"
@@ -227,10 +229,6 @@ parse_opts(struct opts *o, int argc, char **argv)
 	}
 	if (o->nifaces && o->nfiles) {
 		fprintf(stderr, "artmond: -i and -r cannot be combined\n");
-		return -1;
-	}
-	if (!o->nifaces && !o->nfiles && !o->check_only) {
-		fprintf(stderr, "artmond: nothing to capture: give -i IFACE or -r FILE\n");
 		return -1;
 	}
 	if ((o->realtime || o->exit_at_end) && !o->nfiles) {
@@ -547,6 +545,10 @@ live_reopen(struct daemon *d)
 		return;
 	am_source_opts_default(&so);
 	so.filter = d->o.filter;
+	if (d->o.snaplen > 0)
+		so.snaplen = d->o.snaplen;
+	if (d->o.buffer_mb > 0)
+		so.buffer_mb = d->o.buffer_mb;
 	d->src = am_source_open_live(d->o.ifaces, d->o.nifaces, &so, err, sizeof(err));
 	if (d->src == NULL) {
 		d->backoff = d->backoff * 2 > REOPEN_MAX_US ? REOPEN_MAX_US : d->backoff * 2;
@@ -674,6 +676,10 @@ open_inputs(struct daemon *d)
 
 	am_source_opts_default(&so);
 	so.filter = d->o.filter;
+	if (d->o.snaplen > 0)
+		so.snaplen = d->o.snaplen;
+	if (d->o.buffer_mb > 0)
+		so.buffer_mb = d->o.buffer_mb;
 	if (d->o.nfiles)
 		d->src = am_source_open_files(d->o.files, d->o.nfiles, &so, err, sizeof(err));
 	else
@@ -777,6 +783,36 @@ run(struct daemon *d)
 	}
 }
 
+/* Settings of the configuration's artmon section fill what the command line
+ * left open (the command line wins). */
+static void
+apply_settings(struct daemon *d)
+{
+	const struct am_settings *set;
+	struct opts *o = &d->o;
+
+	if (d->rules == NULL)
+		return;
+	set = &d->rules->set;
+	if (!o->nifaces && !o->nfiles)
+		for (uint32_t i = 0; i < set->ninterfaces && o->nifaces < MAX_INPUTS; i++)
+			o->ifaces[o->nifaces++] = am_xstrdup(set->interfaces[i]);
+	if (!o->filter && set->filter)
+		o->filter = am_xstrdup(set->filter);
+	if (!o->store_dir && set->store)
+		o->store_dir = am_xstrdup(set->store);
+	if (!o->agentx && set->agentx)
+		o->agentx = am_xstrdup(set->agentx);
+	if (!o->user && set->user)
+		o->user = am_xstrdup(set->user);
+	if (!o->name && set->sensor)
+		o->name = am_xstrdup(set->sensor);
+	if (!o->max_sessions && set->max_sessions)
+		o->max_sessions = set->max_sessions;
+	o->snaplen = (int)set->snaplen;
+	o->buffer_mb = (int)(set->buffer >> 20);
+}
+
 static int
 open_store(struct daemon *d, struct am_agg_cfg *ac, uint64_t *le, uint32_t *n_le)
 {
@@ -835,10 +871,17 @@ main(int argc, char **argv)
 		return 2;
 	if (config_load(d, 0) < 0)
 		return 1;
+	apply_settings(d);
+	if (d->o.store_dir && strcmp(d->o.store_dir, "none") == 0)
+		d->o.store_dir = NULL;
 	if (d->o.check_only && !d->o.nfiles && !d->o.nifaces) {
 		printf("artmond: configuration OK\n");
 		am_config_free(d->rules);
 		return 0;
+	}
+	if (!d->o.nifaces && !d->o.nfiles) {
+		fprintf(stderr, "artmond: nothing to capture: give -i IFACE or -r FILE (or interface = in the configuration)\n");
+		return 2;
 	}
 	if (open_inputs(d) < 0)
 		return 1;

@@ -202,10 +202,14 @@ snmp_ping() {
 # ---------------------------------------------------------------- artmond
 
 # artmond_start ARGS...: runs artmond in the foreground mode (-f) against
-# the test's AgentX socket, logging to $ARTMOND_LOG.
+# the test's AgentX socket, logging to $ARTMOND_LOG.  Without -s in ARGS
+# the store is $AM_TMP/store (never the configuration's default).
 artmond_start() {
 	agent_require artmond
-	"$ARTMOND" -f -x "$AGENTX_SOCKET" -p "$AM_TMP/artmond.pid" "$@" >>"$ARTMOND_LOG" 2>&1 &
+	_s="-s $AM_TMP/store"
+	for _a in "$@"; do [ "$_a" = -s ] && _s=""; done
+	# shellcheck disable=SC2086
+	"$ARTMOND" -f -x "$AGENTX_SOCKET" -p "$AM_TMP/artmond.pid" $_s "$@" >>"$ARTMOND_LOG" 2>&1 &
 	ARTMOND_PID=$!
 }
 

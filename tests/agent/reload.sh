@@ -14,6 +14,7 @@ good() {
 	cat >"$conf" <<EOC
 artmon {
 	interval = 10s;
+	sensor = "cfg-sensor";
 }
 generic {
 	rule web {
@@ -43,6 +44,7 @@ wait_until 20 replay_finished || am_fail "the replay did not finish"
 assert_eq "artmonConfigFile" "$conf" "$(snmpget_q ARTMON-MIB::artmonConfigFile.0)"
 assert_eq "artmonConfigLoadResult" ok "$(snmpget_q ARTMON-MIB::artmonConfigLoadResult.0)"
 assert_eq "artmonSummaryInterval (from the file)" "10 seconds" "$(snmpget_q ARTMON-MIB::artmonSummaryInterval.0)"
+assert_eq "artmonSensorName (from the file)" cfg-sensor "$(snmpget_q ARTMON-MIB::artmonSensorName.0)"
 # The rule names the GET requests of the IPv4 server.
 idx4=$(server_index 127.0.0.1 "$CAP_PORT4")
 snmpwalk_q ARTMON-MIB::artmonSignatureName >"$AM_TMP/names"

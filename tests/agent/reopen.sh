@@ -19,7 +19,7 @@ mkif || am_skip "cannot create veth interfaces"
 AM_CLEANUP_HOOK=cleanup_if
 
 snmpd_start
-"$ARTMOND" -f -i "$ifa" -x "$AGENTX_SOCKET" --interval 10 >>"$ARTMOND_LOG" 2>&1 &
+"$ARTMOND" -f -i "$ifa" -x "$AGENTX_SOCKET" -s none --interval 10 >>"$ARTMOND_LOG" 2>&1 &
 ARTMOND_PID=$!
 artmond_wait_registered
 state() { snmpget_q ARTMON-MIB::artmonCaptureState.1; }
