@@ -374,6 +374,48 @@ START_TEST(test_filters_match_libpcap)
 }
 END_TEST
 
+/* Damaged copies of the sample frames: the fast path must still agree with
+ * libpcap on every one, and nothing may read outside the frame (run under
+ * valgrind or ASan to check the latter). */
+START_TEST(test_mutations_verify)
+{
+	static struct frame fr[64];
+	size_t n = sample_frames(fr, 64);
+	struct am_census *c = mk(1, 1);
+	uint64_t x = 0x2545f4914f6cdd1dull;
+
+	for (int it = 0; it < 30000; it++) {
+		x ^= x >> 12;
+		x ^= x << 25;
+		x ^= x >> 27;
+		uint64_t r = x * 2685821657736338717ull;
+		struct frame f = fr[r % n];
+		int flips = 1 + (int)((r >> 8) % 3);
+		for (int k = 0; k < flips; k++) {
+			size_t lim = f.len < 80 ? f.len : 80;
+			size_t off = (size_t)((r >> (16 + 8 * k)) % lim);
+			f.b[off] ^= (uint8_t)(1u << ((r >> (40 + k)) % 8));
+		}
+		if ((r >> 60) == 0)
+			f.len = (size_t)((r >> 20) % (f.len + 1));
+		/* a heap copy of exactly len bytes, so that an over-read shows */
+		uint8_t *exact = malloc(f.len ? f.len : 1);
+		memcpy(exact, f.b, f.len);
+		struct am_packet p;
+		struct am_frame af = { .data = exact, .caplen = (uint32_t)f.len, .wirelen = (uint32_t)f.len, .dlt = f.dlt };
+		enum am_dec d = am_decode(f.dlt, exact, (uint32_t)f.len, (uint32_t)f.len, &p);
+		am_census_frame(c, &af, d == AM_DEC_OK ? &p : NULL);
+		free(exact);
+	}
+	struct am_census_stats st;
+	am_census_stats(c, &st);
+	ck_assert_uint_eq(st.frames, 30000);
+	ck_assert_uint_gt(st.evals_fast, 30000);
+	ck_assert_uint_eq(st.verify_mismatch, 0);
+	am_census_free(c);
+}
+END_TEST
+
 START_TEST(test_hardwired)
 {
 	static struct frame fr[64];
@@ -604,6 +646,7 @@ main(void)
 	tcase_add_test(tc, test_spec_parse);
 	tcase_add_test(tc, test_compile_error);
 	tcase_add_test(tc, test_filters_match_libpcap);
+	tcase_add_test(tc, test_mutations_verify);
 	tcase_add_test(tc, test_hardwired);
 	tcase_add_test(tc, test_talkers_and_syn);
 	tcase_add_test(tc, test_servers);
