@@ -117,6 +117,49 @@ fn4=$(grep "^artmonServerFirstCount\.$idx4 = " "$AM_TMP/all" | sed 's/.* = //')
 assert_eq "histogram +inf count" "$fn4" \
 	"$(snmpget_q "ARTMON-MIB::artmonHistogramCount.$idx4.$sig4.4294967295")"
 
+# The last-interval gauges of each signature row equal the store's record
+# of the final interval (artmon store show).
+"$top_builddir/cli/artmon" store -s "$store" show -F csv >"$AM_TMP/show.csv" 2>"$AM_TMP/show.err" ||
+	am_fail "artmon store show: $(cat "$AM_TMP/show.err")"
+python3 - "$AM_TMP/show.csv" "$AM_TMP/all" <<'PY' >"$AM_TMP/gauges.out" 2>&1 || am_fail "gauges differ from the store: $(cat "$AM_TMP/gauges.out")"
+import csv, ipaddress, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+last = max(float(r["interval_start"]) for r in rows)
+walk = {}
+for line in open(sys.argv[2]):
+    if " = " in line:
+        k, v = line.rstrip("\n").split(" = ", 1)
+        walk[k] = v.split(" ")[0] if v else ""
+def index(addr, port):
+    a = ipaddress.ip_address(addr)
+    b = a.packed
+    return ".".join([str(1 if a.version == 4 else 2), str(len(b))] + [str(x) for x in b] + [port])
+cols = {"IntTransactions": "count", "IntFirstMin": "first_min_us", "IntFirstP50": "first_p50_us",
+        "IntFirstP90": "first_p90_us", "IntFirstP99": "first_p99_us", "IntFirstMax": "first_max_us",
+        "IntLastP50": "last_p50_us", "IntLastMax": "last_max_us", "IntRttP90": "rtt_p90_us"}
+bad = checked = 0
+for r in rows:
+    if float(r["interval_start"]) != last:
+        continue
+    idx = index(r["server"], r["server_port"])
+    names = [k for k, v in walk.items() if k.startswith("artmonSignatureName." + idx + ".") and v == r["signature"]]
+    if len(names) != 1:
+        print("no signature row for", idx, repr(r["signature"])); bad += 1; continue
+    sid = names[0].rsplit(".", 1)[1]
+    for col, field in cols.items():
+        want = r[field] if r[field] not in ("", "null") else "0"
+        got = walk.get("artmonSignature%s.%s.%s" % (col, idx, sid))
+        checked += 1
+        if got != want:
+            print("%s of %s.%s: MIB %s, store %s" % (col, idx, sid, got, want)); bad += 1
+    errs = int(r["resets"]) + int(r["timeouts"]) + int(r["incomplete"])
+    if walk.get("artmonSignatureIntErrors.%s.%s" % (idx, sid)) != str(errs):
+        print("IntErrors of", idx, sid); bad += 1
+print("checked", checked)
+sys.exit(1 if bad or checked == 0 else 0)
+PY
+am_log "ok: last-interval gauges equal the store's final interval ($(tail -n1 "$AM_TMP/gauges.out"))"
+
 # Store health is published.
 flushes=$(snmpget_q ARTMON-MIB::artmonStoreFlushes.0)
 [ "$flushes" -ge 3 ] || am_fail "only $flushes flushes"
