@@ -82,6 +82,14 @@ START_TEST(test_compile_error)
 	ck_assert_ptr_null(am_census_new(&cfg, err, sizeof(err)));
 	ck_assert_msg(strstr(err, "label 'x' given twice"), "%s", err);
 
+	cfg.filters = NULL;
+	cfg.nfilters = 0;
+	cfg.top.n = 20;
+	cfg.top.capacity = 10;
+	ck_assert_ptr_null(am_census_new(&cfg, err, sizeof(err)));
+	ck_assert_msg(strstr(err, "top-N"), "%s", err);
+	am_census_cfg_default(&cfg);
+
 	struct am_census_filter hw[] = { { "hw.l4", "x", "tcp" } };
 	cfg.filters = hw;
 	cfg.nfilters = 1;
