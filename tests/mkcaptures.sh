@@ -2,7 +2,8 @@
 # End to end on fresh captures: scripts/mkcaptures makes new captures from
 # real servers in network namespaces (root only), then the tshark
 # cross-checks (transactions: first_us and last_us; connections), the sleepd
-# ground truth and the invariants run on them.
+# ground truth and the invariants run on them, and the HTTP captures cut to
+# a 400-byte snaplen (editcap) must give the same transactions.
 # Skips (77) when not root or when namespaces or servers are unavailable.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -27,4 +28,19 @@ CAP_DIR=$tmp "$here/captures-tshark.sh" || rc=1
 CAP_DIR=$tmp "$here/captures-truth.sh" | grep -E "^FAIL|median"; [ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
 CAP_DIR=$tmp "$here/captures-connections.sh" || rc=1
 CAP_DIR=$tmp "$here/captures-invariants.sh" || rc=1
+# Snaplen: cut to 400 bytes (HTTP headers still whole), the HTTP captures
+# must give the same transactions as the full frames.
+if command -v editcap >/dev/null; then
+	. "$here/captures-lib.sh"
+	for f in "$tmp"/http-*.pcap; do
+		editcap -s 400 "$f" "$tmp/cut.pcap" >/dev/null 2>&1 || { echo "FAIL: editcap $f"; rc=1; continue; }
+		cap_read "$f" >"$tmp/full.jsonl"; cap_read "$tmp/cut.pcap" >"$tmp/cut.jsonl"
+		if cmp -s "$tmp/full.jsonl" "$tmp/cut.jsonl"; then
+			echo "ok: $(basename "$f"): same transactions at snaplen 400"
+		else
+			echo "FAIL: $(basename "$f"): transactions differ at snaplen 400:"
+			diff "$tmp/full.jsonl" "$tmp/cut.jsonl" | head -10; rc=1
+		fi
+	done
+fi
 exit $rc
