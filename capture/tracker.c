@@ -15,6 +15,7 @@
  * retransmission, and neither moves a timing. */
 #include "config.h"
 #include "capture/tracker.h"
+#include "capture/framing.h"
 #include "common/log.h"
 
 #include <stdlib.h>
@@ -60,6 +61,33 @@ struct txst {
 	int32_t sig;
 };
 
+/* Payload-aware pairing: requests waiting for (or holding) their response,
+ * in request order.  One slot per framed connection, from a bounded pool. */
+#define FR_PENDING 16
+enum { FE_REQ_END = 1, FE_RESP = 2, FE_DONE = 4 };
+
+struct fent {
+	uint32_t req;
+	uint8_t state;
+	int32_t sig, status;
+	am_time_t req_first, req_last, resp_first, resp_last, ack;
+	uint64_t req_pos, resp_pos;
+	uint64_t req_bytes, resp_bytes;
+	uint32_t req_pkts, resp_pkts;
+	uint32_t end_seq;         /* sequence number after the response's last byte */
+};
+
+struct fslot {
+	struct fslot *next_free;
+	struct am_framer fr;
+	uint32_t base[2];         /* sequence number of stream offset 0, per direction */
+	uint8_t base_ok[2];
+	uint8_t head, n;          /* ring of pending requests */
+	uint8_t overflow;         /* more requests than the ring holds: stop framing */
+	uint8_t cur_fed;          /* the direction being fed */
+	struct fent e[FR_PENDING];
+};
+
 struct sess {
 	struct sess *hnext;
 	struct sess *prev, *next;        /* timeout list */
@@ -72,6 +100,7 @@ struct sess {
 	struct am_conn c;
 	struct dir d[2];
 	struct txst t;
+	struct fslot *fs;                /* payload-aware pairing, NULL: header-only */
 };
 
 struct list {
@@ -93,6 +122,8 @@ struct am_tracker {
 	struct sess *qhead, *qtail;      /* quiet list */
 	struct sess *free_list;
 	struct slab *slabs;
+	struct fslot *fs_free;
+	uint64_t fs_count;               /* framing slots allocated */
 	uint64_t allocated;              /* sessions in slabs */
 	uint64_t limit;
 	uint64_t next_id;
@@ -141,6 +172,7 @@ am_tracker_cfg_default(struct am_tracker_cfg *cfg)
 	cfg->emerg_percent = 90;
 	cfg->quiet = 500000;
 	cfg->wait_for_syn = 1;
+	cfg->max_framed = 16384;
 }
 
 struct am_tracker *
@@ -185,8 +217,16 @@ am_tracker_free(struct am_tracker *t)
 		return;
 	while (t->slabs) {
 		struct slab *n = t->slabs->next;
+		for (int i = 0; i < SLAB_SESSIONS; i++)
+			if (t->slabs->s[i].live && t->slabs->s[i].fs)
+				free(t->slabs->s[i].fs);
 		free(t->slabs);
 		t->slabs = n;
+	}
+	while (t->fs_free) {
+		struct fslot *n = t->fs_free->next_free;
+		free(t->fs_free);
+		t->fs_free = n;
 	}
 	free(t->buckets);
 	free(t);
@@ -326,13 +366,26 @@ span(am_time_t from, am_time_t to)
 	return to >= from ? to - from : 0;
 }
 
-/* Reports the exchange in progress (if any) and resets the slot. */
+static inline int
+framed(const struct sess *s)
+{
+	return s->fs != NULL && s->c.framed;
+}
+
+/* Reports the exchange in progress (if any) and resets the slot.  While
+ * the framer pairs requests, the header-only exchange only keeps its
+ * state (for a fall back) and reports nothing. */
 static void
 txn_finish(struct am_tracker *t, struct sess *s, enum am_outcome outcome)
 {
 	struct txst *x = &s->t;
 	struct am_txn r;
 
+	if (framed(s)) {
+		memset(x, 0, sizeof(*x));
+		x->sig = -1;
+		return;
+	}
 	quiet_remove(t, s);
 	if (x->phase == PH_IDLE)
 		return;
@@ -364,6 +417,268 @@ txn_finish(struct am_tracker *t, struct sess *s, enum am_outcome outcome)
 	x->sig = -1;
 	if (!s->ignored && t->cb.txn)
 		t->cb.txn(t->cb.ctx, &s->c, &r);
+}
+
+/* --- payload-aware pairing ------------------------------------------ */
+
+static void
+fent_emit(struct am_tracker *t, struct sess *s, struct fent *e, enum am_outcome outcome)
+{
+	struct am_txn r;
+
+	if (!(e->state & FE_RESP) && outcome == AM_OUT_COMPLETE)
+		outcome = AM_OUT_INCOMPLETE;
+	memset(&r, 0, sizeof(r));
+	r.req_first = e->req_first;
+	r.req_last = e->req_last;
+	r.resp_first = e->resp_first;
+	r.resp_last = e->resp_last;
+	r.resp_ack = e->ack;
+	r.first = span(e->req_first, e->resp_first);
+	r.last = span(e->req_first, e->resp_last);
+	r.ack = span(e->req_first, e->ack);
+	r.think = span(e->req_last, e->resp_first);
+	r.req_bytes = e->req_bytes;
+	r.resp_bytes = e->resp_bytes;
+	r.req_pkts = e->req_pkts;
+	r.resp_pkts = e->resp_pkts;
+	r.outcome = outcome;
+	r.signature = e->sig;
+	r.status = e->status;
+	r.seq = ++s->c.transactions;
+	t->st.transactions++;
+	if (!s->ignored && t->cb.txn)
+		t->cb.txn(t->cb.ctx, &s->c, &r);
+}
+
+static struct fent *
+fent_find(struct fslot *f, uint32_t req)
+{
+	for (int i = f->n - 1; i >= 0; i--) {
+		struct fent *e = &f->e[(f->head + i) % FR_PENDING];
+		if (e->req == req)
+			return e;
+	}
+	return NULL;
+}
+
+/* Reports answered requests at the head of the queue: those whose
+ * response the client acknowledged, or all answered ones when `force`. */
+static void
+fent_drain(struct am_tracker *t, struct sess *s, int force)
+{
+	struct fslot *f = s->fs;
+
+	while (f->n > 0) {
+		struct fent *e = &f->e[f->head];
+		if (!(e->state & FE_DONE) || (!force && e->ack == 0))
+			break;
+		fent_emit(t, s, e, AM_OUT_COMPLETE);
+		f->head = (uint8_t)((f->head + 1) % FR_PENDING);
+		f->n--;
+	}
+	if (f->n == 0 || !(f->e[f->head].state & FE_DONE))
+		quiet_remove(t, s);
+}
+
+/* Ends pairing: every request still queued is reported (answered ones
+ * as complete, the others with `why`), or dropped when `drop`. */
+static void
+fent_flush(struct am_tracker *t, struct sess *s, enum am_outcome why, int drop)
+{
+	struct fslot *f = s->fs;
+
+	quiet_remove(t, s);
+	while (f->n > 0) {
+		struct fent *e = &f->e[f->head];
+		if (e->state & FE_DONE)
+			fent_emit(t, s, e, AM_OUT_COMPLETE);
+		else if (drop)
+			t->st.framed_dropped++;
+		else
+			fent_emit(t, s, e, (e->state & FE_RESP) && why == AM_OUT_COMPLETE ? AM_OUT_COMPLETE : why);
+		f->head = (uint8_t)((f->head + 1) % FR_PENDING);
+		f->n--;
+	}
+}
+
+struct fr_ctx {
+	struct am_tracker *t;
+	struct sess *s;
+};
+
+static void
+fr_event(void *ctx, const struct am_fr_event *ev)
+{
+	struct fr_ctx *fc = ctx;
+	struct am_tracker *t = fc->t;
+	struct sess *s = fc->s;
+	struct fslot *f = s->fs;
+	struct fent *e;
+
+	switch (ev->type) {
+	case AM_FR_REQ_START:
+		if (ev->flags & AM_FR_F_NOREPLY)
+			return;          /* no response will come: not an exchange */
+		if (f->n == FR_PENDING) {
+			f->overflow = 1;
+			return;
+		}
+		e = &f->e[(f->head + f->n) % FR_PENDING];
+		f->n++;
+		memset(e, 0, sizeof(*e));
+		e->req = ev->req;
+		e->req_first = ev->ts;
+		e->req_pos = ev->pos;
+		e->status = -1;
+		e->sig = -1;
+		e->req_pkts = 1;
+		if (t->cb.classify && !s->ignored)
+			e->sig = t->cb.classify(t->cb.ctx, &s->c, ev->head, ev->headlen);
+		return;
+	case AM_FR_REQ_END:
+		if ((e = fent_find(f, ev->req)) != NULL) {
+			e->req_last = ev->ts;
+			e->req_bytes = ev->pos - e->req_pos;
+			e->state |= FE_REQ_END;
+		}
+		return;
+	case AM_FR_RESP_START:
+		if ((e = fent_find(f, ev->req)) != NULL) {
+			e->resp_first = ev->ts;
+			e->resp_pos = ev->pos;
+			e->resp_pkts = 1;
+			e->state |= FE_RESP;
+		}
+		return;
+	case AM_FR_RESP_END:
+		if ((e = fent_find(f, ev->req)) != NULL) {
+			if (!(e->state & FE_RESP)) {
+				e->resp_first = ev->ts;
+				e->resp_pos = ev->pos;
+				e->state |= FE_RESP;
+			}
+			e->resp_last = ev->ts;
+			e->resp_bytes = ev->pos - e->resp_pos;
+			e->status = ev->status;
+			e->end_seq = f->base[1] + (uint32_t)ev->pos;
+			e->state |= FE_DONE;
+			if (f->head == (uint8_t)(e - f->e))
+				quiet_append(t, s);
+		}
+		return;
+	case AM_FR_INTERIM_START:
+		t->st.interim++;
+		return;
+	case AM_FR_INTERIM_END:
+		return;
+	case AM_FR_LOST:
+		s->c.framed = 0;
+		t->st.framed_lost++;
+		if (ev->reason < sizeof(t->st.framed_lost_reason) / sizeof(t->st.framed_lost_reason[0]))
+			t->st.framed_lost_reason[ev->reason]++;
+		fent_flush(t, s, AM_OUT_OPEN, 1);
+		/* Header-only timing takes over with a clean slate. */
+		memset(&s->t, 0, sizeof(s->t));
+		s->t.sig = -1;
+		return;
+	default:
+		return;
+	}
+}
+
+/* Counts a data segment of direction d in the request or response it belongs to. */
+static void
+fent_count_pkt(struct fslot *f, int d)
+{
+	for (int i = 0; i < f->n; i++) {
+		struct fent *e = &f->e[(f->head + i) % FR_PENDING];
+		if (d == 0 && !(e->state & FE_REQ_END)) {
+			e->req_pkts++;
+			return;
+		}
+		if (d == 1 && (e->state & FE_RESP) && !(e->state & FE_DONE)) {
+			e->resp_pkts++;
+			return;
+		}
+	}
+}
+
+/* New in-order bytes (and any hole before them) for the framer. */
+static void
+fr_feed(struct am_tracker *t, struct sess *s, int d, const struct am_packet *p, uint32_t gap,
+    uint32_t fresh)
+{
+	struct fslot *f = s->fs;
+	struct fr_ctx fc = { t, s };
+
+	if (!f->base_ok[d]) {
+		f->base[d] = p->seq + p->seg_len - fresh - gap;
+		f->base_ok[d] = 1;
+	}
+	if (gap)
+		am_framer_gap(&f->fr, d, t->now, gap, fr_event, &fc);
+	if (fresh && framed(s)) {
+		uint32_t off = p->seg_len - fresh;
+		uint32_t cap = p->payload_len > off ? p->payload_len - off : 0;
+		uint8_t before = f->n;
+		am_framer_feed(&f->fr, d, t->now, cap ? p->payload + off : NULL, cap, fresh, fr_event, &fc);
+		if (framed(s) && f->n == before)
+			fent_count_pkt(f, d);
+	}
+	if (framed(s) && f->overflow) {
+		t->st.pending_cap++;
+		am_framer_stop(&f->fr, AM_FR_LOST_PENDING, fr_event, &fc);
+	}
+}
+
+static void
+fr_fin(struct am_tracker *t, struct sess *s, int d)
+{
+	struct fr_ctx fc = { t, s };
+
+	am_framer_fin(&s->fs->fr, d, fr_event, &fc);
+}
+
+static void
+fr_attach(struct am_tracker *t, struct sess *s)
+{
+	struct fslot *f = t->fs_free;
+
+	if (f) {
+		t->fs_free = f->next_free;
+	} else if (t->fs_count < t->cfg.max_framed) {
+		f = malloc(sizeof(*f));
+		if (f == NULL) {
+			t->st.framed_cap++;
+			return;
+		}
+		t->fs_count++;
+		t->st.memory += sizeof(*f);
+	} else {
+		t->st.framed_cap++;
+		return;
+	}
+	memset(f, 0, sizeof(*f));
+	if (am_framer_init(&f->fr, (enum am_fr_proto)s->c.framing) < 0) {
+		f->next_free = t->fs_free;
+		t->fs_free = f;
+		return;
+	}
+	s->fs = f;
+	s->c.framed = 1;
+	t->st.framed++;
+}
+
+static void
+fr_detach(struct am_tracker *t, struct sess *s)
+{
+	if (s->fs == NULL)
+		return;
+	s->fs->next_free = t->fs_free;
+	t->fs_free = s->fs;
+	s->fs = NULL;
+	s->c.framed = 0;
 }
 
 /* --- ADUs ----------------------------------------------------------- */
@@ -440,7 +755,7 @@ check_concurrent(struct am_tracker *t, struct sess *s, int d)
 	s->c.concurrent = 1;
 	t->st.conc_connections++;
 	adu_emit(t, s, AM_ADU_CONC, t->now, d, 0, -1, -1);
-	if (s->t.phase != PH_IDLE) {
+	if (s->t.phase != PH_IDLE && !framed(s)) {
 		t->st.conc_dropped++;
 		quiet_remove(t, s);
 		memset(&s->t, 0, sizeof(s->t));
@@ -462,7 +777,7 @@ sess_alloc(struct am_tracker *t)
 	}
 	if (t->allocated >= t->limit)
 		return NULL;
-	struct slab *sl = malloc(sizeof(*sl));
+	struct slab *sl = calloc(1, sizeof(*sl));
 	if (sl == NULL)
 		return NULL;
 	sl->next = t->slabs;
@@ -490,6 +805,12 @@ sess_release(struct am_tracker *t, struct sess *s, enum am_outcome why)
 	 * ended): the exchange was over. */
 	if (s->t.phase == PH_RESP && (why == AM_OUT_TIMEOUT || (why == AM_OUT_OPEN && s->t.resp_ack)))
 		txo = AM_OUT_COMPLETE;
+	if (framed(s)) {
+		fent_flush(t, s, s->c.closed_by == 1 ? AM_OUT_COMPLETE : s->c.closed_by == 2 ?
+		    AM_OUT_RESET : why, 0);
+		memset(&s->t, 0, sizeof(s->t));   /* the header-only shadow reports nothing */
+	}
+	fr_detach(t, s);
 	txn_finish(t, s, txo);
 	for (int d = 0; d < 2; d++)
 		adu_close(t, s, d, why == AM_OUT_OPEN ? AM_ADU_INC : AM_ADU_ADU, -1);
@@ -532,8 +853,13 @@ expire(struct am_tracker *t, am_time_t now)
 		emerg ? t->cfg.emerg_closed : t->cfg.timeout_closed,
 	};
 
-	while (t->qhead && t->qhead->t.quiet_since + t->cfg.quiet <= now)
-		txn_finish(t, t->qhead, AM_OUT_COMPLETE);
+	while (t->qhead && t->qhead->t.quiet_since + t->cfg.quiet <= now) {
+		struct sess *q = t->qhead;
+		if (framed(q))
+			fent_drain(t, q, 1);
+		else
+			txn_finish(t, q, AM_OUT_COMPLETE);
+	}
 	for (int l = 0; l < L__COUNT; l++) {
 		struct sess *s;
 		while ((s = t->lists[l].head) != NULL && s->c.last_ts + to[l] <= now) {
@@ -597,6 +923,9 @@ sess_new(struct am_tracker *t, const struct am_packet *p, uint32_t h, int client
 		t->st.sessions_peak = t->st.sessions_active;
 	if (t->cb.conn_new && t->cb.conn_new(t->cb.ctx, &s->c) != 0)
 		s->ignored = 1;
+	s->c.framed = 0;
+	if (s->c.framing && !s->ignored)
+		fr_attach(t, s);
 	return s;
 }
 
@@ -692,9 +1021,9 @@ txn_data(struct am_tracker *t, struct sess *s, int d, const struct am_packet *p,
 			x->phase = PH_REQ;
 			x->req_first = t->now;
 			x->sig = -1;
-			if (t->cb.classify && !s->ignored)
+			if (t->cb.classify && !s->ignored && !framed(s))
 				x->sig = t->cb.classify(t->cb.ctx, &s->c, p->payload, p->payload_len);
-		} else if (t->cb.classify_more && !s->ignored) {
+		} else if (t->cb.classify_more && !s->ignored && !framed(s)) {
 			x->sig = t->cb.classify_more(t->cb.ctx, &s->c, x->sig, p->payload, p->payload_len);
 		}
 		x->req_last = t->now;
@@ -713,12 +1042,25 @@ txn_data(struct am_tracker *t, struct sess *s, int d, const struct am_packet *p,
 	x->resp_pkts++;
 	x->resp_end = s->d[1].nxt;
 	x->resp_ack = 0;
-	quiet_remove(t, s);
+	if (!framed(s))
+		quiet_remove(t, s);
 }
 
 static void
 on_client_ack(struct am_tracker *t, struct sess *s, uint32_t ack)
 {
+	if (framed(s)) {
+		struct fslot *f = s->fs;
+		for (int i = 0; i < f->n; i++) {
+			struct fent *e = &f->e[(f->head + i) % FR_PENDING];
+			if (!(e->state & FE_DONE))
+				break;
+			if (e->ack == 0 && SEQ_GEQ(ack, e->end_seq))
+				e->ack = t->now;
+		}
+		fent_drain(t, s, 0);
+		return;
+	}
 	if (s->t.phase == PH_RESP && s->t.resp_ack == 0 && SEQ_GEQ(ack, s->t.resp_end)) {
 		s->t.resp_ack = t->now;
 		quiet_append(t, s);
@@ -731,6 +1073,9 @@ on_rst(struct am_tracker *t, struct sess *s, int d)
 	enum am_outcome o = AM_OUT_RESET;
 
 	int rst_as_fin = d == 0 && (t->cfg.client_rst_as_fin || s->c.client_rst_as_fin);
+
+	if (framed(s))
+		fent_flush(t, s, rst_as_fin ? AM_OUT_COMPLETE : AM_OUT_RESET, 0);
 
 	if (s->t.phase == PH_RESP && (s->t.resp_ack != 0 || rst_as_fin))
 		o = AM_OUT_COMPLETE;
@@ -887,9 +1232,13 @@ am_tracker_packet(struct am_tracker *t, const struct am_packet *p)
 
 	if (p->seg_len > 0) {
 		int adv;
+		uint32_t old_nxt = s->d[d].nxt;
+		uint8_t had_init = s->d[d].init;
 		uint32_t fresh = seg_data(t, s, d, p, &adv);
 		s->c.bytes[d] += fresh;
 		if (adv && s->state != ST_CLOSED) {
+			if (framed(s))
+				fr_feed(t, s, d, p, had_init && SEQ_GT(p->seq, old_nxt) ? p->seq - old_nxt : 0, fresh);
 			int conc = check_concurrent(t, s, d);
 			adu_data(t, s, d, fresh);
 			if (!conc)
@@ -910,6 +1259,8 @@ am_tracker_packet(struct am_tracker *t, const struct am_packet *p)
 	if (fl & AM_TH_FIN) {
 		struct dir *dr = &s->d[d];
 		if (!dr->fin) {
+			if (framed(s))
+				fr_fin(t, s, d);
 			dr->fin = 1;
 			if (dr->init && SEQ_GEQ(p->seq + p->seg_len, dr->nxt))
 				dr->nxt = p->seq + p->seg_len + 1;

@@ -52,6 +52,9 @@ struct am_conn {
 	uint32_t transactions;       /* exchanges reported so far */
 	enum am_outcome outcome;     /* for the connection record */
 	uint8_t client_rst_as_fin;   /* set by conn_new: a client RST after the response ends it normally */
+	uint8_t framing;             /* set by conn_new: enum am_fr_proto (capture/framing.h) to pair
+	                              * requests and responses from the payload; 0 none */
+	uint8_t framed;              /* the framer is in sync (requests paired from the payload) */
 	/* set by the classifier: rule and signature of the current exchange */
 	int32_t rule;                /* -1 none */
 	int32_t signature;           /* -1 none */
@@ -139,6 +142,7 @@ struct am_tracker_cfg {
 	                               * an ADU ends after this long without new data (500 ms) */
 	uint8_t wait_for_syn;         /* 1: ignore connections without a handshake (default) */
 	uint8_t client_rst_as_fin;    /* 1: a client RST after a response ends it normally */
+	uint32_t max_framed;          /* connections paired from the payload at once (16384) */
 	uint64_t seed;                /* hash seed, 0: random */
 };
 
@@ -161,6 +165,13 @@ struct am_tracker_stats {
 	uint64_t conc_adus;           /* ... of them on concurrent connections */
 	uint64_t conc_connections;    /* connections found concurrent */
 	uint64_t conc_dropped;        /* exchanges not reported: the connection turned concurrent */
+	uint64_t framed;              /* connections paired from the payload */
+	uint64_t framed_lost;         /* ... that lost sync and fell back to header-only timing */
+	uint64_t framed_lost_reason[12]; /* by enum am_fr_lost */
+	uint64_t framed_cap;          /* connections not framed: max_framed reached */
+	uint64_t pending_cap;         /* framed connections with more pending requests than kept */
+	uint64_t framed_dropped;      /* pending requests not reported when sync was lost */
+	uint64_t interim;             /* interim (1xx) responses seen */
 	uint64_t memory;              /* bytes held for sessions */
 };
 

@@ -419,6 +419,11 @@ print_counters(struct am_source *src, struct am_engine *e, struct am_agg *agg)
 	fprintf(stderr, "  ADUs: %" PRIu64 " (%" PRIu64 " on concurrent connections), concurrent connections: %"
 	    PRIu64 ", exchanges not timed because concurrent: %" PRIu64 "\n",
 	    ts->adus, ts->conc_adus, ts->conc_connections, ts->conc_dropped);
+	if (ts->framed || ts->framed_cap)
+		fprintf(stderr, "  paired from the payload: %" PRIu64 " connections, %" PRIu64
+		    " lost sync (header-only from then on), %" PRIu64 " requests dropped with it, %" PRIu64
+		    " over the pending bound, %" PRIu64 " not framed (bound reached), %" PRIu64 " interim responses\n",
+		    ts->framed, ts->framed_lost, ts->framed_dropped, ts->pending_cap, ts->framed_cap, ts->interim);
 	if (dst->queries || dst->responses)
 		fprintf(stderr, "  DNS: %" PRIu64 " queries, %" PRIu64 " answered, %" PRIu64 " unanswered, %"
 		    PRIu64 " duplicate responses, %" PRIu64 " unsolicited, %" PRIu64 " retransmitted queries, %"

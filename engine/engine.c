@@ -77,6 +77,7 @@ cb_conn_new(void *ctx, struct am_conn *c)
 		if (c->midstream && r->wait_for_syn)
 			return 1;
 		c->client_rst_as_fin = r->client_rst_as_fin;
+		c->framing = (uint8_t)r->framing;   /* same numbers as enum am_fr_proto */
 		return 0;
 	}
 	if (!e->cfg.measure_unclaimed)

@@ -97,6 +97,32 @@ pk(struct am_tracker *t, int dir, int64_t us, uint8_t flags, uint32_t seq, uint3
 	am_tracker_packet(t, &p);
 }
 
+/* The same with payload bytes. */
+static void
+pkd(struct am_tracker *t, int dir, int64_t us, uint8_t flags, uint32_t seq, uint32_t ack,
+    const char *data)
+{
+	struct am_packet p;
+	uint32_t len = (uint32_t)strlen(data);
+
+	memset(&p, 0, sizeof(p));
+	p.ts = T0 + us;
+	p.proto = AM_IPPROTO_TCP;
+	p.src.family = p.dst.family = AM_AF_INET;
+	uint8_t c[4] = { 10, 0, 0, 1 }, s[4] = { 10, 0, 0, 2 };
+	memcpy(p.src.a, dir == C2S ? c : s, 4);
+	memcpy(p.dst.a, dir == C2S ? s : c, 4);
+	p.sport = dir == C2S ? cport : 80;
+	p.dport = dir == C2S ? 80 : cport;
+	p.tcp_flags = flags;
+	p.seq = seq;
+	p.ack = ack;
+	p.seg_len = p.payload_len = len;
+	p.payload = (const uint8_t *)data;
+	p.wscale = 0xff;
+	am_tracker_packet(t, &p);
+}
+
 /* Handshake at 0 / 100 / 300 us: client ISN 1000, server ISN 5000. */
 static void
 handshake(struct am_tracker *t)
@@ -536,6 +562,90 @@ START_TEST(test_adu_concurrent)
 }
 END_TEST
 
+static int
+framed_http(void *ctx, struct am_conn *c)
+{
+	(void)ctx;
+	c->framing = 1;   /* AM_FR_HTTP */
+	return 0;
+}
+
+static int32_t
+classify_len(void *ctx, struct am_conn *c, const uint8_t *data, uint32_t len)
+{
+	(void)ctx;
+	(void)c;
+	return data && len >= 4 && memcmp(data, "HEAD", 4) == 0 ? 7 : 3;
+}
+
+static struct am_tracker *
+mk_framed(void)
+{
+	struct am_tracker_cfg cfg;
+	struct am_tracker_cb cb = { .conn_new = framed_http, .classify = classify_len, .txn = on_txn,
+		.conn_end = on_conn };
+
+	memset(&E, 0, sizeof(E));
+	am_tracker_cfg_default(&cfg);
+	cfg.seed = 42;
+	return am_tracker_new(&cfg, &cb);
+}
+
+START_TEST(test_framed_pipelining)
+{
+	struct am_tracker *t = mk_framed();
+	struct am_tracker_stats st;
+	static const char reqs[] = "GET /a HTTP/1.1\r\nHost: x\r\n\r\nHEAD /b HTTP/1.1\r\nHost: x\r\n\r\n";
+	static const char r1[] = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
+	static const char r2[] = "HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\n";
+	uint32_t l1 = sizeof(reqs) - 1, a1 = sizeof(r1) - 1, a2 = sizeof(r2) - 1;
+
+	handshake(t);
+	pkd(t, C2S, 1000, ACK | PSH, 1001, 5001, reqs);            /* two requests at once */
+	pkd(t, S2C, 3000, ACK | PSH, 5001, 1001 + l1, r1);         /* answer to the first */
+	pkd(t, S2C, 7000, ACK | PSH, 5001 + a1, 1001 + l1, r2);    /* answer to the second (HEAD: no body) */
+	pk(t, C2S, 7100, ACK, 1001 + l1, 5001 + a1 + a2, 0);
+	am_tracker_stats(t, &st);
+	ck_assert_uint_eq(st.framed, 1);
+	ck_assert_int_eq(E.ntxn, 2);
+	ck_assert_int_eq(E.txn[0].first, 2000);
+	ck_assert_int_eq(E.txn[0].signature, 3);
+	ck_assert_int_eq(E.txn[0].status, 200);
+	ck_assert_uint_eq(E.txn[0].resp_bytes, a1);
+	ck_assert_int_eq(E.txn[1].first, 6000);                    /* its own response, not the batch's */
+	ck_assert_int_eq(E.txn[1].signature, 7);
+	ck_assert_int_eq(E.txn[1].status, 404);
+	ck_assert_int_eq(E.txn[1].ack, 6100);
+	ck_assert_uint_eq(E.txn[1].resp_bytes, a2);
+	am_tracker_finish(t);
+	ck_assert_int_eq(E.ntxn, 2);
+	am_tracker_free(t);
+}
+END_TEST
+
+START_TEST(test_framed_lost_sync_falls_back)
+{
+	struct am_tracker *t = mk_framed();
+	struct am_tracker_stats st;
+
+	handshake(t);
+	static const char junk[] = "\x16\x03\x01 not http at all\r\n\r\n";
+	static const char back[] = "whatever comes back";
+	uint32_t lj = sizeof(junk) - 1, lb = sizeof(back) - 1;
+	pkd(t, C2S, 1000, ACK | PSH, 1001, 5001, junk);
+	pkd(t, S2C, 3000, ACK | PSH, 5001, 1001 + lj, back);
+	pk(t, C2S, 3100, ACK, 1001 + lj, 5001 + lb, 0);
+	am_tracker_finish(t);
+	am_tracker_stats(t, &st);
+	ck_assert_uint_eq(st.framed, 1);
+	ck_assert_uint_eq(st.framed_lost, 1);
+	/* header-only from the point of loss: the response still gets timed */
+	ck_assert_int_eq(E.ntxn, 1);
+	ck_assert_int_eq(E.txn[0].first, 2000);
+	am_tracker_free(t);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -556,6 +666,8 @@ main(void)
 	tcase_add_test(tc, test_syn_retransmit_and_server_first);
 	tcase_add_test(tc, test_adu_sequential);
 	tcase_add_test(tc, test_adu_concurrent);
+	tcase_add_test(tc, test_framed_pipelining);
+	tcase_add_test(tc, test_framed_lost_sync_falls_back);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
