@@ -217,44 +217,62 @@ wanted(const struct filter *f, const struct am_agg_key *k)
 	return 1;
 }
 
+struct show {
+	struct am_out o;
+	int level;
+	uint32_t len;
+	struct am_key_info **keys;   /* index: key id; NULL when filtered out */
+	uint32_t nkeys;
+};
+
+static int
+show_rec(void *ctx, am_time_t start, uint32_t id, const struct am_rec *r)
+{
+	struct show *sh = ctx;
+
+	if (id < sh->nkeys && sh->keys[id])
+		out_rec(&sh->o, sh->level, start, sh->len, sh->keys[id], r);
+	return 0;
+}
+
+/* Records come in (interval, key id) order, as the store keeps them. */
 static int
 do_show(struct am_store *st, enum am_fmt fmt, int level, am_time_t from, am_time_t to, uint32_t only,
     const struct filter *f)
 {
 	struct am_store_info info;
-	struct am_out o;
+	struct show sh;
 	struct am_key_info ki;
-	struct am_rec r;
-	uint32_t id = 0, len;
-	int kr, rr = 0;
+	uint32_t id = 0;
+	int kr, r;
 
 	am_store_info(st, &info);
-	len = level == 2 ? info.rollup_s : info.interval_s;
-	out_init(&o, stdout, fmt);
-	am_rec_init(&r);
-	while ((kr = only ? am_store_key_get(st, only, &ki) : am_store_key_next(st, id, &ki)) == 0) {
-		am_time_t t = from - 1, s;
+	memset(&sh, 0, sizeof(sh));
+	sh.level = level;
+	sh.len = level == 2 ? info.rollup_s : info.interval_s;
+	sh.nkeys = info.keys + 1;
+	sh.keys = am_xcalloc(sh.nkeys, sizeof(*sh.keys));
+	while ((kr = am_store_key_next(st, id, &ki)) == 0) {
 		id = ki.id;
-		if (!wanted(f, &ki.key)) {
-			if (only)
-				break;
+		if (id >= sh.nkeys || (only && id != only) || !wanted(f, &ki.key))
 			continue;
-		}
-		while ((rr = am_store_rec_next(st, level, id, t, &s, &r)) == 0 && s < to) {
-			out_rec(&o, level, s, len, &ki, &r);
-			t = s;
-		}
-		if (rr < 0 || only)
-			break;
+		sh.keys[id] = am_xmalloc(sizeof(ki));
+		*sh.keys[id] = ki;
 	}
-	am_rec_free(&r);
-	if (kr < 0 || rr < 0)
-		return -1;
-	if (only && kr == 1) {
+	r = kr < 0 ? -1 : 0;
+	if (r == 0 && only && (only >= sh.nkeys || sh.keys[only] == NULL) &&
+	    am_store_key_get(st, only, &ki) != 0) {
 		fprintf(stderr, "artmon store: no key %u\n", only);
-		return -1;
+		r = -1;
 	}
-	return 0;
+	if (r == 0) {
+		out_init(&sh.o, stdout, fmt);
+		r = am_store_rec_walk(st, level, from, to, show_rec, &sh) < 0 ? -1 : 0;
+	}
+	for (id = 0; id < sh.nkeys; id++)
+		free(sh.keys[id]);
+	free(sh.keys);
+	return r;
 }
 
 static int

@@ -45,14 +45,13 @@ struct am_store {
 	struct am_store_cfg cfg;
 	struct am_store_info info;
 	uint32_t next_key, next_sig;
-	uint32_t prune_pos[2];    /* retention walk: key id to resume from, per level */
 	uint8_t *buf;             /* encoding scratch */
 	size_t buflen;
 	struct am_rec tmp;        /* decoding scratch for merges */
 	struct am_store_w w;      /* the flush in progress */
 	/* what an aborted flush must put back */
 	struct am_store_info saved;
-	uint32_t saved_key, saved_sig, saved_pos[2];
+	uint32_t saved_key, saved_sig;
 };
 
 
@@ -121,11 +120,25 @@ set_err(char *err, size_t errlen, const char *dir, const char *what)
 		snprintf(err, errlen, "%s: %s", dir, what);
 }
 
+/* Interval records are keyed by (start in seconds, key id): one flush
+ * writes a contiguous run of keys, retention cuts from the front. */
 static void
 rec_key(uint8_t *b, uint32_t id, am_time_t start)
 {
-	am_put_be32(b, id);
-	am_put_be64(b + 4, start > 0 ? (uint64_t)(start / AM_USEC) : 0);
+	am_put_be64(b, start > 0 ? (uint64_t)(start / AM_USEC) : 0);
+	am_put_be32(b + 8, id);
+}
+
+static uint64_t
+rk_time(const MDB_val *k)
+{
+	return am_get_be64(k->mv_data);
+}
+
+static uint32_t
+rk_id(const MDB_val *k)
+{
+	return am_get_be32((const uint8_t *)k->mv_data + 8);
 }
 
 /* The counters mirrored in meta. */
@@ -265,7 +278,7 @@ am_store_open(const char *dir, const struct am_store_cfg *cfgin, int mode, char 
 	struct am_store *st;
 	struct am_store_cfg cfg;
 	MDB_txn *txn = NULL;
-	unsigned int flags = MDB_NOTLS;
+	unsigned int flags = MDB_NOTLS | MDB_NOMETASYNC;
 	int rc, i;
 	uint64_t v;
 
@@ -639,17 +652,109 @@ am_store_rec_get(struct am_store *st, int level, uint32_t key_id, am_time_t star
 	return r;
 }
 
-/* dir > 0: smallest start > t; dir < 0: largest start < t. */
+/* dir > 0: the key's smallest start > t; dir < 0: its largest start < t.
+ * Records are ordered by time, then key: this tries the period starts one
+ * by one, bounded by the key's first and last transaction (its totals) and
+ * jumping over periods in which no key has a record. */
 static int
 rec_step(struct am_store *st, int level, uint32_t key_id, am_time_t t, int dir,
     am_time_t *start, struct am_rec *out)
 {
 	MDB_txn *txn;
 	MDB_cursor *cur;
+	uint8_t kb[12], tb[4];
+	MDB_val k, d, tk = { 4, tb }, td;
+	struct am_totals tot;
+	uint64_t len = level == 2 ? st->info.rollup_s : st->info.interval_s;
+	uint64_t s, lo, hi;
+	int rc, r = 1;
+
+	if (rd_begin(st, &txn) < 0)
+		return -1;
+	am_put_be32(tb, key_id);
+	if (mdb_get(txn, st->dbi[DB_TOTALS], &tk, &td) != 0 ||
+	    am_totals_decode(&tot, td.mv_data, td.mv_size) < 0 || tot.count == 0 ||
+	    mdb_cursor_open(txn, level_dbi(st, level), &cur) != 0) {
+		mdb_txn_abort(txn);
+		return 1;
+	}
+	/* the periods that can hold the key's records */
+	lo = tot.first_seen > 0 ? (uint64_t)(tot.first_seen / AM_USEC) : 0;
+	lo -= lo % len;
+	hi = tot.last_seen > 0 ? (uint64_t)(tot.last_seen / AM_USEC) : 0;
+	hi -= hi % len;
+	if (dir > 0) {
+		s = t < 0 ? 0 : (uint64_t)(t / AM_USEC) + 1;
+		s += (len - s % len) % len;
+		if (s < lo)
+			s = lo;
+		while (s <= hi) {
+			rec_key(kb, key_id, (am_time_t)s * AM_USEC);
+			k.mv_size = 12;
+			k.mv_data = kb;
+			rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
+			if (rc != 0)
+				break;
+			if (rk_time(&k) == s && rk_id(&k) == key_id) {
+				r = 0;
+				break;
+			}
+			/* nothing of this key at s; no key at all until rk_time(&k) */
+			s = rk_time(&k) > s ? rk_time(&k) : s + len;
+			s += (len - s % len) % len;
+		}
+	} else {
+		if (t <= 0)
+			goto done;
+		s = (uint64_t)(t / AM_USEC) - (t % AM_USEC == 0);
+		s -= s % len;
+		if (s > hi)
+			s = hi;
+		for (;;) {
+			if (s < lo)
+				break;
+			rec_key(kb, key_id, (am_time_t)s * AM_USEC);
+			k.mv_size = 12;
+			k.mv_data = kb;
+			rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
+			if (rc == 0 && rk_time(&k) == s && rk_id(&k) == key_id) {
+				r = 0;
+				break;
+			}
+			/* the last record before (s, id): no key has one in between */
+			rc = rc == 0 ? mdb_cursor_get(cur, &k, &d, MDB_PREV) :
+			    mdb_cursor_get(cur, &k, &d, MDB_LAST);
+			if (rc != 0)
+				break;
+			if (rk_time(&k) < s)
+				s = rk_time(&k) - rk_time(&k) % len;
+			else if (s >= len)
+				s -= len;
+			else
+				break;
+		}
+	}
+	if (r == 0) {
+		*start = (am_time_t)s * AM_USEC;
+		if (am_rec_decode(out, d.mv_data, d.mv_size) < 0)
+			r = -1;
+	}
+done:
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	return r;
+}
+
+int
+am_store_rec_walk(struct am_store *st, int level, am_time_t from, am_time_t to,
+    int (*cb)(void *ctx, am_time_t start, uint32_t key_id, const struct am_rec *rec), void *ctx)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
 	uint8_t kb[12];
 	MDB_val k = { 12, kb }, d;
-	int rc, r = -1;
-	uint64_t s;
+	struct am_rec rec;
+	int rc, r = 0;
 
 	if (rd_begin(st, &txn) < 0)
 		return -1;
@@ -657,38 +762,29 @@ rec_step(struct am_store *st, int level, uint32_t key_id, am_time_t t, int dir,
 		mdb_txn_abort(txn);
 		return -1;
 	}
-	if (dir > 0) {
-		/* seek to (id, floor(t)+1 s) */
-		am_put_be32(kb, key_id);
-		s = t < 0 ? 0 : (uint64_t)(t / AM_USEC) + 1;
-		if (t < 0)
-			s = 0;
-		am_put_be64(kb + 4, s);
-		rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
-	} else {
-		/* seek to (id, ceil(t)) then step back */
-		am_put_be32(kb, key_id);
-		if (t <= 0) {
-			rc = MDB_NOTFOUND;
-			goto done;
+	am_rec_init(&rec);
+	rec_key(kb, 0, from > 0 ? from + AM_USEC - 1 : 0);
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		am_time_t s;
+		if (k.mv_size != 12)
+			continue;
+		s = (am_time_t)rk_time(&k) * AM_USEC;
+		if (s >= to)
+			break;
+		if (am_rec_decode(&rec, d.mv_data, d.mv_size) < 0) {
+			log_warnx("store", "key %u: malformed record at %llu", rk_id(&k),
+			    (unsigned long long)rk_time(&k));
+			continue;
 		}
-		s = (uint64_t)(t / AM_USEC) + (t % AM_USEC != 0);
-		am_put_be64(kb + 4, s);
-		rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
-		if (rc == 0)
-			rc = mdb_cursor_get(cur, &k, &d, MDB_PREV);
-		else if (rc == MDB_NOTFOUND)
-			rc = mdb_cursor_get(cur, &k, &d, MDB_LAST);
+		if (cb(ctx, s, rk_id(&k), &rec)) {
+			r = 1;
+			break;
+		}
 	}
-done:
-	if (rc == 0 && (k.mv_size != 12 || am_get_be32(k.mv_data) != key_id))
-		rc = MDB_NOTFOUND;
-	if (rc == MDB_NOTFOUND) {
-		r = 1;
-	} else if (rc == 0) {
-		*start = (am_time_t)am_get_be64((const uint8_t *)k.mv_data + 4) * AM_USEC;
-		r = am_rec_decode(out, d.mv_data, d.mv_size) < 0 ? -1 : 0;
-	}
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		r = -1;
+	am_rec_free(&rec);
 	mdb_cursor_close(cur);
 	mdb_txn_abort(txn);
 	return r;
@@ -894,8 +990,8 @@ am_store_put_totals(struct am_store_w *w, uint32_t key_id, const struct am_total
 	return 0;
 }
 
-/* One step of retention on a level: walks keys from where the last step
- * stopped, deleting records older than the cutoff, within a budget. */
+/* One step of retention on a level: deletes from the front the records
+ * older than the cutoff, within a budget. */
 static int
 retention_step(struct am_store *st, MDB_txn *txn, int level, uint64_t *budget)
 {
@@ -904,9 +1000,7 @@ retention_step(struct am_store *st, MDB_txn *txn, int level, uint64_t *budget)
 	uint32_t len = level == 1 ? st->cfg.interval_s : st->cfg.rollup_s;
 	uint32_t keep = level == 1 ? st->cfg.retain1_s : st->cfg.retain2_s;
 	uint64_t *pruned = level == 1 ? &st->info.pruned1 : &st->info.pruned2;
-	uint32_t *pos = &st->prune_pos[level - 1];
 	uint64_t cut;
-	uint8_t kb[12];
 	MDB_val k, d;
 	int rc;
 
@@ -918,44 +1012,17 @@ retention_step(struct am_store *st, MDB_txn *txn, int level, uint64_t *budget)
 	cut = (uint64_t)(newest / AM_USEC) + len - keep;
 	if ((rc = mdb_cursor_open(txn, level_dbi(st, level), &cur)) != 0)
 		return rc;
-	am_put_be32(kb, *pos);
-	am_put_be64(kb + 4, 0);
-	k.mv_size = 12;
-	k.mv_data = kb;
-	rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
-	while (rc == 0 && *budget > 0) {
-		uint32_t id;
-		(*budget)--;
-		if (k.mv_size != 12) {
-			rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT);
-			continue;
-		}
-		id = am_get_be32(k.mv_data);
-		*pos = id;
-		if (am_get_be64((const uint8_t *)k.mv_data + 4) < cut) {
-			if ((rc = mdb_cursor_del(cur, 0)) != 0)
-				break;
-			(*pruned)++;
-			rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT);
-			continue;
-		}
-		/* the rest of this key is recent: go to the next key */
-		if (id == UINT32_MAX) {
-			rc = MDB_NOTFOUND;
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0 && *budget > 0;
+	    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		if (k.mv_size == 12 && rk_time(&k) >= cut)
 			break;
-		}
-		am_put_be32(kb, id + 1);
-		am_put_be64(kb + 4, 0);
-		k.mv_size = 12;
-		k.mv_data = kb;
-		rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
-	}
-	if (rc == MDB_NOTFOUND) {
-		*pos = 0;     /* a full pass is done: start over next time */
-		rc = 0;
+		if ((rc = mdb_cursor_del(cur, 0)) != 0)
+			break;
+		(*pruned)++;
+		(*budget)--;
 	}
 	mdb_cursor_close(cur);
-	return rc;
+	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
 /* The map is full: remove the oldest records, in their own transaction.
@@ -965,7 +1032,6 @@ prune_oldest(struct am_store *st)
 {
 	MDB_txn *txn;
 	MDB_cursor *cur;
-	uint8_t kb[12];
 	MDB_val k, d;
 	int rc, level;
 	uint64_t n = 0;
@@ -973,46 +1039,18 @@ prune_oldest(struct am_store *st)
 	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
 		return rc;
 	for (level = 1; level <= 2 && n == 0; level++) {
-		uint64_t oldest = UINT64_MAX, limit;
+		uint64_t limit = 0;
 		if ((rc = mdb_cursor_open(txn, level_dbi(st, level), &cur)) != 0)
 			goto out;
-		/* the oldest start over all keys: the first record of each key */
-		rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST);
-		while (rc == 0) {
-			uint32_t id = am_get_be32(k.mv_data);
-			uint64_t s = am_get_be64((const uint8_t *)k.mv_data + 4);
-			if (s < oldest)
-				oldest = s;
-			if (id == UINT32_MAX)
+		for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0;
+		    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+			if (n == 0)
+				limit = rk_time(&k) + (level == 1 ? st->cfg.rollup_s : DAY);
+			if (k.mv_size == 12 && rk_time(&k) >= limit)
 				break;
-			am_put_be32(kb, id + 1);
-			am_put_be64(kb + 4, 0);
-			k.mv_size = 12;
-			k.mv_data = kb;
-			rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
-		}
-		if (oldest == UINT64_MAX) {
-			mdb_cursor_close(cur);
-			continue;
-		}
-		limit = oldest + (level == 1 ? st->cfg.rollup_s : DAY);
-		rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST);
-		while (rc == 0) {
-			uint32_t id = am_get_be32(k.mv_data);
-			if (am_get_be64((const uint8_t *)k.mv_data + 4) < limit) {
-				if ((rc = mdb_cursor_del(cur, 0)) != 0)
-					break;
-				n++;
-				rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT);
-				continue;
-			}
-			if (id == UINT32_MAX)
+			if ((rc = mdb_cursor_del(cur, 0)) != 0)
 				break;
-			am_put_be32(kb, id + 1);
-			am_put_be64(kb + 4, 0);
-			k.mv_size = 12;
-			k.mv_data = kb;
-			rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
+			n++;
 		}
 		mdb_cursor_close(cur);
 		if (rc != 0 && rc != MDB_NOTFOUND)
@@ -1119,8 +1157,6 @@ am_store_begin(struct am_store *st)
 	st->saved = st->info;
 	st->saved_key = st->next_key;
 	st->saved_sig = st->next_sig;
-	st->saved_pos[0] = st->prune_pos[0];
-	st->saved_pos[1] = st->prune_pos[1];
 	memset(w, 0, sizeof(*w));
 	w->st = st;
 	w->t0 = am_now_mono();
@@ -1152,8 +1188,6 @@ w_undo(struct am_store *st)
 	st->info.lost = keep.lost;
 	st->next_key = st->saved_key;
 	st->next_sig = st->saved_sig;
-	st->prune_pos[0] = st->saved_pos[0];
-	st->prune_pos[1] = st->saved_pos[1];
 	st->w.active = 0;
 }
 

@@ -10,7 +10,7 @@
  *   sigid    sig id (u32 BE)           -> signature name
  *   keyname  canonical key bytes       -> key id (u32 BE)
  *   keyid    key id (u32 BE)           -> canonical key bytes, rule name
- *   l1, l2   key id (u32 BE), start s (u64 BE) -> struct am_rec (encoded)
+ *   l1, l2   start s (u64 BE), key id (u32 BE) -> struct am_rec (encoded)
  *   totals   key id (u32 BE)           -> struct am_totals (encoded)
  *
  * Ids start at 1 and are never reused, so they serve as SNMP row indexes.
@@ -197,6 +197,11 @@ int am_store_rec_next(struct am_store *st, int level, uint32_t key_id, am_time_t
     am_time_t *start, struct am_rec *out);
 int am_store_rec_prev(struct am_store *st, int level, uint32_t key_id, am_time_t before,
     am_time_t *start, struct am_rec *out);
+/* Every record of a level with from <= start < to, in (start, key id)
+ * order, in one read transaction; a callback returning nonzero stops the
+ * walk (returns 1).  0 or -1. */
+int am_store_rec_walk(struct am_store *st, int level, am_time_t from, am_time_t to,
+    int (*cb)(void *ctx, am_time_t start, uint32_t key_id, const struct am_rec *rec), void *ctx);
 
 /* Visits every key (with its totals, zero when none are stored) and then
  * every signature, in id order, within one read transaction (used by am_agg

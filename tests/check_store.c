@@ -534,7 +534,7 @@ START_TEST(test_map_full)
 	char err[200];
 
 	am_store_cfg_default(&cfg);
-	cfg.map_size = 4 << 20;        /* 4 MiB: fills within a few hours */
+	cfg.map_size = 1 << 20;        /* 1 MiB: fills within a few hours */
 	st = open_rw(dir, &cfg);
 	agg = am_agg_new(NULL, st);
 	synth_init(&sy, 8, 40, base, 300 * S, 12 * 24, 120);
@@ -545,7 +545,7 @@ START_TEST(test_map_full)
 	ck_assert_uint_gt(info.map_full, 0);
 	ck_assert_uint_gt(info.pruned_full, 0);
 	ck_assert_uint_eq(info.errors, 0);
-	ck_assert_uint_eq(info.map_size, 4 << 20);  /* pruning made room: no growth */
+	ck_assert_uint_eq(info.map_size, 1 << 20);  /* pruning made room: no growth */
 	/* the newest data is there, the oldest is gone */
 	ck_assert_int_gt(count_recs(st, 1, 1, &oldest), 0);
 	ck_assert_int_gt(oldest, base);
