@@ -116,27 +116,37 @@ cap_xcheck_http() {
 		"${TSHARK:-tshark}" -n -r "$pcap" -o tcp.desegment_tcp_streams:TRUE -o http.desegment_body:TRUE $dports \
 			-Y "http.response && http.response.code >= 200 && ($filter)" \
 			-T fields -E separator=/t -E occurrence=a -E aggregator=, -e ip.dst -e ipv6.dst -e tcp.dstport -e tcp.srcport \
-			-e frame.time_epoch -e tcp.stream -e tcp.nxtseq -e http.response.code 2>/dev/null |
+			-e frame.time_epoch -e tcp.stream -e tcp.nxtseq -e http.response.code -e tcp.len 2>/dev/null |
 			awk -F'\t' "$cap_awk_us"'{ nc = split($8, c, ","); for (i = 1; i <= nc; i++) if (c[i] + 0 >= 200)
-				printf "%s|%s|%s\t%.0f\t%s\t%s\n", ($1 != "") ? $1 : $2, $3, $4, us($5), $6, $7 }' |
+				printf "%s|%s|%s\t%.0f\t%s\t%s\t%s\n", ($1 != "") ? $1 : $2, $3, $4, us($5), $6, $7, $9 }' |
 			sort -s -t"$(printf '\t')" -k1,1 -k2,2n >"$tmp/tshark2.tsv"
 		# client -> server frames: stream, time, acknowledgment number (relative)
 		# shellcheck disable=SC2086
 		"${TSHARK:-tshark}" -n -r "$pcap" -Y "$(echo "$filter" | sed 's/srcport/dstport/g')" \
 			-T fields -E separator=/t -e tcp.stream -e frame.time_epoch -e tcp.ack 2>/dev/null |
 			awk -F'\t' "$cap_awk_us"'{ printf "%s\t%.0f\t%s\n", $1, us($2), $3 }' >"$tmp/acks.tsv"
-		# last_us: the frame completing the response; ack_us: the first client
-		# frame after it acknowledging its last byte (none: "null")
+		# server -> client frames with data: stream, time, next sequence number
+		# shellcheck disable=SC2086
+		"${TSHARK:-tshark}" -n -r "$pcap" -Y "($filter) && tcp.len > 0" \
+			-T fields -E separator=/t -e tcp.stream -e frame.time_epoch -e tcp.nxtseq 2>/dev/null |
+			awk -F'\t' "$cap_awk_us"'{ printf "%s\t%.0f\t%s\n", $1, us($2), $3 }' >"$tmp/data.tsv"
+		# last_us: the frame completing the response (when that is a bare FIN,
+		# as for a body delimited by the close, the last data frame before
+		# it); ack_us: the first client frame after it acknowledging its last
+		# byte (none: "null")
 		awk -F'\t' 'FNR == 1 { file++ }
 			file == 1 { na[$1]++; at[$1, na[$1]] = $2; av[$1, na[$1]] = $3; next }
-			file == 2 { n[$1]++; c[$1, n[$1]] = $2; st[$1, n[$1]] = $3; nx[$1, n[$1]] = $4; next }
+			file == 2 { nd[$1]++; dt[$1, nd[$1]] = $2; dn[$1, nd[$1]] = $3; next }
+			file == 3 { n[$1]++; c[$1, n[$1]] = $2; st[$1, n[$1]] = $3; nx[$1, n[$1]] = $4
+			            if ($5 + 0 == 0) for (i = nd[$3]; i >= 1; i--) if (dt[$3, i] <= $2) { c[$1, n[$1]] = dt[$3, i]; nx[$1, n[$1]] = dn[$3, i]; break }
+			            next }
 			{ m[$1]++
 			  if (!(($1 in n) && m[$1] <= n[$1])) { printf "%s\tnone\tnone\n", $0; next }
 			  j = m[$1]; s = st[$1, j]; a = "null"
 			  for (i = 1; i <= na[s]; i++)
 				if (at[s, i] >= c[$1, j] && av[s, i] + 0 >= nx[$1, j] + 0) { a = sprintf("%.0f", at[s, i] - $2); break }
 			  printf "%s\t%.0f\t%s\n", $0, c[$1, j] - $2, a }' \
-			"$tmp/acks.tsv" "$tmp/tshark2.tsv" "$tmp/tshark.tsv" >"$tmp/tshark.tsv2" && mv "$tmp/tshark.tsv2" "$tmp/tshark.tsv"
+			"$tmp/acks.tsv" "$tmp/data.tsv" "$tmp/tshark2.tsv" "$tmp/tshark.tsv" >"$tmp/tshark.tsv2" && mv "$tmp/tshark.tsv2" "$tmp/tshark.tsv"
 	else
 		awk '{ print $0 "\t-\t-" }' "$tmp/tshark.tsv" >"$tmp/tshark.tsv2" && mv "$tmp/tshark.tsv2" "$tmp/tshark.tsv"
 	fi

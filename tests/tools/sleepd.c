@@ -2,9 +2,12 @@
  *
  *   sleepd [-l ADDR] [-p PORT] [-t TRUTHFILE] [-P PIDFILE]
  *
- * GET /sleep?ms=N&body_delay=M&size=S
+ * GET /sleep?ms=N&body_delay=M&size=S[&chunks=K|&close=1]
  *   reads the whole request, sleeps N ms, sends the response headers
- *   (Content-Length: S), sleeps M ms, then sends S body bytes.
+ *   (Content-Length: S), sleeps M ms, then sends S body bytes.  With
+ *   chunks=K the body goes as K chunks (Transfer-Encoding: chunked, each
+ *   chunk its own write) and the empty last chunk; with close=1 there is
+ *   no Content-Length and the connection closes after the body.
  * A request body (Content-Length, up to 8 KiB with the headers) is read
  * before the sleep; with "Expect: 100-continue" an interim
  * "100 Continue" response is sent first.  Any other path answers 404 at once.  Connections are kept alive
@@ -15,7 +18,7 @@
  * Ground truth: for every /sleep request one line is appended (one write(),
  * O_APPEND) to TRUTHFILE:
  *   client=ADDR client_port=P seq=K ms=N body_delay=M size=S
- *   req_us=T0 hdr_us=T1 body_us=T2
+ *   req_us=T0 hdr_us=T1 body_us=T2 framing=length|chunked|close
  * (on one line) where seq counts requests on the connection from 1 and the
  * _us fields are the server's wall clock (microseconds since the epoch)
  * when the request was complete, the headers written, and the body written.
@@ -234,37 +237,75 @@ static void serve(int fd, const struct sockaddr_storage *peer)
 			long ms = query_param(target, "ms", 0);
 			long bd = query_param(target, "body_delay", 0);
 			long size = query_param(target, "size", 0);
-			char hdr[256], line[512];
+			long chunks = query_param(target, "chunks", 0);
+			long close_delim = query_param(target, "close", 0);
+			char hdr[256], line[600];
 			int hl, ll;
 
 			if (size > MAX_SIZE)
 				size = MAX_SIZE;
+			if (chunks > 1000)
+				chunks = 1000;
+			if (close_delim)
+				keep = 0;
 			sleep_ms(ms);
-			hl = snprintf(hdr, sizeof(hdr),
-			    "HTTP/1.1 200 OK\r\nServer: sleepd\r\nContent-Type: text/plain\r\n"
-			    "Content-Length: %ld\r\nConnection: %s\r\n\r\n",
-			    size, keep ? "keep-alive" : "close");
+			if (chunks > 0)
+				hl = snprintf(hdr, sizeof(hdr),
+				    "HTTP/1.1 200 OK\r\nServer: sleepd\r\nContent-Type: text/plain\r\n"
+				    "Transfer-Encoding: chunked\r\nConnection: %s\r\n\r\n",
+				    keep ? "keep-alive" : "close");
+			else if (close_delim)
+				hl = snprintf(hdr, sizeof(hdr),
+				    "HTTP/1.1 200 OK\r\nServer: sleepd\r\nContent-Type: text/plain\r\n"
+				    "Connection: close\r\n\r\n");
+			else
+				hl = snprintf(hdr, sizeof(hdr),
+				    "HTTP/1.1 200 OK\r\nServer: sleepd\r\nContent-Type: text/plain\r\n"
+				    "Content-Length: %ld\r\nConnection: %s\r\n\r\n",
+				    size, keep ? "keep-alive" : "close");
 			if (write_all(fd, hdr, (size_t)hl) < 0)
 				return;
 			t1 = now_us();
-			if (size > 0) {
-				long left = size;
+			if (size > 0 || chunks > 0) {
+				long left = size, k;
 
 				sleep_ms(bd);
-				while (left > 0) {
-					size_t n = left > (long)sizeof(body) ? sizeof(body) : (size_t)left;
+				/* chunked: `chunks` chunks of about size/chunks bytes, each
+				 * written on its own, then the last (empty) chunk */
+				for (k = chunks; k > 0 || (chunks == 0 && left > 0); k--) {
+					long part = chunks > 0 ? (left + k - 1) / k : left;
+					long this_part = part;
 
-					if (write_all(fd, body, n) < 0)
+					if (chunks > 0 && part > 0) {
+						char cl[32];
+						int n = snprintf(cl, sizeof(cl), "%lx\r\n", part);
+
+						if (write_all(fd, cl, (size_t)n) < 0)
+							return;
+					}
+					left -= part;
+					while (part > 0) {
+						size_t n = part > (long)sizeof(body) ? sizeof(body) : (size_t)part;
+
+						if (write_all(fd, body, n) < 0)
+							return;
+						part -= (long)n;
+					}
+					if (chunks > 0 && this_part > 0 && write_all(fd, "\r\n", 2) < 0)
 						return;
-					left -= (long)n;
+					if (chunks == 0)
+						break;
 				}
+				if (chunks > 0 && write_all(fd, "0\r\n\r\n", 5) < 0)
+					return;
 			}
 			t2 = now_us();
 			ll = snprintf(line, sizeof(line),
 			    "client=%s client_port=%u seq=%u ms=%ld body_delay=%ld size=%ld "
-			    "req_us=%lld hdr_us=%lld body_us=%lld\n",
-			    host, port, seq, ms, size > 0 ? bd : 0, size,
-			    (long long)t0, (long long)t1, (long long)t2);
+			    "req_us=%lld hdr_us=%lld body_us=%lld framing=%s\n",
+			    host, port, seq, ms, (size > 0 || chunks > 0) ? bd : 0, size,
+			    (long long)t0, (long long)t1, (long long)t2,
+			    chunks > 0 ? "chunked" : close_delim ? "close" : "length");
 			if (truth_fd >= 0 && write_all(truth_fd, line, (size_t)ll) < 0)
 				die("truth file: %s", strerror(errno));
 		} else {
