@@ -83,6 +83,7 @@ struct daemon {
 	uint32_t nt_intervals;
 	uint64_t nt_full;
 	uint32_t nt_store_errors;
+	int resumed_unclean;        /* this start found the store not closed cleanly */
 	am_time_t rt_offset;          /* --realtime: wall - packet time, 0 before the first packet */
 	int have_pending;             /* --realtime: a frame read but not yet due */
 	struct am_frame pending;
@@ -342,6 +343,25 @@ handle_frame(struct daemon *d, const struct am_frame *f)
 		d->ds[i].reason[r]++;
 }
 
+/* The counters are continuous since the store's first flush, or since the
+ * flush they resumed from after the last unclean stop (both on the store's
+ * clock).  When this very start resumed after an unclean stop, since this
+ * start (the flush's clock may equal the earlier value, and a manager must
+ * see a change).  A new store has no flush yet: until its first one, the
+ * start of this process (so the value changes once, at that first flush). */
+static void
+set_discontinuity(struct am_mib_state *m, const struct am_store_info *si, int resumed)
+{
+	if (resumed)
+		m->discontinuity = m->start_time;
+	else if (si->flushes > 0 && si->discontinuity > 0)
+		m->discontinuity = si->discontinuity;
+	else if (si->flushes > 0 && si->created > 0)
+		m->discontinuity = si->created;
+	else
+		m->discontinuity = m->start_time;
+}
+
 static void
 update_mib(struct daemon *d)
 {
@@ -363,6 +383,7 @@ update_mib(struct daemon *d)
 			m->flushes = (uint32_t)si.flushes;
 			m->store_errors = (uint32_t)si.errors;
 			m->pruned = si.pruned1 + si.pruned2 + si.pruned_full;
+			set_discontinuity(m, &si, d->resumed_unclean);
 		}
 	} else {
 		m->flush_us = as.last_flush_us > 0 ? (uint64_t)as.last_flush_us : 0;
@@ -721,11 +742,8 @@ mib_init(struct daemon *d)
 		snprintf(m->store_path, sizeof(m->store_path), "%s", d->o.store_dir);
 	if (d->store) {
 		struct am_store_info si;
-		/* Counters continue from the store unless it is new or resumed
-		 * after an unclean stop. */
-		if (am_store_info(d->store, &si) == 0 && si.flushes > 0 && si.discontinuity == 0 &&
-		    si.created > 0)
-			m->discontinuity = si.created;
+		if (am_store_info(d->store, &si) == 0)
+			set_discontinuity(m, &si, d->resumed_unclean);
 	}
 	am_aggview_tables(d->view, &m->tables);
 }
@@ -823,10 +841,19 @@ open_store(struct daemon *d, struct am_agg_cfg *ac, uint64_t *le, uint32_t *n_le
 		struct am_store_info si;
 		char probe[4096];
 		struct stat sb;
+		uint64_t unclean_before = UINT64_MAX;
 		am_store_cfg_default(&stc);
 		/* An existing store keeps its own interval. */
 		snprintf(probe, sizeof(probe), "%s/data.mdb", d->o.store_dir);
 		stc.interval_s = stat(probe, &sb) == 0 ? 0 : ac->interval_s;
+		if (stc.interval_s == 0) {
+			/* Opening it read-write counts an unclean stop: look before. */
+			struct am_store *ro = am_store_open(d->o.store_dir, &stc, AM_STORE_RDONLY, err, sizeof(err));
+			if (ro && am_store_info(ro, &si) == 0)
+				unclean_before = si.unclean_stops;
+			if (ro)
+				am_store_close(ro);
+		}
 		if (mkdir(d->o.store_dir, 0750) < 0 && errno != EEXIST) {
 			log_warn("store", "%s", d->o.store_dir);
 			return -1;
@@ -837,6 +864,7 @@ open_store(struct daemon *d, struct am_agg_cfg *ac, uint64_t *le, uint32_t *n_le
 			return -1;
 		}
 		am_store_info(d->store, &si);
+		d->resumed_unclean = unclean_before != UINT64_MAX && si.unclean_stops > unclean_before;
 		*n_le = si.n_le;
 		memcpy(le, si.le, sizeof(si.le));
 		if (d->o.interval_s && si.interval_s != d->o.interval_s)

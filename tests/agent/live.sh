@@ -49,6 +49,28 @@ am_log "ok: 5 live transactions"
 pk=$(snmpget_q ARTMON-MIB::artmonCapturePackets.1)
 [ "$pk" -ge 50 ] || am_fail "only $pk packets counted on lo"
 
+# kill -9 while live, after an interval was flushed: the restarted artmond
+# resumes from that flush and artmonCounterDiscontinuityTime says so.
+flushed() { [ "$(snmpget_q ARTMON-MIB::artmonStoreFlushes.0)" -ge 1 ]; }
+wait_until 15 flushed || am_fail "no flush within an interval"
+disc=$(snmpget_q ARTMON-MIB::artmonCounterDiscontinuityTime.0)
+kill -KILL "$ARTMOND_PID"
+wait "$ARTMOND_PID" 2>/dev/null
+"$ARTMOND" -f -i lo -x "$AGENTX_SOCKET" -s "$store" -p "$AM_TMP/run/artmond.pid" \
+	--filter "tcp port $port" --interval 10 >>"$ARTMOND_LOG" 2>&1 &
+ARTMOND_PID=$!
+artmond_wait_registered
+grep -q 'not closed cleanly' "$ARTMOND_LOG" || am_fail "the store did not notice the unclean stop"
+disc2=$(snmpget_q ARTMON-MIB::artmonCounterDiscontinuityTime.0)
+[ "$disc2" != "$disc" ] || am_fail "artmonCounterDiscontinuityTime did not change after kill -9 ($disc)"
+am_log "ok: discontinuity $disc -> $disc2 after kill -9"
+assert_eq "transactions resumed from the flush" 5 "$(snmpget_q "ARTMON-MIB::artmonServerTransactions.$idx")"
+for i in 1 2; do
+	curl -s -o /dev/null "http://127.0.0.1:$port/index.html" || am_fail "curl"
+done
+seven() { [ "$(snmpget_q "ARTMON-MIB::artmonServerTransactions.$idx")" = 7 ]; }
+wait_until 10 seven || am_fail "transactions after the restart: $(snmpget_q "ARTMON-MIB::artmonServerTransactions.$idx")"
+
 # SIGTERM: the open interval is flushed (a store record appears) and the
 # pidfile is removed.
 kill -TERM "$ARTMOND_PID"
