@@ -1034,9 +1034,10 @@ void
 am_census_print_topn(const struct am_census *c, FILE *fp, int format)
 {
 	if (format == AM_CENSUS_CSV)
-		fputs("table,rank,key,count,error,p99_us\n", fp);
+		fputs("table,rank,key,count,error,p99_us,guaranteed\n", fp);
 	else if (format != AM_CENSUS_JSON)
-		fprintf(fp, "%-18s %4s %-40s %14s %12s %10s\n", "table", "rank", "key", "count", "error", "p99_us");
+		fprintf(fp, "%-18s %4s %-40s %14s %12s %10s %s\n", "table", "rank", "key", "count", "error", "p99_us",
+		    "sure");
 	for (int w = 0; w < AM_TOP__COUNT; w++) {
 		if (c->top[w] == NULL)
 			continue;
@@ -1054,16 +1055,16 @@ am_census_print_topn(const struct am_census *c, FILE *fp, int format)
 			case AM_CENSUS_JSON:
 				fprintf(fp, "{\"table\":\"%s\",\"rank\":%u,\"key\":", top_names[w], i + 1);
 				put_str(fp, format, k);
-				fprintf(fp, ",\"count\":%" PRIu64 ",\"error\":%" PRIu64 ",\"p99_us\":%s}\n",
-				    row->count, row->error, p99);
+				fprintf(fp, ",\"count\":%" PRIu64 ",\"error\":%" PRIu64 ",\"p99_us\":%s,\"guaranteed\":%s}\n",
+				    row->count, row->error, p99, row->guaranteed ? "true" : "false");
 				break;
 			case AM_CENSUS_CSV:
-				fprintf(fp, "%s,%u,%s,%" PRIu64 ",%" PRIu64 ",%s\n", top_names[w], i + 1, k,
-				    row->count, row->error, p99);
+				fprintf(fp, "%s,%u,%s,%" PRIu64 ",%" PRIu64 ",%s,%d\n", top_names[w], i + 1, k,
+				    row->count, row->error, p99, row->guaranteed);
 				break;
 			default:
-				fprintf(fp, "%-18s %4u %-40s %14" PRIu64 " %12" PRIu64 " %10s\n", top_names[w], i + 1,
-				    k, row->count, row->error, p99);
+				fprintf(fp, "%-18s %4u %-40s %14" PRIu64 " %12" PRIu64 " %10s %s\n", top_names[w], i + 1,
+				    k, row->count, row->error, p99, row->guaranteed ? "yes" : "no");
 				break;
 			}
 		}

@@ -146,7 +146,7 @@ enum { AM_CENSUS_TEXT = 0, AM_CENSUS_CSV = 1, AM_CENSUS_JSON = 2 };  /* = cli FM
  * "hw.ip", "hw.l4", "hw.size"). */
 void am_census_print(const struct am_census *c, FILE *fp, int format);
 /* One record per row of every top-N report: table, rank, key, count, error,
- * p99_us (text: "-" when not a p99 table). */
+ * p99_us (text: "-" when not a p99 table), guaranteed (am_topn_row). */
 void am_census_print_topn(const struct am_census *c, FILE *fp, int format);
 
 #endif

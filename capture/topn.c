@@ -393,6 +393,11 @@ am_topn_close(struct am_topn *t)
 		n++;
 	}
 	qsort(t->order, n, sizeof(*t->order), by_value ? by_p99 : by_count);
+	/* Whatever is not reported (the next counter, or a key that lost its
+	 * counter) weighs at most this much. */
+	uint64_t beyond = am_topn_bound(t);
+	if (!by_value && n > t->cfg.n && t->order[t->cfg.n].s->count > beyond)
+		beyond = t->order[t->cfg.n].s->count;
 	if (n > t->cfg.n)
 		n = t->cfg.n;
 	for (uint32_t r = 0; r < n; r++) {
@@ -405,6 +410,10 @@ am_topn_close(struct am_topn *t)
 		row->error = s->error;
 		row->nvalues = s->nvalues;
 		row->p99 = t->order[r].p99;
+		if (by_value)
+			row->guaranteed = s->error == 0;
+		else
+			row->guaranteed = beyond == 0 || s->count - s->error > beyond;
 	}
 	t->report.intervals++;
 	t->report.total = t->total;

@@ -48,6 +48,10 @@ struct am_topn_row {
 	uint64_t error;         /* count - error <= true weight <= count */
 	uint64_t nvalues;       /* values since the key took its counter (BY_P99) */
 	int64_t p99;            /* 99th percentile of those values, -1 none (BY_P99) */
+	uint8_t guaranteed;     /* BY_COUNT: count - error exceeds anything not
+	                         * reported, so the key is certainly in the true
+	                         * top N; BY_P99: the values cover the whole
+	                         * interval (the key never lost its counter) */
 };
 
 /* The rows of one closed interval. */

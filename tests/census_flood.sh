@@ -14,7 +14,8 @@
 #     process peak stays the same (within 4 MB) whether the flood has 100 000
 #     or 1 000 000 distinct sources: bounded, not growing with the keys;
 #   - with k = 1024 (bound W/k above 1% of a talker) the top 10 are still
-#     exactly the talkers, as Space-Saving guarantees for keys above W/k.
+#     exactly the talkers, as Space-Saving guarantees for keys above W/k;
+#   - every talker row is marked guaranteed, and in a flood alone no row is.
 # Needs tshark; skipped (77) without it.  Takes about 20 s.
 set -eu
 
@@ -48,6 +49,7 @@ cmp -s "$work/want.txt" "$work/talkers.txt" || fail "tshark's top 10 are not the
 
 check_table() { # TABLE FIELD(2 packets, 3 bytes) OUT
 	awk -F, -v t="$1" '$1 == t { print $3, $4, $5 }' "$3" > "$work/rows.txt"
+	[ "$(awk -F, -v t="$1" '$1 == t && $7 == 1' "$3" | wc -l)" = 10 ] || fail "$1: rows not all guaranteed"
 	[ "$(wc -l < "$work/rows.txt")" = 10 ] || fail "$1: expected 10 rows"
 	awk '{ print $1 }' "$work/rows.txt" | sort > "$work/got.txt"
 	cmp -s "$work/got.txt" "$work/talkers.txt" || fail "$1: top 10 are not the ten talkers: $(tr '\n' ' ' < "$work/got.txt")"
@@ -88,5 +90,14 @@ echo "census_flood: top-N memory $mem bytes; peak RSS $rss_small KB (100k source
 for t in talkers_packets talkers_bytes syn_senders; do
 	awk -F, -v t="$t" '$1 == t { print $3 }' "$work/out_small.csv" | sort | cmp -s - "$work/talkers.txt" ||
 		fail "k=1024 $t: top 10 are not the ten talkers"
+	[ "$(awk -F, -v t="$t" '$1 == t && $7 == 1' "$work/out_small.csv" | wc -l)" = 10 ] ||
+		fail "k=1024 $t: rows not all guaranteed"
 done
+
+# a flood alone: ten rows of noise, none of them guaranteed
+"$gen" -t 0 -n 50000 -o "$work/noise.pcap" > /dev/null
+"$run" -t -n 10 -k 8192 -F csv "$work/noise.pcap" > "$work/noise.csv" || fail "censusrun on noise"
+[ "$(awk -F, '$1 == "syn_senders"' "$work/noise.csv" | wc -l)" = 10 ] || fail "noise: expected 10 rows"
+[ "$(awk -F, '$1 == "syn_senders" && $7 == 1' "$work/noise.csv" | wc -l)" = 0 ] ||
+	fail "noise: flood sources reported as guaranteed"
 echo "census_flood: PASS"

@@ -626,12 +626,12 @@ START_TEST(test_print)
 			ck_assert_msg(strncmp(buf, "set,label,packets,bytes\nsvc,http,1,54\n", 38) == 0, "%s", buf);
 			ck_assert_ptr_nonnull(strstr(buf, "\nhw.cast,unicast,1,54\n"));
 			ck_assert_ptr_nonnull(strstr(buf, "\nhw.size,le64,1,54\n"));
-			ck_assert_ptr_nonnull(strstr(buf, "\ntable,rank,key,count,error,p99_us\n"));
-			ck_assert_ptr_nonnull(strstr(buf, "\nsyn_senders,1,10.0.0.1,1,0,\n"));
+			ck_assert_ptr_nonnull(strstr(buf, "\ntable,rank,key,count,error,p99_us,guaranteed\n"));
+			ck_assert_ptr_nonnull(strstr(buf, "\nsyn_senders,1,10.0.0.1,1,0,,1\n"));
 			break;
 		case AM_CENSUS_JSON:
 			ck_assert_msg(strncmp(buf, "{\"set\":\"svc\",\"label\":\"http\",\"packets\":1,\"bytes\":54}\n", 52) == 0, "%s", buf);
-			ck_assert_ptr_nonnull(strstr(buf, "{\"table\":\"talkers_bytes\",\"rank\":1,\"key\":\"10.0.0.1\",\"count\":54,\"error\":0,\"p99_us\":null}\n"));
+			ck_assert_ptr_nonnull(strstr(buf, "{\"table\":\"talkers_bytes\",\"rank\":1,\"key\":\"10.0.0.1\",\"count\":54,\"error\":0,\"p99_us\":null,\"guaranteed\":true}\n"));
 			break;
 		default:
 			ck_assert_ptr_nonnull(strstr(buf, "hw.l4"));

@@ -76,6 +76,7 @@ START_TEST(test_exact_below_capacity)
 		ck_assert_uint_eq(r->rows[i].count, (20 - i) * 10);
 		ck_assert_uint_eq(r->rows[i].error, 0);
 		ck_assert_int_eq(r->rows[i].p99, -1);
+		ck_assert_uint_eq(r->rows[i].guaranteed, 1);
 	}
 	/* the interval restarted empty */
 	ck_assert_uint_eq(am_topn_total(t), 0);
@@ -157,7 +158,11 @@ START_TEST(test_flood_bounds)
 		ck_assert_uint_gt(heavy_true[h], total / K);
 		ck_assert_uint_le(heavy_true[h], r->rows[i].count);
 		ck_assert_uint_ge(heavy_true[h], r->rows[i].count - r->rows[i].error);
+		ck_assert_uint_eq(r->rows[i].guaranteed, 1);
 	}
+	/* flood keys: none can be told apart from what was not reported */
+	for (uint32_t i = HEAVY; i < r->nrows; i++)
+		ck_assert_uint_eq(r->rows[i].guaranteed, 0);
 	ck_assert_uint_eq(am_topn_memory(t), mem);
 	ck_assert_uint_eq(mem, am_topn_memory_for(&(struct am_topn_cfg){ .capacity = K, .n = K }));
 	am_topn_free(t);
@@ -270,6 +275,8 @@ START_TEST(test_p99_replacement_resets)
 	ck_assert_uint_eq(r->rows[1].error, 1);
 	ck_assert_uint_eq(r->rows[1].nvalues, 1);
 	ck_assert_int_eq(r->rows[1].p99, 3);
+	ck_assert_uint_eq(r->rows[1].guaranteed, 0);   /* values of b are lost */
+	ck_assert_uint_eq(r->rows[0].guaranteed, 1);
 	ck_assert_uint_eq(r->replaced, 1);
 	am_topn_free(t);
 }
