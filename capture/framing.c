@@ -425,13 +425,17 @@ req_start(struct fc *c, int noreply, uint16_t kind, int bounded)
 		d->rq = 0;
 		d->rqfl = AM_FR_F_NOREPLY;
 	} else {
-		if (bounded && f->nreq - f->nans >= AM_FR_MAXQ) {
+		uint32_t cap = f->proto == AM_FR_DNS_TCP ? AM_FR_MAXQ_DNS : AM_FR_MAXQ;
+		if (bounded && f->nreq - f->nans >= cap) {
 			lose(c, AM_FR_LOST_PENDING);
 			return -1;
 		}
 		d->rq = ++f->nreq;
 		d->rqfl = 0;
-		f->q[d->rq % AM_FR_MAXQ] = kind;
+		if (f->proto == AM_FR_DNS_TCP)
+			f->q.id[d->rq % AM_FR_MAXQ_DNS] = kind;
+		else
+			f->q.kind[d->rq % AM_FR_MAXQ] = (uint8_t)kind;
 	}
 	f->req_on = 1;
 	emit_start(c, AM_FR_REQ_START, d->rq, -1, d->rqfl);
@@ -687,7 +691,7 @@ http_hdrs_done(struct fc *c)
 		d->fl = 0;
 		return;
 	}
-	uint16_t kind = c->f->q[d->rq % AM_FR_MAXQ];
+	uint16_t kind = c->f->q.kind[d->rq % AM_FR_MAXQ];
 	if (s == 101 || ((kind & HK_CONNECT) && s / 100 == 2)) {
 		http_msg_end(c);
 		lose(c, AM_FR_LOST_TUNNEL);
@@ -1309,7 +1313,7 @@ my_resp_end(struct fc *c)
 {
 	struct am_framer *f = c->f;
 
-	if (f->q[c->d->rq % AM_FR_MAXQ] == MK_AUTH)
+	if (f->q.kind[c->d->rq % AM_FR_MAXQ] == MK_AUTH)
 		f->phase = MY_CMD;
 	c->d->fl = 0;
 	resp_end(c, c->d->status ? AM_FR_F_ERROR : 0);
@@ -1529,7 +1533,7 @@ my_s_step(struct fc *c, const uint8_t *p, size_t n)
 			skip_then(c, rest, A_NONE);
 			return;
 		}
-		uint16_t kind = f->q[(f->nans + 1) % AM_FR_MAXQ];
+		uint16_t kind = f->q.kind[(f->nans + 1) % AM_FR_MAXQ];
 		if (f->phase == MY_CMD && kind != MK_AUTH && seq != 1) {
 			if (!stray_eof) {
 				lose(c, AM_FR_LOST_GARBAGE);
@@ -1664,7 +1668,7 @@ mc_reply(struct fc *c, const struct line *ln)
 
 	if (!f->resp_on && resp_start(c, -1) != 0)
 		return;
-	uint16_t kind = f->q[d->rq % AM_FR_MAXQ];
+	uint16_t kind = f->q.kind[d->rq % AM_FR_MAXQ];
 	tokenize(ln->h, ln->hl, &t);
 	const uint8_t *w = t.n ? t.s[0] : ln->h;
 	size_t wl = t.n ? t.l[0] : 0;
@@ -1758,7 +1762,7 @@ dns_step(struct fc *c, const uint8_t *p, size_t n)
 	/* responses may come in any order: the oldest pending query with this id */
 	uint32_t k;
 	for (k = f->nans + 1; k <= f->nreq && k > f->nans; k++)
-		if (!((f->answered >> (k - f->nans - 1)) & 1) && f->q[k % AM_FR_MAXQ] == id)
+		if (!((f->answered >> (k - f->nans - 1)) & 1) && f->q.id[k % AM_FR_MAXQ_DNS] == id)
 			break;
 	if (k > f->nreq || k <= f->nans) {
 		skip_then(c, len - 4, A_NONE);   /* unsolicited, or more of a zone transfer */

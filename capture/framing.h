@@ -101,7 +101,8 @@ typedef void (*am_fr_cb)(void *ctx, const struct am_fr_event *ev);
  * AM_FR_LINE and last AM_FR_TAIL bytes. */
 #define AM_FR_LINE 256
 #define AM_FR_TAIL 64
-#define AM_FR_MAXQ 64          /* unanswered requests remembered (HTTP, MySQL, memcached, DNS) */
+#define AM_FR_MAXQ 256         /* unanswered requests remembered (HTTP, MySQL, memcached) */
+#define AM_FR_MAXQ_DNS 64      /* ... for DNS over TCP (answered out of order) */
 #define AM_FR_DEPTH 16         /* RESP aggregate nesting */
 
 /* Per direction; private. */
@@ -141,8 +142,10 @@ struct am_framer {
 	uint32_t attr;             /* RESP: bit i: level i is an attribute */
 	uint64_t answered;         /* DNS: bit i: request nans+1+i answered */
 	uint32_t stack[AM_FR_DEPTH];  /* RESP: elements left per level */
-	uint16_t q[AM_FR_MAXQ];    /* per pending request (by number mod AM_FR_MAXQ): its
-	                            * kind, or its message id for DNS */
+	union {                    /* per pending request, by number modulo the size: */
+		uint8_t kind[AM_FR_MAXQ];     /* its kind (HTTP method, MySQL command, ...) */
+		uint16_t id[AM_FR_MAXQ_DNS];  /* DNS: its message id */
+	} q;
 	struct am_fr_dir d[2];
 };
 

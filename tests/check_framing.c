@@ -1324,6 +1324,23 @@ START_TEST(test_api)
 		    NULL);
 	ck_assert_int_eq(nlost, 1);
 	ck_assert_int_eq(am_framer_lost(&f), AM_FR_LOST_PENDING);
+
+	/* DNS: 64, answered in any order */
+	uint8_t q[14] = { 0, 12, 0, 0, 1, 0, 0, 1 };
+	am_framer_init(&f, AM_FR_DNS_TCP);
+	nlost = 0;
+	for (int i = 0; i < AM_FR_MAXQ_DNS; i++) {
+		q[3] = (uint8_t)i;
+		am_framer_feed(&f, 0, 1, q, 14, 14, count_lost, NULL);
+	}
+	ck_assert_uint_eq(am_framer_pending(&f), AM_FR_MAXQ_DNS);
+	q[3] = 5;
+	q[4] = 0x81;
+	am_framer_feed(&f, 1, 2, q, 14, 14, count_lost, NULL);   /* answers query 6 */
+	ck_assert_uint_eq(am_framer_pending(&f), AM_FR_MAXQ_DNS - 1);
+	q[4] = 1;
+	am_framer_feed(&f, 0, 3, q, 14, 14, count_lost, NULL);   /* the window still starts at query 1 */
+	ck_assert_int_eq(nlost, 1);
 }
 END_TEST
 
