@@ -726,6 +726,78 @@ START_TEST(test_deferred_flush)
 }
 END_TEST
 
+/* A key's history with gaps, among other keys and empty periods. */
+START_TEST(test_history_gaps)
+{
+	const char *dir = fresh_dir();
+	struct am_store *st;
+	struct am_agg *agg;
+	struct synth sy;
+	struct synth_txn x;
+	struct am_rec r;
+	am_time_t base = T0 - T0 % (3600 * S), s, t;
+	/* key 0 in intervals 0, 5, 9, 30; key 1 in 1..12; nothing in 13..29 */
+	static const int k0[] = { 0, 5, 9, 30 };
+	int n;
+
+	am_rec_init(&r);
+	st = open_rw(dir, NULL);
+	agg = am_agg_new(NULL, st);
+	synth_init(&sy, 30, 2, base, 300 * S, 31, 2);
+	while (synth_next(&sy, &x)) {
+		int i = (int)((x.t - base) / (300 * S)), want = 0;
+		for (size_t j = 0; j < 4; j++)
+			want |= x.k == 0 && i == k0[j];
+		want |= x.k == 1 && i >= 1 && i <= 12;
+		if (!want)
+			continue;
+		ck_assert_int_ge(am_agg_advance(agg, x.t), 0);
+		am_agg_add(agg, &x.key, &x.conn, &x.txn);
+	}
+	ck_assert_int_eq(am_agg_finish(agg), 0);
+	am_agg_free(agg);
+	/* forwards */
+	for (n = 0, t = -1; am_store_rec_next(st, 1, 1, t, &s, &r) == 0; t = s, n++) {
+		ck_assert_int_lt(n, 4);
+		ck_assert_int_eq(s, base + k0[n] * 300 * S);
+		ck_assert_uint_eq(r.count, 1);
+	}
+	ck_assert_int_eq(n, 4);
+	/* backwards, from the end and from inside a gap */
+	for (n = 3, t = INT64_MAX; am_store_rec_prev(st, 1, 1, t, &s, &r) == 0; t = s, n--)
+		ck_assert_int_eq(s, base + k0[n] * 300 * S);
+	ck_assert_int_eq(n, -1);
+	ck_assert_int_eq(am_store_rec_prev(st, 1, 1, base + 20 * 300 * S, &s, &r), 0);
+	ck_assert_int_eq(s, base + 9 * 300 * S);
+	ck_assert_int_eq(am_store_rec_next(st, 1, 1, base + 9 * 300 * S, &s, &r), 0);
+	ck_assert_int_eq(s, base + 30 * 300 * S);
+	ck_assert_int_eq(am_store_rec_next(st, 1, 1, base + 9 * 300 * S + 1, &s, &r), 0);
+	ck_assert_int_eq(s, base + 30 * 300 * S);
+	ck_assert_int_eq(am_store_rec_prev(st, 1, 1, base + 5 * 300 * S + 1, &s, &r), 0);
+	ck_assert_int_eq(s, base + 5 * 300 * S);
+	ck_assert_int_eq(am_store_rec_prev(st, 1, 1, base, &s, &r), 1);
+	/* key 2 (1..12), and level 2: hours 0 and 2 for key 1 */
+	for (n = 0, t = -1; am_store_rec_next(st, 1, 2, t, &s, &r) == 0; t = s, n++)
+		ck_assert_int_eq(s, base + (n + 1) * 300 * S);
+	ck_assert_int_eq(n, 12);
+	for (n = 0, t = -1; am_store_rec_next(st, 2, 1, t, &s, &r) == 0; t = s, n++)
+		ck_assert_int_eq(s, base + 2 * n * 3600 * S);
+	ck_assert_int_eq(n, 2);
+	ck_assert_uint_eq(r.count, 1);
+	ck_assert_int_eq(am_store_rec_prev(st, 2, 1, INT64_MAX, &s, &r), 0);
+	ck_assert_int_eq(s, base + 2 * 3600 * S);
+	ck_assert_int_eq(am_store_rec_prev(st, 2, 1, s, &s, &r), 0);
+	ck_assert_int_eq(s, base);
+	ck_assert_uint_eq(r.count, 3);
+	/* an unknown key has no history */
+	ck_assert_int_eq(am_store_rec_next(st, 1, 99, -1, &s, &r), 1);
+	ck_assert_int_eq(am_store_rec_prev(st, 1, 99, INT64_MAX, &s, &r), 1);
+	am_rec_free(&r);
+	am_store_close(st);
+	rm_dir(dir);
+}
+END_TEST
+
 static int
 flush_baseline(void *ctx, struct am_store_w *w)
 {
@@ -831,6 +903,7 @@ store_suite(void)
 	tcase_add_test(tc, test_aux);
 	tcase_add_test(tc, test_drop_idle);
 	tcase_add_test(tc, test_deferred_flush);
+	tcase_add_test(tc, test_history_gaps);
 	suite_add_tcase(s, tc);
 	return s;
 }
