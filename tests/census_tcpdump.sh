@@ -116,7 +116,12 @@ set -- \
 	"v6http=ip6 and tcp dst port 8080" \
 	"web443=port 443" \
 	"pg=tcp port 5432" \
-	"redis=tcp port 6379"
+	"redis=tcp port 6379" \
+	"web80=tcp port 80" \
+	"capnet=net 10.99.0.0/24" \
+	"cap6=host fd00:99::2" \
+	"capcli=src host 10.99.0.1" \
+	"cap6net=dst net fd00:99::/64"
 spec="t:"
 for le in "$@"; do spec="$spec$le,"; done
 spec=${spec%,}
