@@ -6,7 +6,11 @@
  * be merged (mergecap) into a real capture covering the same window.
  *
  *   synflood -o FILE [-n COUNT] [-s START_SEC] [-d DURATION_SEC]
- *            [-D DST_BASE] [-m NDST] [-p DPORT] [-S SEED]
+ *            [-D DST_BASE] [-m NDST] [-p DPORT] [-S SEED] [-e]
+ *
+ * With -e every flow completes its handshake (SYN, SYN-ACK, ACK 10 us
+ * apart) and then stays idle: COUNT established idle connections, to
+ * measure the memory each tracked connection costs.
  *
  * Defaults: 1,200,000 SYNs over 10 s from time 1e9, to 65536 destinations
  * rolling from 10.99.0.0, port 80, seed 1.  Same arguments, same bytes.
@@ -65,11 +69,63 @@ csum_fold(uint32_t s)
 	return (uint16_t)~s;
 }
 
+/* One 60-byte Ethernet/IPv4/TCP frame with an MSS option on SYNs. */
+static void
+put_pkt(FILE *fp, uint64_t ts, uint16_t ipid, uint32_t src, uint32_t dst, uint16_t sport,
+    uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags)
+{
+	uint8_t f[16 + 60];
+	uint8_t *ph = f, *eth = f + 16, *iph = eth + 14, *tcp = iph + 20;
+	int syn = flags & 0x02;
+	uint16_t tcplen = syn ? 24 : 20;
+
+	memset(f, 0, sizeof(f));
+	/* record header (little-endian) */
+	uint32_t sec = (uint32_t)(ts / 1000000), usec = (uint32_t)(ts % 1000000);
+	memcpy(ph, &sec, 4);
+	memcpy(ph + 4, &usec, 4);
+	uint32_t len = 60;
+	memcpy(ph + 8, &len, 4);
+	memcpy(ph + 12, &len, 4);
+	/* Ethernet */
+	eth[0] = 0x02; eth[5] = 0x01;
+	eth[6] = 0x02; eth[7] = 0x66; eth[11] = 0x02;
+	put16(eth + 12, 0x0800);
+	/* IPv4 */
+	iph[0] = 0x45;
+	put16(iph + 2, (uint16_t)(20 + tcplen));
+	put16(iph + 4, ipid);
+	put16(iph + 6, 0x4000);
+	iph[8] = 64;
+	iph[9] = 6;
+	put32(iph + 12, src);
+	put32(iph + 16, dst);
+	put16(iph + 10, csum_fold(csum_add(0, iph, 20)));
+	/* TCP */
+	put16(tcp, sport);
+	put16(tcp + 2, dport);
+	put32(tcp + 4, seq);
+	put32(tcp + 8, ack);
+	tcp[12] = (uint8_t)((tcplen / 4) << 4);
+	tcp[13] = flags;
+	put16(tcp + 14, 64240);
+	if (syn) {
+		tcp[20] = 2; tcp[21] = 4;
+		put16(tcp + 22, 1460);
+	}
+	uint8_t pseudo[12];
+	memcpy(pseudo, iph + 12, 8);
+	pseudo[8] = 0; pseudo[9] = 6;
+	put16(pseudo + 10, tcplen);
+	put16(tcp + 16, csum_fold(csum_add(csum_add(0, pseudo, 12), tcp, tcplen)));
+	fwrite(f, 1, sizeof(f), fp);
+}
+
 static void
 usage(void)
 {
 	fprintf(stderr, "usage: synflood -o FILE [-n COUNT] [-s START_SEC] [-d DURATION_SEC] "
-	    "[-D DST_BASE] [-m NDST] [-p DPORT] [-S SEED]\n");
+	    "[-D DST_BASE] [-m NDST] [-p DPORT] [-S SEED] [-e]\n");
 	exit(2);
 }
 
@@ -82,10 +138,11 @@ main(int argc, char **argv)
 	uint32_t dst_base = 0x0a630000, ndst = 65536;
 	uint16_t dport = 80;
 	struct in_addr ia;
-	int ch;
+	int ch, established = 0;
 
-	while ((ch = getopt(argc, argv, "o:n:s:d:D:m:p:S:")) != -1) {
+	while ((ch = getopt(argc, argv, "o:n:s:d:D:m:p:S:e")) != -1) {
 		switch (ch) {
+		case 'e': established = 1; break;
 		case 'o': out = optarg; break;
 		case 'n': count = strtoull(optarg, NULL, 10); break;
 		case 's': start = strtod(optarg, NULL); break;
@@ -121,8 +178,6 @@ main(int argc, char **argv)
 	uint64_t t0 = (uint64_t)(start * 1e6);
 	uint64_t span = (uint64_t)(dur * 1e6);
 	for (unsigned long long i = 0; i < count; i++) {
-		uint8_t f[16 + 60];
-		uint8_t *ph = f, *eth = f + 16, *iph = eth + 14, *tcp = iph + 20;
 		uint64_t ts = t0 + span * i / count;
 		uint64_t r = next();
 		uint32_t src;
@@ -137,43 +192,12 @@ main(int argc, char **argv)
 		uint32_t dst = dst_base + (uint32_t)(i % ndst);
 		uint32_t isn = (uint32_t)next();
 
-		memset(f, 0, sizeof(f));
-		/* record header (little-endian) */
-		uint32_t sec = (uint32_t)(ts / 1000000), usec = (uint32_t)(ts % 1000000);
-		memcpy(ph, &sec, 4);
-		memcpy(ph + 4, &usec, 4);
-		uint32_t len = 60;
-		memcpy(ph + 8, &len, 4);
-		memcpy(ph + 12, &len, 4);
-		/* Ethernet */
-		eth[0] = 0x02; eth[5] = 0x01;
-		eth[6] = 0x02; eth[7] = 0x66; eth[11] = 0x02;
-		put16(eth + 12, 0x0800);
-		/* IPv4 */
-		iph[0] = 0x45;
-		put16(iph + 2, 20 + 24);
-		put16(iph + 4, (uint16_t)i);
-		put16(iph + 6, 0x4000);
-		iph[8] = 64;
-		iph[9] = 6;
-		put32(iph + 12, src);
-		put32(iph + 16, dst);
-		put16(iph + 10, csum_fold(csum_add(0, iph, 20)));
-		/* TCP SYN with an MSS option */
-		put16(tcp, sport);
-		put16(tcp + 2, dport);
-		put32(tcp + 4, isn);
-		tcp[12] = 6 << 4;
-		tcp[13] = 0x02;
-		put16(tcp + 14, 64240);
-		tcp[20] = 2; tcp[21] = 4;
-		put16(tcp + 22, 1460);
-		uint8_t pseudo[12];
-		memcpy(pseudo, iph + 12, 8);
-		pseudo[8] = 0; pseudo[9] = 6;
-		put16(pseudo + 10, 24);
-		put16(tcp + 16, csum_fold(csum_add(csum_add(0, pseudo, 12), tcp, 24)));
-		fwrite(f, 1, sizeof(f), fp);
+		put_pkt(fp, ts, (uint16_t)i, src, dst, sport, dport, isn, 0, 0x02);
+		if (established) {
+			uint32_t sisn = (uint32_t)next();
+			put_pkt(fp, ts + 10, (uint16_t)i, dst, src, dport, sport, sisn, isn + 1, 0x12);
+			put_pkt(fp, ts + 20, (uint16_t)(i + 1), src, dst, sport, dport, isn + 1, sisn + 1, 0x10);
+		}
 	}
 	if (fclose(fp) != 0) {
 		fprintf(stderr, "synflood: %s: %s\n", out, strerror(errno));
