@@ -54,6 +54,18 @@ am_mib_index_sig(const struct am_addr *a, uint16_t port, uint32_t id, am_subid *
 }
 
 size_t
+am_mib_index_alarm_status(uint32_t alarm, const struct am_addr *a, uint16_t port, uint32_t sig,
+    am_subid *buf)
+{
+	size_t n = 0;
+
+	buf[n++] = alarm;
+	n += am_mib_index_server(a, port, buf + n);
+	buf[n++] = sig;
+	return n;
+}
+
+size_t
 am_mib_index_server_decode(const am_subid *idx, size_t len, struct am_addr *a, uint16_t *port)
 {
 	size_t alen;
@@ -361,7 +373,7 @@ stats_value(const struct am_mib_stats *s, unsigned k, struct am_mib_value *v)
  * rowidx/rowlen and the value of column col in v, for the first row whose
  * index is >= idx (after == 0) or > idx (after != 0); 0 when none. */
 struct table {
-	am_subid entry[3];            /* below artmonMIB */
+	am_subid entry[4];            /* below artmonMIB */
 	size_t entry_len;
 	unsigned first_col, last_col;
 	int (*row)(const struct am_mib_state *st, const am_subid *idx, size_t len, int after,
@@ -491,6 +503,94 @@ row_history(const struct am_mib_state *st, const am_subid *idx, size_t len, int 
 	return 1;
 }
 
+static int
+row_alarm(const struct am_mib_state *st, const am_subid *idx, size_t len, int after,
+    unsigned col, am_subid *rowidx, size_t *rowlen, struct am_mib_value *v)
+{
+	struct am_mib_alarm_row r;
+	size_t alen;
+
+	if (st->tables.alarm == NULL)
+		return 0;
+	memset(&r, 0, sizeof(r));
+	if (!st->tables.alarm(st->tables.alarm_ctx, idx, len, after, &r))
+		return 0;
+	rowidx[0] = r.index;
+	*rowlen = 1;
+	alen = addr_len(&r.target);
+	switch (col) {
+	case AM_ALC_DESCR: v_str(v, r.descr); break;
+	case AM_ALC_ADDR_TYPE:
+		v_int(v, r.target.family == AM_AF_INET ? 1 : r.target.family == AM_AF_INET6 ? 2 : 0);
+		break;
+	case AM_ALC_ADDR:
+		v->type = AM_V_OCTETS;
+		memcpy(v->s, r.target.a, alen);
+		v->len = alen;
+		break;
+	case AM_ALC_PORT: v_u(v, AM_V_UNSIGNED, r.target_port); break;
+	case AM_ALC_SIGNATURE: v_str(v, r.target_sig); break;
+	case AM_ALC_STATISTIC: v_int(v, r.statistic); break;
+	case AM_ALC_TIMING: v_int(v, r.timing); break;
+	case AM_ALC_RISING: v_u(v, AM_V_UNSIGNED, r.rising); break;
+	case AM_ALC_FALLING: v_u(v, AM_V_UNSIGNED, r.falling); break;
+	case AM_ALC_STARTUP: v_int(v, r.startup); break;
+	case AM_ALC_MIN_TXNS: v_u(v, AM_V_UNSIGNED, r.min_txns); break;
+	case AM_ALC_RATE_LIMIT: v_u(v, AM_V_UNSIGNED, r.rate_limit); break;
+	case AM_ALC_HELD_BACK: v_u(v, AM_V_COUNTER32, r.held_back); break;
+	case AM_ALC_STORAGE: v_int(v, r.storage); break;
+	case AM_ALC_STATUS: v_int(v, r.status); break;
+	default: return 0;
+	}
+	return 1;
+}
+
+static int
+row_alarm_status(const struct am_mib_state *st, const am_subid *idx, size_t len, int after,
+    unsigned col, am_subid *rowidx, size_t *rowlen, struct am_mib_value *v)
+{
+	struct am_mib_alarm_status_row r;
+
+	if (st->tables.alarm_status == NULL)
+		return 0;
+	memset(&r, 0, sizeof(r));
+	if (!st->tables.alarm_status(st->tables.alarm_ctx, idx, len, after, &r))
+		return 0;
+	*rowlen = am_mib_index_alarm_status(r.alarm, &r.addr, r.port, r.sig, rowidx);
+	switch (col) {
+	case AM_ASC_VALUE: v_u(v, AM_V_UNSIGNED, r.value); break;
+	case AM_ASC_LAST_EVENT: v_int(v, r.last_event ? r.last_event : 1); break;
+	case AM_ASC_LAST_CHANGE: v_date(v, r.last_change); break;
+	default: return 0;
+	}
+	return 1;
+}
+
+static int
+row_anomaly(const struct am_mib_state *st, const am_subid *idx, size_t len, int after,
+    unsigned col, am_subid *rowidx, size_t *rowlen, struct am_mib_value *v)
+{
+	struct am_mib_anomaly_row r;
+
+	if (st->tables.anomaly == NULL)
+		return 0;
+	memset(&r, 0, sizeof(r));
+	if (!st->tables.anomaly(st->tables.alarm_ctx, idx, len, after, &r))
+		return 0;
+	*rowlen = am_mib_index_sig(&r.addr, r.port, r.id, rowidx);
+	switch (col) {
+	case AM_ANC_STATE: v_int(v, r.state ? r.state : 1); break;
+	case AM_ANC_SCORE: v_u(v, AM_V_UNSIGNED, r.score); break;
+	case AM_ANC_BASE_P50: v_u(v, AM_V_UNSIGNED, r.base_p50); break;
+	case AM_ANC_BASE_P90: v_u(v, AM_V_UNSIGNED, r.base_p90); break;
+	case AM_ANC_HISTORY: v_u(v, AM_V_UNSIGNED, r.history); break;
+	case AM_ANC_BEYOND: v_u(v, AM_V_UNSIGNED, r.beyond); break;
+	case AM_ANC_LAST_CHANGE: v_date(v, r.last_change); break;
+	default: return 0;
+	}
+	return 1;
+}
+
 /* ------------------------------------------------------------------ the tree */
 
 enum node_kind { N_SCALARS, N_TABLE };
@@ -522,7 +622,13 @@ static const struct node nodes[] = {
 	{ N_TABLE, { 0 }, 0, NULL,
 	  { { AM_O_OBJECTS, AM_O_HISTORY_TABLE, 1 }, 3, AM_HY_START_TIME, AM_HY__MAX, row_history } },
 	{ N_SCALARS, { AM_O_OBJECTS, AM_O_ALARM }, AM_AL_HELD_BACK, alarm_scalar_value, { { 0 }, 0, 0, 0, NULL } },
+	{ N_TABLE, { 0 }, 0, NULL,
+	  { { AM_O_OBJECTS, AM_O_ALARM, AM_AL_TABLE, 1 }, 4, AM_ALC_DESCR, AM_ALC__MAX, row_alarm } },
+	{ N_TABLE, { 0 }, 0, NULL,
+	  { { AM_O_OBJECTS, AM_O_ALARM, AM_AL_STATUS_TABLE, 1 }, 4, AM_ASC_VALUE, AM_ASC__MAX, row_alarm_status } },
 	{ N_SCALARS, { AM_O_OBJECTS, AM_O_ANOMALY }, AM_AN_ACTIVE, anomaly_scalar_value, { { 0 }, 0, 0, 0, NULL } },
+	{ N_TABLE, { 0 }, 0, NULL,
+	  { { AM_O_OBJECTS, AM_O_ANOMALY, AM_AN_TABLE, 1 }, 4, AM_ANC_STATE, AM_ANC__MAX, row_anomaly } },
 };
 #define NNODES (sizeof(nodes) / sizeof(nodes[0]))
 
@@ -555,10 +661,9 @@ am_mib_get(const struct am_mib_state *st, const am_subid *oid, size_t len, struc
 	for (size_t i = 0; i < NNODES; i++) {
 		const struct node *n = &nodes[i];
 		if (n->kind == N_SCALARS) {
-			if (!has_prefix(q, qlen, n->group, 2) || qlen < 3)
+			/* Scalars share their group with tables (alarms, anomalies). */
+			if (!has_prefix(q, qlen, n->group, 2) || qlen < 3 || q[2] < 1 || q[2] > n->max)
 				continue;
-			if (q[2] < 1 || q[2] > n->max)
-				return AM_MIB_NOSUCHOBJECT;
 			if (qlen != 4 || q[3] != 0)
 				return AM_MIB_NOSUCHINSTANCE;
 			return n->scalar(st, q[2], v) ? AM_MIB_OK : AM_MIB_NOSUCHINSTANCE;
@@ -626,7 +731,7 @@ am_mib_getnext(const struct am_mib_state *st, const am_subid *oid, size_t len,
 		}
 		const struct table *t = &n->t;
 		for (unsigned col = t->first_col; col <= t->last_col; col++) {
-			am_subid pfx[4];
+			am_subid pfx[5];
 			size_t plen = t->entry_len + 1;
 			const am_subid *idx;
 			size_t ilen;

@@ -93,6 +93,46 @@ struct am_mib_history_row {
 	uint64_t mean, p50, p90, p99, max;
 };
 
+/* artmonAlarmEntry (issue 7): the values as the MIB defines them. */
+struct am_mib_alarm_row {
+	uint32_t index;            /* 1..65535 */
+	char descr[65];
+	struct am_addr target;     /* family 0: any address (type unknown(0), empty) */
+	uint16_t target_port;      /* 0: any */
+	char target_sig[256];      /* "": server rows, "*": every signature */
+	int statistic;             /* ArtmonStatistic, 1..8 */
+	int timing;                /* ArtmonTiming, 1..6 */
+	uint32_t rising, falling;
+	int startup;               /* 1 rising, 2 falling, 3 both */
+	uint32_t min_txns, rate_limit;
+	uint32_t held_back;
+	int storage;               /* StorageType: 2 volatile, 3 nonVolatile, 5 readOnly */
+	int status;                /* RowStatus: 1 active, 2 notInService, 3 notReady */
+};
+
+/* artmonAlarmStatusEntry: one alarm on one targeted row. */
+struct am_mib_alarm_status_row {
+	uint32_t alarm;
+	struct am_addr addr;       /* family 0 for the per-sensor captureLoss */
+	uint16_t port;
+	uint32_t sig;              /* 0: the server row */
+	uint32_t value;
+	int last_event;            /* 1 none, 2 rising, 3 falling */
+	am_time_t last_change;
+};
+
+/* artmonAnomalyEntry (AUGMENTS artmonSignatureEntry). */
+struct am_mib_anomaly_row {
+	struct am_addr addr;
+	uint16_t port;
+	uint32_t id;
+	int state;                 /* 1 learning, 2 normal, 3 anomalous */
+	uint32_t score;            /* thousandths */
+	uint32_t base_p50, base_p90;
+	uint32_t history, beyond;
+	am_time_t last_change;
+};
+
 /* Row providers.  Each returns 1 and fills *out with the first row whose
  * index OID compares >= idx[0..len) (after == 0) or > it (after != 0),
  * and 0 when there is none.  NULL providers are empty tables. */
@@ -106,6 +146,14 @@ struct am_mib_tables {
 	    struct am_mib_hist_row *out);
 	int (*history)(void *ctx, const am_subid *idx, size_t len, int after,
 	    struct am_mib_history_row *out);
+	/* issue 7: alarms and anomalies (own context) */
+	void *alarm_ctx;
+	int (*alarm)(void *ctx, const am_subid *idx, size_t len, int after,
+	    struct am_mib_alarm_row *out);
+	int (*alarm_status)(void *ctx, const am_subid *idx, size_t len, int after,
+	    struct am_mib_alarm_status_row *out);
+	int (*anomaly)(void *ctx, const am_subid *idx, size_t len, int after,
+	    struct am_mib_anomaly_row *out);
 };
 
 /* --- the state ------------------------------------------------------------- */
@@ -194,6 +242,10 @@ int am_oid_cmp(const am_subid *a, size_t alen, const am_subid *b, size_t blen);
  * Return the number of sub-identifiers written (buf: AM_OID_MAX). */
 size_t am_mib_index_server(const struct am_addr *a, uint16_t port, am_subid *buf);
 size_t am_mib_index_sig(const struct am_addr *a, uint16_t port, uint32_t id, am_subid *buf);
+/* artmonAlarmStatusEntry's index: alarm, address type, address, port,
+ * signature id (type 0 and an empty address for family 0). */
+size_t am_mib_index_alarm_status(uint32_t alarm, const struct am_addr *a, uint16_t port,
+    uint32_t sig, am_subid *buf);
 /* Decodes a server index; returns the sub-identifiers used, 0 if invalid. */
 size_t am_mib_index_server_decode(const am_subid *idx, size_t len, struct am_addr *a,
     uint16_t *port);

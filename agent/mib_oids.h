@@ -151,6 +151,47 @@ enum {
 #define AM_AL_TABLE 3
 #define AM_AL_STATUS_TABLE 4
 
+/* artmonAlarmEntry columns (1 is the index) */
+enum {
+	AM_ALC_INDEX = 1,
+	AM_ALC_DESCR,
+	AM_ALC_ADDR_TYPE,
+	AM_ALC_ADDR,
+	AM_ALC_PORT,
+	AM_ALC_SIGNATURE,
+	AM_ALC_STATISTIC,
+	AM_ALC_TIMING,
+	AM_ALC_RISING,
+	AM_ALC_FALLING,
+	AM_ALC_STARTUP,
+	AM_ALC_MIN_TXNS,
+	AM_ALC_RATE_LIMIT,
+	AM_ALC_HELD_BACK,
+	AM_ALC_STORAGE,
+	AM_ALC_STATUS,
+	AM_ALC__MAX = AM_ALC_STATUS
+};
+
+/* artmonAlarmStatusEntry columns (1-4 are the index) */
+enum {
+	AM_ASC_VALUE = 5,
+	AM_ASC_LAST_EVENT,
+	AM_ASC_LAST_CHANGE,
+	AM_ASC__MAX = AM_ASC_LAST_CHANGE
+};
+
+/* artmonAnomalyEntry columns (AUGMENTS artmonSignatureEntry) */
+enum {
+	AM_ANC_STATE = 1,
+	AM_ANC_SCORE,
+	AM_ANC_BASE_P50,
+	AM_ANC_BASE_P90,
+	AM_ANC_HISTORY,
+	AM_ANC_BEYOND,
+	AM_ANC_LAST_CHANGE,
+	AM_ANC__MAX = AM_ANC_LAST_CHANGE
+};
+
 /* artmonAnomalyObjects */
 #define AM_AN_BOUND 1
 #define AM_AN_INTERVALS 2

@@ -694,6 +694,157 @@ START_TEST(test_notification_varbinds)
 }
 END_TEST
 
+/* Fake issue-7 providers over small sorted arrays. */
+static struct am_mib_alarm_row alarms[2];
+static struct am_mib_alarm_status_row statuses[3];
+static struct am_mib_anomaly_row anomalies[1];
+
+static size_t
+alarm_index_of(const void *e, am_subid *buf)
+{
+	buf[0] = ((const struct am_mib_alarm_row *)e)->index;
+	return 1;
+}
+
+static size_t
+status_index_of(const void *e, am_subid *buf)
+{
+	const struct am_mib_alarm_status_row *r = e;
+	return am_mib_index_alarm_status(r->alarm, &r->addr, r->port, r->sig, buf);
+}
+
+static size_t
+anomaly_index_of(const void *e, am_subid *buf)
+{
+	const struct am_mib_anomaly_row *r = e;
+	return am_mib_index_sig(&r->addr, r->port, r->id, buf);
+}
+
+static int
+fake_alarm(void *ctx, const am_subid *idx, size_t len, int after, struct am_mib_alarm_row *out)
+{
+	size_t p = am_mib_lower_bound(alarms, 2, sizeof(alarms[0]), alarm_index_of, idx, len, after);
+	(void)ctx;
+	if (p >= 2)
+		return 0;
+	*out = alarms[p];
+	return 1;
+}
+
+static int
+fake_status(void *ctx, const am_subid *idx, size_t len, int after, struct am_mib_alarm_status_row *out)
+{
+	size_t p = am_mib_lower_bound(statuses, 3, sizeof(statuses[0]), status_index_of, idx, len, after);
+	(void)ctx;
+	if (p >= 3)
+		return 0;
+	*out = statuses[p];
+	return 1;
+}
+
+static int
+fake_anomaly(void *ctx, const am_subid *idx, size_t len, int after, struct am_mib_anomaly_row *out)
+{
+	size_t p = am_mib_lower_bound(anomalies, 1, sizeof(anomalies[0]), anomaly_index_of, idx, len, after);
+	(void)ctx;
+	if (p >= 1)
+		return 0;
+	*out = anomalies[p];
+	return 1;
+}
+
+START_TEST(test_alarm_tables)
+{
+	struct am_mib_value v;
+	am_subid next[AM_OID_MAX];
+	size_t n;
+
+	memset(alarms, 0, sizeof(alarms));
+	memset(statuses, 0, sizeof(statuses));
+	memset(anomalies, 0, sizeof(anomalies));
+	alarms[0].index = 3;
+	snprintf(alarms[0].descr, sizeof(alarms[0].descr), "web p90");
+	set_addr(&alarms[0].target, "192.0.2.10");
+	alarms[0].target_port = 80;
+	alarms[0].statistic = 2;
+	alarms[0].timing = 2;
+	alarms[0].rising = 200000;
+	alarms[0].falling = 100000;
+	alarms[0].startup = 1;
+	alarms[0].storage = 5;
+	alarms[0].status = 1;
+	alarms[1].index = 7;       /* any server, capture loss */
+	alarms[1].statistic = 8;
+	alarms[1].timing = 1;
+	alarms[1].storage = 3;
+	alarms[1].status = 2;
+	statuses[0].alarm = 3;     /* per-sensor row: type 0, empty address */
+	statuses[0].value = 5;
+	statuses[0].last_event = 1;
+	statuses[1].alarm = 3;
+	set_addr(&statuses[1].addr, "192.0.2.10");
+	statuses[1].port = 80;
+	statuses[1].value = 250000;
+	statuses[1].last_event = 2;
+	statuses[2].alarm = 7;
+	set_addr(&statuses[2].addr, "2001:db8::1");
+	statuses[2].port = 443;
+	statuses[2].sig = 2;
+	set_addr(&anomalies[0].addr, "192.0.2.10");
+	anomalies[0].port = 80;
+	anomalies[0].id = 2;
+	anomalies[0].state = 3;
+	anomalies[0].score = 4200;
+	st.tables.alarm = fake_alarm;
+	st.tables.alarm_status = fake_status;
+	st.tables.anomaly = fake_anomaly;
+
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 9, 3, 1, AM_ALC_DESCR, 3), &v), AM_MIB_OK);
+	ck_assert_mem_eq(v.s, "web p90", 7);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 9, 3, 1, AM_ALC_ADDR_TYPE, 3), &v), AM_MIB_OK);
+	ck_assert_int_eq(v.i, 1);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 9, 3, 1, AM_ALC_ADDR, 3), &v), AM_MIB_OK);
+	ck_assert_uint_eq(v.len, 4);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 9, 3, 1, AM_ALC_ADDR_TYPE, 7), &v), AM_MIB_OK);
+	ck_assert_int_eq(v.i, 0);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 9, 3, 1, AM_ALC_ADDR, 7), &v), AM_MIB_OK);
+	ck_assert_uint_eq(v.len, 0);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 9, 3, 1, AM_ALC_HELD_BACK, 3), &v), AM_MIB_OK);
+	ck_assert_int_eq(v.type, AM_V_COUNTER32);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 9, 3, 1, AM_ALC_STATUS, 7), &v), AM_MIB_OK);
+	ck_assert_int_eq(v.i, 2);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 9, 3, 1, AM_ALC_STATUS, 4), &v), AM_MIB_NOSUCHINSTANCE);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 9, 3, 1, AM_ALC_INDEX, 3), &v), AM_MIB_NOSUCHOBJECT);
+	/* The scalars of the same group are still there. */
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 9, AM_AL_HELD_BACK, 0), &v), AM_MIB_OK);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 9, 5, 0), &v), AM_MIB_NOSUCHOBJECT);
+	/* After the alarm scalars: the first alarm row. */
+	n = am_mib_getnext(&st, OID(R, 1, 9, AM_AL_HELD_BACK, 0), next, &v);
+	ck_assert_int_eq(am_oid_cmp(next, n, OID(R, 1, 9, 3, 1, AM_ALC_DESCR, 3)), 0);
+	/* Status rows: the per-sensor one (type 0, no address) first. */
+	n = am_mib_getnext(&st, OID(R, 1, 9, 4), next, &v);
+	ck_assert_int_eq(am_oid_cmp(next, n, OID(R, 1, 9, 4, 1, AM_ASC_VALUE, 3, 0, 0, 0, 0)), 0);
+	ck_assert_uint_eq(v.u, 5);
+	n = am_mib_getnext(&st, next, n, next, &v);
+	ck_assert_int_eq(am_oid_cmp(next, n, OID(R, 1, 9, 4, 1, AM_ASC_VALUE, 3, 1, 4, 192, 0, 2, 10, 80, 0)), 0);
+	ck_assert_uint_eq(v.u, 250000);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 9, 4, 1, AM_ASC_LAST_EVENT, 7, 2, 16, 0x20, 1, 0x0d, 0xb8,
+	    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 443, 2), &v), AM_MIB_OK);
+	ck_assert_int_eq(v.i, 1);     /* none */
+	/* Anomaly rows share the signature index. */
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, 10, 5, 1, AM_ANC_SCORE, 1, 4, 192, 0, 2, 10, 80, 2), &v), AM_MIB_OK);
+	ck_assert_uint_eq(v.u, 4200);
+	n = am_mib_getnext(&st, OID(R, 1, 10, AM_AN_ACTIVE, 0), next, &v);
+	ck_assert_int_eq(am_oid_cmp(next, n, OID(R, 1, 10, 5, 1, AM_ANC_STATE, 1, 4, 192, 0, 2, 10, 80, 2)), 0);
+	ck_assert_int_eq(v.i, 3);
+	/* The whole module still walks in order. */
+	size_t total = walk_all(NULL);
+	size_t base = AM_SENSOR__MAX + AM_STORE__MAX + 2 + 4;
+	ck_assert_uint_eq(total, base + 2 * (AM_ALC__MAX - 1) + 3 * (AM_ASC__MAX - 4) + AM_ANC__MAX);
+	memset(&st.tables, 0, sizeof(st.tables));
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -726,6 +877,7 @@ suite(void)
 	tcase_add_test(tc, test_walk_empty);
 	tcase_add_test(tc, test_getnext_across_empty_tables);
 	tcase_add_test(tc, test_notification_varbinds);
+	tcase_add_test(tc, test_alarm_tables);
 	suite_add_tcase(s, tc);
 	return s;
 }
