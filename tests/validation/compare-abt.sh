@@ -7,6 +7,8 @@
 # or conc.  Needs ARTMON (path of artmon), jq, awk.  Writes DIR/adu.jsonl
 # (artmon read --records adu --format json), DIR/results (key=value) and,
 # one number a line, the errors in microseconds:
+#   DIR/err-first      |first_us - actual| of the transaction records (the
+#                      server's first request byte read to first response write)
 #   DIR/err-wire       |measured - wire| server think, the wire think computed
 #                      from tshark's segment list (same packets: should be 0)
 #   DIR/err-think      |measured - actual| server think (request ADU's think_us
@@ -61,9 +63,15 @@ function us(x,   p, f) {
 END { for (s in cp) print cp[s] "\t" ((s in conc) ? "conc" : "seq") }' >"$dir/observed.tsv" || exit 1
 touch "$dir/wire.tsv"
 
-rm -f "$dir/err-wire" "$dir/err-think" "$dir/err-think-signed" "$dir/err-think-drawn" "$dir/err-cthink" \
+# Transactions (payload-free exchanges): cport req_bytes resp_bytes first think outcome
+"$ARTMON" read -q --records transactions --format json "$dir/capture.pcap" |
+	jq -r --argjson port "$port" 'select(.proto == "tcp" and .server_port == $port) |
+	[.client_port, .req_bytes, .resp_bytes, (.first_us | tostring), (.think_us | tostring), .outcome] | @tsv' \
+	>"$dir/txn.tsv" || exit 1
+
+rm -f "$dir/err-first" "$dir/err-wire" "$dir/err-think" "$dir/err-think-signed" "$dir/err-think-drawn" "$dir/err-cthink" \
 	"$dir/think-actual" "$dir/think-measured" "$dir/size-actual" "$dir/size-measured"
-touch "$dir/err-wire" "$dir/err-think" "$dir/err-think-signed" "$dir/err-think-drawn" "$dir/err-cthink" \
+touch "$dir/err-first" "$dir/err-wire" "$dir/err-think" "$dir/err-think-signed" "$dir/err-think-drawn" "$dir/err-cthink" \
 	"$dir/think-actual" "$dir/think-measured" "$dir/size-actual" "$dir/size-measured"
 
 awk -F '\t' -v mode="$mode" -v port="$port" -v out="$dir" '
@@ -72,6 +80,7 @@ FILENAME ~ /server\.tsv$/ && $1 == "X" {
 	c = $4; i = $5
 	req[c, i] = $6; resp[c, i] = $7; drawn[c, i] = $8
 	sthink[c, i] = $11 - $10
+	sfirst[c, i] = $11 - $9
 	if (i > sn[c]) sn[c] = i
 	next
 }
@@ -94,6 +103,17 @@ $1 == "A" {
 $1 == "R" { next }
 FILENAME ~ /observed\.tsv$/ { obs[$1] = $2; next }
 FILENAME ~ /wire\.tsv$/ { wire[$1, $2] = $3; next }
+FILENAME ~ /txn\.tsv$/ {
+	c = $1
+	k = ++tk[c]
+	ntxn++
+	if ($6 != "complete") txn_notcomplete++
+	if (($4 != "null" && $4 < 0) || ($5 != "null" && $5 < 0)) neg++
+	if (creq[c, k] == $2 && cresp[c, k] == $3) txn_exact++
+	if ((c, k) in wire && $5 != "null" && abs($5 - wire[c, k]) <= 1) txn_think_wire++
+	if ((c, k) in sfirst && $4 != "null") print abs($4 - sfirst[c, k]) > (out "/err-first")
+	next
+}
 FILENAME ~ /adu\.tsv$/ {
 	if ($3 != port) next
 	c = $2
@@ -186,14 +206,15 @@ END {
 	printf "mode=%s\nconns=%d\nconns_seen=%d\nadus_expected=%d\nadus_measured=%d\nadus_exact=%d\n", \
 		mode, nconn, nseen, adus, nadu, exact
 	printf "wire_n=%d\nwire_within_1us=%d\n", wn, wexact
+	printf "txn_n=%d\ntxn_bytes_exact=%d\ntxn_think_wire=%d\ntxn_not_complete=%d\n", ntxn, txn_exact, txn_think_wire, txn_notcomplete
 	printf "conns_exact=%d\nthink_n=%d\nthink_within_1ms=%d\nthink_missing=%d\n", connexact, thn, th1ms, thmiss
 	printf "negative_times=%d\nfalse_conc=%d\ntruth_mismatch=%d\ninc_records=%d\n", neg, falseconc, truthdiff, inc
 	printf "conc_flagged=%d\nseq_after_conc=%d\nconns_bytes_exact=%d\n", flagged, seqafter, bytesok
 	printf "conc_observable=%d\nconc_flagged_observable=%d\nconc_flagged_unobservable=%d\n", observable, flagged_obs, flagged_unobs
-}' "$dir/server.tsv" "$dir/client.tsv" "$dir/observed.tsv" "$dir/wire.tsv" "$dir/adu.tsv" >"$dir/results" || exit 1
+}' "$dir/server.tsv" "$dir/client.tsv" "$dir/observed.tsv" "$dir/wire.tsv" "$dir/txn.tsv" "$dir/adu.tsv" >"$dir/results" || exit 1
 
 . "${VAL_LIB:-$(dirname "$0")/lib.sh}"
-for f in err-wire err-think err-think-signed err-think-drawn err-cthink; do
+for f in err-first err-wire err-think err-think-signed err-think-drawn err-cthink; do
 	set -- $(val_stats "$dir/$f")
 	k=$(echo "$f" | tr - _)
 	printf '%s_n=%s\n%s_p50=%s\n%s_p90=%s\n%s_p99=%s\n%s_max=%s\n' "$k" "$1" "$k" "$2" "$k" "$3" "$k" "$4" "$k" "$5" >>"$dir/results"

@@ -282,6 +282,14 @@ val_check_abt() {
 	seq*)
 		val_expect "$r" "sequential: think_us equals the wire think time (tshark) within 1 us" \
 			'v["wire_n"] > 0 && v["wire_within_1us"] == v["wire_n"]'
+		val_expect "$r" "sequential: one transaction record per exchange, think_us as on the wire" \
+			'v["txn_n"] == v["adus_expected"] / 2 && v["txn_think_wire"] == v["txn_n"]'
+		;;
+	esac
+	case $2 in
+	seq | seq-cli)
+		val_expect "$r" "sequential: transaction sizes exact, every outcome complete" \
+			'v["txn_bytes_exact"] == v["txn_n"] && v["txn_not_complete"] == 0'
 		;;
 	esac
 	case $2 in
