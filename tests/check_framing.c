@@ -7,9 +7,11 @@
  * Chunks are handed over in buffers of exactly their captured size, so a
  * read past caplen is caught by the sanitizer build. */
 #include "config.h"
+#include "capture/decode.h"
 #include "capture/framing.h"
 
 #include <check.h>
+#include <pcap/pcap.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1392,6 +1394,191 @@ START_TEST(test_random_bytes)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* Real traffic: the project's captures (scripts/mkcaptures), each
+ * connection's in-order bytes fed as the tracker would. */
+
+#define MAXFLOW 256
+#define MAXTIMED 4096
+
+struct flow {
+	struct am_addr c, s;
+	uint16_t cp, sp;
+	uint32_t nxt[2];
+	int init[2];
+	struct am_framer f;
+};
+
+static struct {
+	struct flow fl[MAXFLOW];
+	int n;
+	long req, resp, interim, noreply, lost[AM_FR_LOST__COUNT];
+	struct { uint16_t port; uint32_t req; am_time_t ts; } t[MAXTIMED];
+	int nt;
+	struct flow *cur;
+} C;
+
+static void
+cap_ev(void *ctx, const struct am_fr_event *e)
+{
+	(void)ctx;
+	if (e->type == AM_FR_REQ_START)
+		(e->flags & AM_FR_F_NOREPLY) ? C.noreply++ : C.req++;
+	if (e->type == AM_FR_RESP_END)
+		C.resp++;
+	if (e->type == AM_FR_INTERIM_END)
+		C.interim++;
+	if (e->type == AM_FR_LOST)
+		C.lost[e->reason]++;
+	if (e->type == AM_FR_RESP_START && C.nt < MAXTIMED) {
+		C.t[C.nt].port = C.cur->cp;
+		C.t[C.nt].req = e->req;
+		C.t[C.nt++].ts = e->ts;
+	}
+}
+
+static int
+addr_eq(const struct am_addr *a, const struct am_addr *b)
+{
+	return a->family == b->family && memcmp(a->a, b->a, sizeof(a->a)) == 0;
+}
+
+static void
+play_capture(const char *name, enum am_fr_proto proto, uint16_t port)
+{
+	char path[1024], err[PCAP_ERRBUF_SIZE];
+	const char *top = getenv("top_srcdir");
+	struct pcap_pkthdr *h;
+	const u_char *data;
+
+	memset(&C, 0, sizeof(C));
+	snprintf(path, sizeof(path), "%s/tests/captures/%s", top ? top : "..", name);
+	pcap_t *p = pcap_open_offline(path, err);
+	ck_assert_msg(p != NULL, "%s", err);
+	int dlt = pcap_datalink(p);
+	while (pcap_next_ex(p, &h, &data) == 1) {
+		struct am_packet k;
+		if (am_decode(dlt, data, h->caplen, h->len, &k) != AM_DEC_OK ||
+		    k.proto != AM_IPPROTO_TCP || (k.sport != port && k.dport != port))
+			continue;
+		int dir = k.sport == port;
+		struct flow *x = NULL;
+		for (int i = C.n - 1; i >= 0 && !x; i--) {
+			struct flow *y = &C.fl[i];
+			if (dir == 0 && y->cp == k.sport && addr_eq(&y->c, &k.src) && addr_eq(&y->s, &k.dst))
+				x = y;
+			if (dir == 1 && y->cp == k.dport && addr_eq(&y->c, &k.dst) && addr_eq(&y->s, &k.src))
+				x = y;
+		}
+		if ((k.tcp_flags & (AM_TH_SYN | AM_TH_ACK)) == AM_TH_SYN && dir == 0) {
+			if (x == NULL || x->init[1]) {
+				ck_assert_int_lt(C.n, MAXFLOW);
+				x = &C.fl[C.n++];
+				memset(x, 0, sizeof(*x));
+				x->c = k.src;
+				x->s = k.dst;
+				x->cp = k.sport;
+				x->sp = k.dport;
+				am_framer_init(&x->f, proto);
+			}
+			x->nxt[0] = k.seq + 1;
+			x->init[0] = 1;
+			continue;
+		}
+		if (x == NULL || !x->init[0])
+			continue;
+		am_time_t ts = (am_time_t)h->ts.tv_sec * 1000000 + h->ts.tv_usec;
+		C.cur = x;
+		if (k.tcp_flags & AM_TH_SYN) {
+			x->nxt[1] = k.seq + 1;
+			x->init[1] = 1;
+			continue;
+		}
+		if (!x->init[dir])
+			continue;
+		uint32_t end = k.seq + k.seg_len;
+		if (k.seg_len && (int32_t)(end - x->nxt[dir]) > 0) {
+			int32_t rel = (int32_t)(k.seq - x->nxt[dir]);
+			uint32_t skip = rel < 0 ? (uint32_t)-rel : 0;
+			if (rel > 0)
+				am_framer_gap(&x->f, dir, ts, (uint32_t)rel, cap_ev, NULL);
+			uint32_t cap = k.payload_len > skip ? k.payload_len - skip : 0;
+			am_framer_feed(&x->f, dir, ts, cap ? k.payload + skip : NULL, cap,
+			    k.seg_len - skip, cap_ev, NULL);
+			x->nxt[dir] = end;
+		}
+		if (k.tcp_flags & AM_TH_FIN)
+			am_framer_fin(&x->f, dir, cap_ev, NULL);
+	}
+	pcap_close(p);
+}
+
+static long
+lost_total(void)
+{
+	long n = 0;
+
+	for (int r = 1; r < AM_FR_LOST__COUNT; r++)
+		n += C.lost[r];
+	return n;
+}
+
+/* sleepd's own record of every request: each one framed, answered once,
+ * and its response starting when sleepd wrote it (pairing by order would
+ * be off by the sleeps, 0 to 250 ms, if a pipelined request took another's
+ * response). */
+START_TEST(test_capture_sleepd_truth)
+{
+	char path[1024], line[512];
+	const char *top = getenv("top_srcdir");
+	int n = 0;
+
+	play_capture("http-sleep.pcap", AM_FR_HTTP, 8080);
+	ck_assert_int_eq(lost_total(), 0);
+	ck_assert_int_eq(C.req, C.resp);
+	ck_assert_int_ge(C.interim, 1);          /* the POST answered 100 Continue */
+	snprintf(path, sizeof(path), "%s/tests/captures/http-sleep.truth", top ? top : "..");
+	FILE *fp = fopen(path, "r");
+	ck_assert_msg(fp != NULL, "%s", path);
+	while (fgets(line, sizeof(line), fp)) {
+		unsigned port, seq;
+		long long hdr;
+		const char *a = strstr(line, "client_port="), *b = strstr(line, " seq="),
+		    *c = strstr(line, "hdr_us=");
+		ck_assert(a && b && c);
+		ck_assert(sscanf(a, "client_port=%u", &port) == 1 && sscanf(b, " seq=%u", &seq) == 1 &&
+		    sscanf(c, "hdr_us=%lld", &hdr) == 1);
+		int found = 0;
+		for (int i = 0; i < C.nt; i++)
+			if (C.t[i].port == port && C.t[i].req == seq) {
+				found = 1;
+				long long dt = (long long)C.t[i].ts - hdr;
+				ck_assert_msg(dt > -2000 && dt < 2000,
+				    "port %u request %u: response at %lld us from sleepd's write", port, seq, dt);
+			}
+		ck_assert_msg(found, "port %u request %u not framed", port, seq);
+		n++;
+	}
+	fclose(fp);
+	ck_assert_int_eq(n, C.req);
+}
+END_TEST
+
+/* nginx: keep-alive, HEAD, 404, up to 1 MB bodies with a 400-byte snaplen,
+ * and a lossy run with retransmissions: every request answered. */
+START_TEST(test_capture_nginx)
+{
+	play_capture("http-nginx.pcap", AM_FR_HTTP, 80);
+	ck_assert_int_gt(C.req, 10);
+	ck_assert_int_eq(C.resp, C.req);
+	ck_assert_int_eq(lost_total(), 0);
+	play_capture("http-lossy.pcap", AM_FR_HTTP, 80);
+	ck_assert_int_gt(C.req, 0);
+	ck_assert_int_eq(C.resp, C.req);
+	ck_assert_int_eq(lost_total(), 0);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1418,6 +1605,8 @@ main(void)
 	tcase_add_test(tc, test_dns_tcp);
 	tcase_add_test(tc, test_api);
 	tcase_add_test(tc, test_random_bytes);
+	tcase_add_test(tc, test_capture_sleepd_truth);
+	tcase_add_test(tc, test_capture_nginx);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
