@@ -4,14 +4,16 @@
  * wall time live).  Intervals are aligned to multiples of their length.  A
  * transaction counts in the interval open when it is added, so call
  * am_agg_advance(agg, t) before feeding the tracker a packet of time t.
- * am_agg_add is O(1) and does no I/O; closing an interval writes every key
- * that saw transactions to the store in one write transaction.
+ * am_agg_add is O(1) and does no I/O (but to bring back a key dropped from
+ * memory, see max_known); closing an interval writes every key that saw
+ * transactions, and the totals that changed, in one write transaction: at
+ * once, or in steps (deferred_flush).
  *
- * Every key ever seen keeps its id (from the store, so ids survive restarts)
- * and its cumulative totals in memory; only "live" keys, those with recent
- * transactions, hold interval accumulators.  The number of live keys is
- * bounded: beyond it, a transaction for a new key counts in its rule's
- * overflow key (counted in stats.overflow). */
+ * Every key keeps its id (from the store, so ids survive restarts) and its
+ * cumulative totals; only "live" keys, those with recent transactions, hold
+ * interval accumulators.  The number of live keys is bounded: beyond it, a
+ * transaction for a new key counts in its rule's overflow key (counted in
+ * stats.overflow). */
 #ifndef AM_AGG_H
 #define AM_AGG_H
 
@@ -125,10 +127,10 @@ const char *am_agg_sig_name(const struct am_agg *agg, uint32_t sig_id);
 /* The open interval's record of a live row (NULL if not live). */
 const struct am_rec *am_agg_row_open(const struct am_agg *agg, uint32_t id);
 
-/* Called for every key when an interval closes (before it is flushed), for
- * the alarm and baseline logic and for per-interval output; rec is the
- * key's record for the interval (count may be 0 for a live key that saw
- * nothing: the callback is made only for keys with count > 0). */
+/* Called when an interval closes, before it is flushed, for every key that
+ * saw transactions in it (rec: its record for the interval; row->last holds
+ * the gauges just computed from it): for alarms, baselines and per-interval
+ * output.  The record must not be kept. */
 typedef void (*am_agg_close_cb)(void *ctx, am_time_t start, uint32_t interval_s,
     const struct am_agg_row *row, const struct am_rec *rec);
 void am_agg_on_close(struct am_agg *agg, am_agg_close_cb cb, void *ctx);
