@@ -2,6 +2,7 @@
 #include "config.h"
 #include "cli/cli.h"
 #include "cli/out.h"
+#include "capture/census.h"
 #include "capture/source.h"
 #include "common/log.h"
 #include "engine/engine.h"
@@ -19,7 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
-enum records { REC_TXN, REC_CONN, REC_SUMMARY, REC_ADU, REC_HANDSHAKE };
+enum records { REC_TXN, REC_CONN, REC_SUMMARY, REC_ADU, REC_HANDSHAKE, REC_FILTERS, REC_TOPN };
 
 enum { T_FIRST, T_LAST, T_ACK, T_THINK, T_RTT, T__COUNT };
 static const char *const timing_names[T__COUNT] = { "first", "last", "ack", "think", "rtt" };
@@ -42,6 +43,7 @@ struct sumrow {
 
 struct readctx {
 	enum records rec;
+	struct am_census *census;    /* --records filters/topn or --filter-set */
 	int64_t sum_interval;    /* summary per interval of this length (us), 0: whole input */
 	struct am_out out;
 	struct sumrow *rows[SUM_BUCKETS];
@@ -58,7 +60,10 @@ read_usage(FILE *fp)
 	    "usage: artmon read [options] FILE...\n"
 	    "Measure every TCP transaction in pcap/pcapng files (read in order).\n\n"
 	    "  -R, --records KIND   transactions (default), connections, summary, adu or\n"
-	    "                       handshakes (connections watched by tcpsynack rules)\n"
+	    "                       handshakes (connections watched by tcpsynack rules),\n"
+	    "                       filters (filter-set and hardwired counters) or topn\n"
+	    "      --filter-set SPEC  SET:LABEL=BPF,LABEL=BPF... counted per label (repeatable)\n"
+	    "      --top N          rows per top-N table (10)\n"
 	    "  -F, --format FMT     text (default), csv or json (JSON Lines)\n"
 	    "  -r FILE              a capture file (same as a FILE argument)\n"
 	    "  -b, --filter EXPR    BPF filter applied to the files\n"
@@ -354,6 +359,8 @@ cb_txn(void *ctx, const struct am_engine_txn *et)
 {
 	struct readctx *r = ctx;
 
+	if (r->census)
+		am_census_txn(r->census, et->conn, et->txn);
 	if (r->rec == REC_TXN)
 		write_txn(r, et->conn, et->txn, et->signature);
 	else if (r->rec == REC_SUMMARY)
@@ -488,6 +495,8 @@ cmd_read(int argc, char **argv)
 		{ "interval", required_argument, NULL, 4 },
 		{ "no-rules", no_argument, NULL, 5 },
 		{ "no-unclaimed", no_argument, NULL, 6 },
+		{ "filter-set", required_argument, NULL, 7 },
+		{ "top", required_argument, NULL, 8 },
 		{ "midstream", no_argument, NULL, 1 },
 		{ "max-sessions", required_argument, NULL, 2 },
 		{ "quiet-ms", required_argument, NULL, 3 },
@@ -511,8 +520,11 @@ cmd_read(int argc, char **argv)
 	struct am_agg *agg = NULL;
 	struct am_source *src = NULL;
 	struct am_engine *eng = NULL;
+	struct am_census_spec spec = { 0 };
+	struct am_census_cfg cc;
 
 	am_source_opts_default(&so);
+	am_census_cfg_default(&cc);
 	r->rec = REC_TXN;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "R:F:r:b:c:s:D:qh", longopts, NULL)) != -1) {
@@ -528,8 +540,12 @@ cmd_read(int argc, char **argv)
 				r->rec = REC_ADU;
 			else if (strcmp(optarg, "handshakes") == 0)
 				r->rec = REC_HANDSHAKE;
+			else if (strcmp(optarg, "filters") == 0)
+				r->rec = REC_FILTERS;
+			else if (strcmp(optarg, "topn") == 0)
+				r->rec = REC_TOPN;
 			else {
-				fprintf(stderr, "artmon read: unknown record kind \"%s\" (transactions, connections, summary, adu, handshakes)\n", optarg);
+				fprintf(stderr, "artmon read: unknown record kind \"%s\" (transactions, connections, summary, adu, handshakes, filters, topn)\n", optarg);
 				rc = 2;
 				goto out;
 			}
@@ -585,6 +601,23 @@ cmd_read(int argc, char **argv)
 			break;
 		case 6:
 			no_unclaimed = 1;
+			break;
+		case 7: {
+			char serr[256];
+			if (am_census_spec_parse(&spec, optarg, serr, sizeof(serr)) < 0) {
+				fprintf(stderr, "artmon read: %s\n", serr);
+				rc = 2;
+				goto out;
+			}
+			break;
+		}
+		case 8:
+			cc.top.n = (uint32_t)strtoul(optarg, &end, 10);
+			if (*end || cc.top.n == 0 || cc.top.n > 1000) {
+				fprintf(stderr, "artmon read: --top needs a number from 1 to 1000\n");
+				rc = 2;
+				goto out;
+			}
 			break;
 		case 'D':
 			log_set_debug_tokens(optarg);
@@ -665,6 +698,20 @@ cmd_read(int argc, char **argv)
 		}
 	}
 
+	if (r->rec == REC_FILTERS || r->rec == REC_TOPN || spec.n > 0) {
+		struct am_source_stats ss;
+		am_source_stats(src, 0, &ss);
+		cc.filters = spec.filters;
+		cc.nfilters = spec.n;
+		cc.dlt = ss.dlt;
+		r->census = am_census_new(&cc, err, sizeof(err));
+		if (r->census == NULL) {
+			fprintf(stderr, "artmon read: %s\n", err);
+			rc = 2;
+			goto out;
+		}
+	}
+
 	static char obuf[1 << 16];
 	setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
 	out_init(&r->out, stdout, fmt);
@@ -681,6 +728,8 @@ cmd_read(int argc, char **argv)
 
 	while ((got = am_source_next(src, &f)) == AM_SRC_PACKET) {
 		am_engine_frame(eng, &f);
+		if (r->census)
+			am_census_frame(r->census, &f, NULL);
 		if (show && (++n & 0xffff) == 0) {
 			am_time_t now = am_now_mono();
 			if (now - last_prog > 500000) {
@@ -701,6 +750,13 @@ cmd_read(int argc, char **argv)
 	}
 	if (r->rec == REC_SUMMARY)
 		write_summary(r);
+	if (r->census) {
+		am_census_interval(r->census);
+		if (r->rec == REC_FILTERS)
+			am_census_print(r->census, stdout, (int)fmt);
+		else if (r->rec == REC_TOPN)
+			am_census_print_topn(r->census, stdout, (int)fmt);
+	}
 	fflush(stdout);
 	if (!quiet)
 		print_counters(src, eng, agg);
@@ -710,6 +766,8 @@ cmd_read(int argc, char **argv)
 	}
 out:
 	am_engine_free(eng);
+	am_census_free(r->census);
+	am_census_spec_free(&spec);
 	am_agg_free(agg);
 	if (store)
 		am_store_close(store);
