@@ -1191,6 +1191,7 @@ enum { MS_SIMPLE, MS_FIRST, MS_COLS, MS_COLEOF, MS_ROWS, MS_INFILE, MS_PREP, MS_
 #define MY_ENDPKT 0x01       /* d->fl: the message ends with its last continuation */
 #define MY_MAXPKT 0xffffffu
 #define MY_MORE_RESULTS 0x0008
+#define MY_CURSOR_EXISTS 0x0040
 
 static size_t
 my_c_want(struct fc *c)
@@ -1254,7 +1255,7 @@ my_c_step(struct fc *c, const uint8_t *p, size_t n)
 			noreply = 1;
 			kind = MK_SIMPLE;
 			break;
-		case 0x03: case 0x17:              /* QUERY, STMT_EXECUTE */
+		case 0x03: case 0x17: case 0x0a:   /* QUERY, STMT_EXECUTE, PROCESS_INFO */
 			kind = MK_RESULT;
 			break;
 		case 0x16:                         /* STMT_PREPARE */
@@ -1432,7 +1433,8 @@ my_packet(struct fc *c, const uint8_t *pl, size_t n, uint32_t len)
 		d->st = MS_ROWS;
 		if (is_eof) {
 			f->cfl |= MYF_CLASSIC;
-			return 0;
+			/* COM_STMT_EXECUTE opening a cursor: no rows until COM_STMT_FETCH */
+			return n >= 5 && (le16(pl + 3) & MY_CURSOR_EXISTS) != 0;
 		}
 		/* no EOF after the definitions: a row or the end */
 		/* fall through */
@@ -1696,7 +1698,8 @@ mc_reply(struct fc *c, const struct line *ln)
 	} else if (eq(w, wl, "ERROR") || eq(w, wl, "CLIENT_ERROR") || eq(w, wl, "SERVER_ERROR")) {
 		d->status = 1;
 		mc_resp_end(c);
-	} else if (eq(w, wl, "END") || !(kind & MK_MULTI)) {
+	} else if (eq(w, wl, "END") || eq(w, wl, "EN") || !(kind & MK_MULTI)) {
+		/* (lru_crawler mgdump ends with EN) */
 		mc_resp_end(c);
 	}
 }

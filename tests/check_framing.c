@@ -1064,20 +1064,41 @@ START_TEST(test_mysql_classic_eof)
 	my_pkt(4, COLDEF, COLDEF_LEN);
 	my_pkt(5, "\xfe\0\0\2\0", 5);
 	ex("r3@%llu=0", at(1));
-	/* LOCAL INFILE: the file travels inside the request's exchange */
+	/* a cursor: the execute answers definitions only, the fetch the rows */
 	sc_seg(0);
 	ex("Q4@%llu", at(0));
-	my_pkt(0, "\3load data local infile 'f' into table t", 40);
+	my_pkt(0, "\x17\1\0\0\0\1\1\0\0\0", 10);
 	ex("q4@%llu", at(0));
 	sc_seg(1);
 	ex("R4@%llu", at(1));
+	my_pkt(1, "\1", 1);
+	my_pkt(2, COLDEF, COLDEF_LEN);
+	my_pkt(3, "\xfe\0\0\x42\0", 5);
+	ex("r4@%llu=0", at(1));
+	sc_seg(0);
+	ex("Q5@%llu", at(0));
+	my_pkt(0, "\x1c\1\0\0\0\x0a\0\0\0", 9);
+	ex("q5@%llu", at(0));
+	sc_seg(1);
+	ex("R5@%llu", at(1));
+	my_pkt(1, "\0\0\1", 3);
+	my_pkt(2, "\0\0\2", 3);
+	my_pkt(3, "\xfe\0\0\xc2\0", 5);
+	ex("r5@%llu=0", at(1));
+	/* LOCAL INFILE: the file travels inside the request's exchange */
+	sc_seg(0);
+	ex("Q6@%llu", at(0));
+	my_pkt(0, "\3load data local infile 'f' into table t", 40);
+	ex("q6@%llu", at(0));
+	sc_seg(1);
+	ex("R6@%llu", at(1));
 	my_pkt(1, "\xfb" "f", 2);
 	sc_seg(0);
 	my_pkt(2, "1\n2\n", 4);
 	my_pkt(3, "", 0);
 	sc_seg(1);
 	my_pkt(4, "\0\2\0\2\0\0\0", 7);
-	ex("r4@%llu=0", at(1));
+	ex("r6@%llu=0", at(1));
 	check_script();
 
 	/* picked up mid-stream: the mode is learnt from the first result */
