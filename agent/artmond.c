@@ -84,6 +84,8 @@ struct daemon {
 	uint64_t nt_full;
 	uint32_t nt_store_errors;
 	int resumed_unclean;        /* this start found the store not closed cleanly */
+	char *owned[MAX_INPUTS + 8];   /* strings copied from the configuration */
+	int nowned;
 	am_time_t rt_offset;          /* --realtime: wall - packet time, 0 before the first packet */
 	int have_pending;             /* --realtime: a frame read but not yet due */
 	struct am_frame pending;
@@ -801,6 +803,16 @@ run(struct daemon *d)
 	}
 }
 
+static char *
+own(struct daemon *d, const char *str)
+{
+	char *c = am_xstrdup(str);
+
+	if (d->nowned < (int)(sizeof(d->owned) / sizeof(d->owned[0])))
+		d->owned[d->nowned++] = c;
+	return c;
+}
+
 /* Settings of the configuration's artmon section fill what the command line
  * left open (the command line wins). */
 static void
@@ -814,17 +826,17 @@ apply_settings(struct daemon *d)
 	set = &d->rules->set;
 	if (!o->nifaces && !o->nfiles)
 		for (uint32_t i = 0; i < set->ninterfaces && o->nifaces < MAX_INPUTS; i++)
-			o->ifaces[o->nifaces++] = am_xstrdup(set->interfaces[i]);
+			o->ifaces[o->nifaces++] = own(d, set->interfaces[i]);
 	if (!o->filter && set->filter)
-		o->filter = am_xstrdup(set->filter);
+		o->filter = own(d, set->filter);
 	if (!o->store_dir && set->store)
-		o->store_dir = am_xstrdup(set->store);
+		o->store_dir = own(d, set->store);
 	if (!o->agentx && set->agentx)
-		o->agentx = am_xstrdup(set->agentx);
+		o->agentx = own(d, set->agentx);
 	if (!o->user && set->user)
-		o->user = am_xstrdup(set->user);
+		o->user = own(d, set->user);
 	if (!o->name && set->sensor)
-		o->name = am_xstrdup(set->sensor);
+		o->name = own(d, set->sensor);
 	if (!o->max_sessions && set->max_sessions)
 		o->max_sessions = set->max_sessions;
 	o->snaplen = (int)set->snaplen;
@@ -895,29 +907,33 @@ main(int argc, char **argv)
 	int rc = 0;
 
 	log_init("artmond", 0);
-	if (parse_opts(&d->o, argc, argv) < 0)
-		return 2;
-	if (config_load(d, 0) < 0)
-		return 1;
+	if (parse_opts(&d->o, argc, argv) < 0) {
+		rc = 2;
+		goto out;
+	}
+	if (config_load(d, 0) < 0) {
+		rc = 1;
+		goto out;
+	}
 	apply_settings(d);
 	if (d->o.store_dir && strcmp(d->o.store_dir, "none") == 0)
 		d->o.store_dir = NULL;
 	if (d->o.check_only && !d->o.nfiles && !d->o.nifaces) {
 		printf("artmond: configuration OK\n");
-		am_config_free(d->rules);
-		return 0;
+		goto out;
 	}
 	if (!d->o.nifaces && !d->o.nfiles) {
 		fprintf(stderr, "artmond: nothing to capture: give -i IFACE or -r FILE (or interface = in the configuration)\n");
-		return 2;
+		rc = 2;
+		goto out;
 	}
-	if (open_inputs(d) < 0)
-		return 1;
+	if (open_inputs(d) < 0) {
+		rc = 1;
+		goto out;
+	}
 	if (d->o.check_only) {
 		printf("artmond: configuration and inputs OK\n");
-		am_source_close(d->src);
-		am_config_free(d->rules);
-		return 0;
+		goto out;
 	}
 
 	am_agg_cfg_default(&ac);
@@ -927,18 +943,23 @@ main(int argc, char **argv)
 		ac.max_keys = d->rules->set.max_keys;
 	if (d->o.interval_s)
 		ac.interval_s = d->o.interval_s;
-	if (open_store(d, &ac, le, &n_le) < 0)
-		return 1;
+	if (open_store(d, &ac, le, &n_le) < 0) {
+		rc = 1;
+		goto out;
+	}
 
 	if (geteuid() == 0 && (d->o.user || d->live)) {
 		if (drop_privileges(d->o.user ? d->o.user : "artmon", d->o.user != NULL, d->o.store_dir,
-		    d->live) < 0)
-			return 1;
+		    d->live) < 0) {
+			rc = 1;
+			goto out;
+		}
 	}
 	if (!d->o.foreground) {
 		if (daemon(0, 0) < 0) {
 			log_warn("main", "daemon");
-			return 1;
+			rc = 1;
+			goto out;
 		}
 		log_init("artmond", 1);
 	}
@@ -983,16 +1004,19 @@ main(int argc, char **argv)
 	finish(d);
 	agent_shutdown();
 out:
-	if (d->o.pidfile)
+	if (d->o.pidfile && d->eng)
 		unlink(d->o.pidfile);
 	am_engine_free(d->eng);
 	am_aggview_free(d->view);
 	am_agg_free(d->agg);
 	if (d->store)
 		am_store_close(d->store);
-	am_source_close(d->src);
+	if (d->src)
+		am_source_close(d->src);
 	am_config_free((struct am_config *)d->old_rules);
 	am_config_free(d->rules);
+	for (int i = 0; i < d->nowned; i++)
+		free(d->owned[i]);
 	free(d);
 	return rc;
 }

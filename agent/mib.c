@@ -698,7 +698,8 @@ put_oid(am_subid *out, const am_subid *rel, size_t rlen, const am_subid *idx, si
 	n = am_mib_root_oid_len;
 	memcpy(out + n, rel, rlen * sizeof(am_subid));
 	n += rlen;
-	memcpy(out + n, idx, ilen * sizeof(am_subid));
+	if (ilen)
+		memcpy(out + n, idx, ilen * sizeof(am_subid));
 	return n + ilen;
 }
 
