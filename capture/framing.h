@@ -88,9 +88,11 @@ struct am_fr_event {
 	am_time_t ts;              /* time of the chunk that carried the boundary byte */
 	int32_t status;            /* HTTP status, DNS rcode, MySQL error code; 1 for an
 	                            * error reply of RESP/pgsql/memcached; 0 ok; -1 unknown */
-	/* START events: the message's first captured bytes at hand (from the
-	 * chunk, or kept by the framer when the message began in an earlier
-	 * chunk), for classification; NULL/0 when none.  Valid in the callback. */
+	/* START events: captured bytes from the message's first byte on, for
+	 * classification: the rest of the chunk (which may run past the
+	 * message), or what the framer kept of it when it began in an earlier
+	 * chunk (a line's first AM_FR_LINE bytes); NULL/0 when none.  Valid
+	 * during the callback only. */
 	const uint8_t *head;
 	uint32_t headlen;
 };
