@@ -81,30 +81,61 @@ cap_xcheck_http() {
 		-Y "http && ($filter || $(echo "$filter" | sed 's/srcport/dstport/g'))" \
 		-T fields -E separator=/t -E occurrence=a -E aggregator=, \
 		-e tcp.stream -e frame.time_epoch -e ip.src -e ipv6.src -e tcp.srcport -e tcp.dstport \
-		-e http.request.method -e http.response.code -e http.time >"$tmp/tshark.raw" 2>"$tmp/tshark.err" || {
+		-e http.request.method -e http.response.code -e http.time -e frame.number >"$tmp/tshark.raw" 2>"$tmp/tshark.err" || {
 		echo "xcheck: tshark failed on $pcap: $(cat "$tmp/tshark.err")" >&2
 		rm -rf "$tmp"; return 1; }
-	awk -F'\t' -v ports=" $ports " "$cap_awk_us"'
+	# frames with new payload (req_pkts, resp_pkts: "data segments carrying
+	# new bytes", whatever tshark calls the copies): stream, frame number,
+	# direction (c: to the server)
+	# shellcheck disable=SC2086
+	"${TSHARK:-tshark}" -n -r "$pcap" -Y "tcp.len > 0 && ($filter || $(echo "$filter" | sed 's/srcport/dstport/g'))" \
+		-T fields -E separator=/t -e tcp.stream -e frame.number -e tcp.srcport -e tcp.seq -e tcp.len 2>/dev/null |
+		awk -F'\t' -v ports=" $ports " '{ d = index(ports, " " $3 " ") ? "s" : "c"; e = $4 + $5
+			if (!(($1, d) in hi) || e > hi[$1, d]) { hi[$1, d] = e; print $1 "\t" $2 "\t" d } }' >"$tmp/dataframes"
+	# Packets of a message: the frames with payload in its direction from
+	# the one where it starts to the one where the next message starts
+	# (1 when the next one starts in the same frame).
+	awk -F'\t' "$cap_awk_us"'
+		FNR == 1 { file++ }
+		file == 1 { nd[$1, $3]++; df[$1, $3, nd[$1, $3]] = $2; next }
 		{ s = $1; t = us($2); src = ($3 != "") ? $3 : $4
 		  if ($7 != "") {                     # requests (client -> server)
 			key[s] = src "|" $5 "|" $6
 			nm = split($7, m, ",")
-			for (i = 1; i <= nm; i++) { q[s, ++qn[s]] = t; nreq++ }
+			for (i = 1; i <= nm; i++) { q[s, ++qn[s]] = t; qf[s, qn[s]] = $10; nreq++ }
 		  }
 		  if ($8 != "") {                     # responses (server -> client)
 			nc = split($8, c, ","); nt = split($9, ht, ",")
 			for (i = 1; i <= nc; i++) {
+				rs[s, ++rn[s]] = $10          # every response start, 1xx too
 				if (c[i] + 0 < 200) continue
 				if (qh[s] + 0 >= qn[s] + 0) { print "xcheck: tshark: a response without a request in stream " s > "/dev/stderr"; bad = 1; continue }
 				req = q[s, ++qh[s]]
 				if (nc == 1 && nt == 1 && ht[1] != "" && us(ht[1]) != t - req) {
 					printf "xcheck: stream %s: tshark http.time %s, frames give %.0f us\n", s, ht[1], t - req > "/dev/stderr"; bad = 1
 				}
-				printf "%s\t%.0f\t%.0f\n", key[s], req, t - req
+				np++; ps[np] = s; pq[np] = qh[s]; pr[np] = rn[s]; pt[np] = req; pd[np] = t - req
 			}
 		  }
 		}
-		END { print nreq + 0 > "/dev/stderr"; exit bad }' "$tmp/tshark.raw" 2>"$tmp/tshark.req" | sort -s -t"$(printf '\t')" -k1,1 -k2,2n >"$tmp/tshark.tsv"
+		function count(s, d, from, to,   i, n) {
+			n = 0
+			for (i = 1; i <= nd[s, d]; i++) if (df[s, d, i] >= from && df[s, d, i] < to) n++
+			return n
+		}
+		END {
+			for (i = 1; i <= np; i++) {
+				s = ps[i]; k = pq[i]; r = pr[i]
+				f = qf[s, k]; g = 1e18
+				for (j = k + 1; j <= qn[s]; j++) if (qf[s, j] > f) { g = qf[s, j]; break }
+				reqp = (k < qn[s] && qf[s, k + 1] == f) ? 1 : count(s, "c", f, g)
+				f = rs[s, r]; g = 1e18
+				for (j = r + 1; j <= rn[s]; j++) if (rs[s, j] > f) { g = rs[s, j]; break }
+				respp = (r < rn[s] && rs[s, r + 1] == f) ? 1 : count(s, "s", f, g)
+				printf "%s\t%.0f\t%.0f\t%d\t%d\n", key[s], pt[i], pd[i], reqp, respp
+			}
+			print nreq + 0 > "/dev/stderr"; exit bad
+		}' "$tmp/dataframes" "$tmp/tshark.raw" 2>"$tmp/tshark.req" | sort -s -t"$(printf '\t')" -k1,1 -k2,2n >"$tmp/tshark.tsv"
 	grep -v '^[0-9]*$' "$tmp/tshark.req" >&2 && rc=1
 	# Full frames (no snaplen truncation): tshark can reassemble each
 	# response, and the frame that completes it is the response's last byte,
@@ -154,9 +185,9 @@ cap_xcheck_http() {
 	# artmon: every transaction on the HTTP ports
 	local sel
 	sel=$(for p in $ports; do printf '.server_port == %s or ' "$p"; done)
-	jq -r "select(${sel}false) | [.client, .client_port, .server_port, .ts, (.first_us // \"null\"), .outcome, (.last_us // \"null\"), (.ack_us // \"null\")] | @tsv" \
+	jq -r "select(${sel}false) | [.client, .client_port, .server_port, .ts, (.first_us // \"null\"), .outcome, (.last_us // \"null\"), (.ack_us // \"null\"), .req_pkts, .resp_pkts] | @tsv" \
 		"$jsonl" >"$tmp/artmon.raw" || { echo "xcheck: $jsonl: not JSON Lines" >&2; rm -rf "$tmp"; return 1; }
-	awk -F'\t' '{ printf "%s|%s|%s\t%.0f\t%s\t%s\t%s\t%s\n", $1, $2, $3, $4 * 1000000, $5, $6, $7, $8 }' "$tmp/artmon.raw" |
+	awk -F'\t' '{ printf "%s|%s|%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\n", $1, $2, $3, $4 * 1000000, $5, $6, $7, $8, $9, $10 }' "$tmp/artmon.raw" |
 		sort -s -t"$(printf '\t')" -k1,1 -k2,2n >"$tmp/artmon.tsv"
 
 	local nresp nreq ntx nans
@@ -169,9 +200,9 @@ cap_xcheck_http() {
 	# port; ordered by request time) in both lists.
 	awk -F'\t' -v name="$(basename "$pcap")" '
 		FNR == 1 { file++ }
-		file == 1 { k = $1; n1[k]++; t1[k, n1[k]] = $2; f1[k, n1[k]] = $3; l1[k, n1[k]] = $4; a1[k, n1[k]] = $5; keys[k] = 1; next }
+		file == 1 { k = $1; n1[k]++; t1[k, n1[k]] = $2; f1[k, n1[k]] = $3; q1[k, n1[k]] = $4; r1[k, n1[k]] = $5; l1[k, n1[k]] = $6; a1[k, n1[k]] = $7; keys[k] = 1; next }
 		file == 2 { if ($3 == "null") { nonull[$1]++; next }
-		            k = $1; n2[k]++; t2[k, n2[k]] = $2; f2[k, n2[k]] = $3; o2[k, n2[k]] = $4; l2[k, n2[k]] = $5; a2[k, n2[k]] = $6; keys[k] = 1 }
+		            k = $1; n2[k]++; t2[k, n2[k]] = $2; f2[k, n2[k]] = $3; o2[k, n2[k]] = $4; l2[k, n2[k]] = $5; a2[k, n2[k]] = $6; q2[k, n2[k]] = $7; r2[k, n2[k]] = $8; keys[k] = 1 }
 		END {
 			for (k in keys) {
 				n = (n1[k] > n2[k]) ? n1[k] : n2[k]
@@ -182,6 +213,10 @@ cap_xcheck_http() {
 					dt = t2[k, i] - t1[k, i]; if (dt < 0) dt = -dt
 					if (d > 1 || dt > 1) {
 						printf "%s: %s #%d: artmon ts %.0f first_us %.0f (%s), tshark request %.0f http.time %.0f us\n", name, k, i, t2[k, i], f2[k, i], o2[k, i], t1[k, i], f1[k, i]
+						bad++
+					}
+					if (q1[k, i] != q2[k, i] || r1[k, i] != r2[k, i]) {
+						printf "%s: %s #%d: artmon req_pkts %s resp_pkts %s, tshark frames %s and %s\n", name, k, i, q2[k, i], r2[k, i], q1[k, i], r1[k, i]
 						bad++
 					}
 					if (l1[k, i] == "none") {
@@ -203,7 +238,7 @@ cap_xcheck_http() {
 					pairs++
 				}
 			}
-			printf "%s: %d pairs compared (first_us), %d of them also last_us and ack_us; %d mismatches\n", name, pairs, lasts, bad + 0
+			printf "%s: %d pairs compared (first_us, req_pkts, resp_pkts), %d of them also last_us and ack_us; %d mismatches\n", name, pairs, lasts, bad + 0
 			exit bad > 0
 		}' "$tmp/tshark.tsv" "$tmp/artmon.tsv" || rc=1
 

@@ -28,6 +28,7 @@ CAP_DIR=$tmp "$here/captures-tshark.sh" || rc=1
 CAP_DIR=$tmp "$here/captures-truth.sh" | grep -E "^FAIL|median"; [ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
 CAP_DIR=$tmp "$here/captures-connections.sh" || rc=1
 CAP_DIR=$tmp "$here/captures-invariants.sh" || rc=1
+CAP_DIR=$tmp "$here/captures-framing.sh" || rc=1
 # Snaplen: cut to 400 bytes (HTTP headers still whole), the HTTP captures
 # must give the same transactions as the full frames.
 if command -v editcap >/dev/null; then
