@@ -46,6 +46,7 @@ struct am_agg {
 
 	uint64_t *dropped;          /* bit filter over the hashes of keys dropped from
 	                             * memory: only those are looked up in the store */
+	am_time_t load_from;        /* at start: keys last seen before stay in the store */
 	struct am_agg_stats stats;
 	am_agg_close_cb close_cb;
 	void *close_ctx;
@@ -292,6 +293,15 @@ load_key(void *ctx, const struct am_key_info *ki, const struct am_totals *tot)
 	uint64_t h = am_hash64(enc, len, agg->seed);
 	struct entry *e;
 
+	if (tot->last_seen < agg->load_from) {
+		/* left in the store: looked up when it comes back */
+		uint64_t b = h % DROPPED_BITS;
+		if (agg->dropped == NULL)
+			agg->dropped = am_xcalloc(DROPPED_BITS / 64, sizeof(uint64_t));
+		agg->dropped[b / 64] |= UINT64_C(1) << (b % 64);
+		agg->stats.keys_dropped++;
+		return 0;
+	}
 	if (hash_find(agg, enc, len, h)) {
 		log_warnx("store", "key %u duplicates another key: ignored", ki->id);
 		return 0;
@@ -301,6 +311,53 @@ load_key(void *ctx, const struct am_key_info *ki, const struct am_totals *tot)
 	e->tot = *tot;
 	e->last_seen = tot->last_seen;
 	return 0;
+}
+
+struct seen {
+	am_time_t *t;
+	uint32_t n, cap;
+};
+
+static int
+collect_seen(void *ctx, const struct am_key_info *ki, const struct am_totals *tot)
+{
+	struct seen *sn = ctx;
+
+	if (sn->n == sn->cap) {
+		sn->cap = sn->cap ? 2 * sn->cap : 4096;
+		sn->t = am_xrealloc(sn->t, sn->cap * sizeof(*sn->t));
+	}
+	sn->t[sn->n++] = tot->last_seen;
+	return 0;
+}
+
+static int
+cmp_time_desc(const void *a, const void *b)
+{
+	am_time_t x = *(const am_time_t *)a, y = *(const am_time_t *)b;
+
+	return x > y ? -1 : x < y;
+}
+
+/* With more stored keys than max_known, only the most recently seen 90% of
+ * max_known are loaded: returns the last_seen from which keys load. */
+static am_time_t
+load_threshold(struct am_agg *agg, struct am_store *st, uint32_t stored)
+{
+	struct seen sn = { NULL, 0, 0 };
+	uint32_t keep = agg->cfg.max_known / 10 * 9;
+	am_time_t from = INT64_MIN;
+
+	if (stored <= agg->cfg.max_known)
+		return INT64_MIN;
+	if (am_store_load(st, collect_seen, NULL, &sn) == 0 && sn.n > keep && keep > 0) {
+		qsort(sn.t, sn.n, sizeof(*sn.t), cmp_time_desc);
+		from = sn.t[keep - 1];
+	} else if (keep == 0) {
+		from = INT64_MAX;
+	}
+	free(sn.t);
+	return from;
 }
 
 static int
@@ -342,6 +399,7 @@ am_agg_new(const struct am_agg_cfg *cfg, struct am_store *st)
 		agg->len = (am_time_t)info.interval_s * AM_USEC;
 		agg->n_le = info.n_le;
 		memcpy(agg->le, info.le, sizeof(agg->le));
+		agg->load_from = load_threshold(agg, st, info.keys);
 		if (am_store_load(st, load_key, load_sig, agg) < 0) {
 			am_agg_free(agg);
 			return NULL;

@@ -656,10 +656,25 @@ START_TEST(test_drop_idle)
 	ck_assert_uint_eq(stats.keys_total, 30);
 	ck_assert_int_eq(am_agg_finish(agg), 0);
 	am_agg_free(agg);
-	/* reopening with the same bound keeps memory bounded from the start */
+	/* reopening with the same bound loads only the keys seen last */
 	agg = am_agg_new(&cfg, st);
 	am_agg_stats(agg, &stats);
 	ck_assert_uint_le(stats.keys_known, 10);
+	ck_assert_uint_eq(stats.keys_total, 30);
+	ck_assert_uint_ge(stats.keys_dropped, 20);
+	ck_assert_int_eq(am_agg_row_get(agg, 1, &row), 0);     /* key 1: seen last */
+	ck_assert_int_eq(am_agg_row_get(agg, 2, &row), 1);     /* key 2: left stored */
+	/* key 2 comes back with its id and totals */
+	synth_init(&sy, 22, 1, base + 50 * 60 * S, 60 * S, 1, 1);
+	while (synth_next(&sy, &x)) {
+		x.conn.server_port = synth_port(1);
+		x.key.server_port = synth_port(1);
+		am_agg_advance(agg, x.t);
+		ck_assert_int_eq(am_agg_add(agg, &x.key, &x.conn, &x.txn), 0);
+	}
+	ck_assert_int_eq(am_agg_row_get(agg, 2, &row), 0);
+	ck_assert_uint_eq(row.totals->count, 3);
+	am_agg_stats(agg, &stats);
 	ck_assert_uint_eq(stats.keys_total, 30);
 	am_agg_free(agg);
 	am_store_close(st);
