@@ -1144,6 +1144,28 @@ START_TEST(test_mysql_tls_and_garbage)
 	my_pkt(7, COLDEF, COLDEF_LEN);
 	ex("L1:garbage@%llu", at(1) - COLDEF_LEN + 1);
 	check_script();
+
+	/* a 3000-byte row cut by the snaplen is skipped by its length */
+	sc_init(AM_FR_MYSQL);
+	sc_seg(0);
+	ex("Q1@0");
+	my_pkt(0, "\3select blob from t", 19);
+	ex("q1@%llu", at(0));
+	sc_seg(1);
+	ex("R1@0");
+	my_pkt(1, "\1", 1);
+	my_pkt(2, COLDEF, COLDEF_LEN);
+	uint8_t h[5] = { 0xb8, 0x0b, 0, 3, 0xfc };       /* 3000 bytes, seq 3 */
+	sc_put(h, 5);
+	sc_putn(0xb5, 1000);
+	sc_cap((uint32_t)(at(1) - 1000 + 3));
+	sc_seg(1);
+	sc_putn('z', 1999);
+	sc_cap(0);
+	sc_seg(1);
+	my_pkt(4, "\xfe\0\0\2\0\0\0", 7);
+	ex("r1@%llu=0", at(1));
+	check_script();
 }
 END_TEST
 
@@ -1239,6 +1261,43 @@ START_TEST(test_memcache)
 	ex("L0:unsupported@0");
 	sc_put("\x80\x00\x00\x01", 4);
 	check_script();
+	sc_init(AM_FR_MEMCACHE);
+	sc_seg(0);
+	sc_puts("get k");
+	ex("L0:garbage@%llu", at(0));
+	sc_put("\x01\x02\r\n", 4);
+	check_script();
+
+	/* a 5000-byte value cut by the snaplen */
+	sc_init(AM_FR_MEMCACHE);
+	sc_seg(0);
+	ex("Q1@0");
+	sc_puts("get big\r\n");
+	ex("q1@%llu", at(0));
+	ex("Q2@%llu", at(0));
+	sc_puts("set big 0 0 5000\r\n");
+	sc_putn('v', 1000);
+	sc_cap((uint32_t)(at(0) - 1000));
+	sc_seg(0);
+	sc_putn('v', 4000);
+	sc_puts("\r\n");
+	sc_cap(10);
+	ex("q2@%llu", at(0));
+	sc_seg(1);
+	ex("R1@0");
+	sc_puts("VALUE big 7 5000\r\n");
+	sc_putn('v', 1400);
+	sc_cap(30);
+	sc_seg(1);
+	sc_putn('v', 3600);
+	sc_cap(0);
+	sc_seg(1);
+	sc_puts("\r\nEND\r\n");
+	ex("r1@%llu=0", at(1));
+	ex("R2@%llu", at(1));
+	sc_puts("STORED\r\n");
+	ex("r2@%llu=0", at(1));
+	check_script();
 }
 END_TEST
 
@@ -1283,6 +1342,23 @@ START_TEST(test_dns_tcp)
 	ex("r1@656=0 R3@656=0");
 	dns_msg(0x1111, 1, 0, 20);
 	ex("r3@678=0");
+	check_script();
+
+	/* a 1000-byte answer cut by the snaplen; then a query whose header is not captured */
+	sc_init(AM_FR_DNS_TCP);
+	sc_seg(0);
+	ex("Q1@0");
+	dns_msg(0x4242, 0, 0, 40);
+	ex("q1@42");
+	sc_seg(1);
+	ex("R1@0=0");
+	dns_msg(0x4242, 1, 0, 1000);
+	sc_cap(100);
+	ex("r1@1002=0");
+	sc_seg(0);
+	ex("L0:gap@42");
+	dns_msg(0x4343, 0, 0, 40);
+	sc_cap(0);
 	check_script();
 
 	/* a length shorter than a header */
