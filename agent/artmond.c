@@ -2,6 +2,7 @@
  * ARTMON-MIB through an AgentX subagent. */
 #include "config.h"
 #include "agent/aggview.h"
+#include "agent/alarms.h"
 #include "agent/mib.h"
 #include "agent/snmp.h"
 #include "capture/decode.h"
@@ -78,6 +79,7 @@ struct daemon {
 	struct am_agg *agg;
 	struct am_engine *eng;
 	struct am_aggview *view;
+	struct am_alarms *alarms;   /* artmonAlarmTable (not evaluated yet: issue 7) */
 	unsigned masklen4, masklen6;
 	/* notifications: what was seen at the last check */
 	uint32_t nt_intervals;
@@ -748,6 +750,7 @@ mib_init(struct daemon *d)
 			set_discontinuity(m, &si, d->resumed_unclean);
 	}
 	am_aggview_tables(d->view, &m->tables);
+	am_alarms_tables(d->alarms, &m->tables);
 }
 
 static void
@@ -986,6 +989,7 @@ main(int argc, char **argv)
 	d->masklen6 = ec.masklen6;
 	d->eng = am_engine_new(&ec, d->rules, d->agg, &cb);
 	d->view = am_aggview_new(d->agg, d->store, le, n_le, d->o.history);
+	d->alarms = am_alarms_new();
 	mib_init(d);
 	if (d->live)
 		am_engine_tick(d->eng, am_now_wall());
@@ -1008,6 +1012,7 @@ out:
 		unlink(d->o.pidfile);
 	am_engine_free(d->eng);
 	am_aggview_free(d->view);
+	am_alarms_free(d->alarms);
 	am_agg_free(d->agg);
 	if (d->store)
 		am_store_close(d->store);

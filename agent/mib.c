@@ -524,16 +524,31 @@ row_alarm(const struct am_mib_state *st, const am_subid *idx, size_t len, int af
 		v_int(v, r.target.family == AM_AF_INET ? 1 : r.target.family == AM_AF_INET6 ? 2 : 0);
 		break;
 	case AM_ALC_ADDR:
+		if (r.target_len <= 16)
+			alen = r.target_len;
 		v->type = AM_V_OCTETS;
 		memcpy(v->s, r.target.a, alen);
 		v->len = alen;
 		break;
 	case AM_ALC_PORT: v_u(v, AM_V_UNSIGNED, r.target_port); break;
 	case AM_ALC_SIGNATURE: v_str(v, r.target_sig); break;
-	case AM_ALC_STATISTIC: v_int(v, r.statistic); break;
+	/* Columns without a default and not written yet have no value. */
+	case AM_ALC_STATISTIC:
+		if (r.missing & AM_ALARM_MISSING_STATISTIC)
+			return 0;
+		v_int(v, r.statistic);
+		break;
 	case AM_ALC_TIMING: v_int(v, r.timing); break;
-	case AM_ALC_RISING: v_u(v, AM_V_UNSIGNED, r.rising); break;
-	case AM_ALC_FALLING: v_u(v, AM_V_UNSIGNED, r.falling); break;
+	case AM_ALC_RISING:
+		if (r.missing & AM_ALARM_MISSING_RISING)
+			return 0;
+		v_u(v, AM_V_UNSIGNED, r.rising);
+		break;
+	case AM_ALC_FALLING:
+		if (r.missing & AM_ALARM_MISSING_FALLING)
+			return 0;
+		v_u(v, AM_V_UNSIGNED, r.falling);
+		break;
 	case AM_ALC_STARTUP: v_int(v, r.startup); break;
 	case AM_ALC_MIN_TXNS: v_u(v, AM_V_UNSIGNED, r.min_txns); break;
 	case AM_ALC_RATE_LIMIT: v_u(v, AM_V_UNSIGNED, r.rate_limit); break;
@@ -554,7 +569,7 @@ row_alarm_status(const struct am_mib_state *st, const am_subid *idx, size_t len,
 	if (st->tables.alarm_status == NULL)
 		return 0;
 	memset(&r, 0, sizeof(r));
-	if (!st->tables.alarm_status(st->tables.alarm_ctx, idx, len, after, &r))
+	if (!st->tables.alarm_status(st->tables.eval_ctx, idx, len, after, &r))
 		return 0;
 	*rowlen = am_mib_index_alarm_status(r.alarm, &r.addr, r.port, r.sig, rowidx);
 	switch (col) {
@@ -575,7 +590,7 @@ row_anomaly(const struct am_mib_state *st, const am_subid *idx, size_t len, int 
 	if (st->tables.anomaly == NULL)
 		return 0;
 	memset(&r, 0, sizeof(r));
-	if (!st->tables.anomaly(st->tables.alarm_ctx, idx, len, after, &r))
+	if (!st->tables.anomaly(st->tables.eval_ctx, idx, len, after, &r))
 		return 0;
 	*rowlen = am_mib_index_sig(&r.addr, r.port, r.id, rowidx);
 	switch (col) {
@@ -876,4 +891,55 @@ am_mib_notify_object(struct am_mib_notification *nt, const struct am_mib_state *
 	vb->len = len;
 	nt->n++;
 	return 0;
+}
+
+/* ------------------------------------------------------------------ SET */
+
+int
+am_mib_set_decode(const am_subid *oid, size_t len, const struct am_mib_value *v,
+    struct am_mib_set_vb *out)
+{
+	static const am_subid entry[] = { AM_O_OBJECTS, AM_O_ALARM, AM_AL_TABLE, 1 };
+	const am_subid *q;
+	size_t qlen;
+	unsigned col;
+
+	memset(out, 0, sizeof(*out));
+	if (!relative(oid, len, &q, &qlen) || !has_prefix(q, qlen, entry, 4) || qlen < 5)
+		return AM_ERR_NOT_WRITABLE;
+	col = q[4];
+	if (col < AM_ALC_DESCR || col > AM_ALC__MAX || col == AM_ALC_HELD_BACK)
+		return AM_ERR_NOT_WRITABLE;
+	if (qlen != 6 || q[5] < 1 || q[5] > 65535)
+		return AM_ERR_NO_CREATION;
+	out->index = q[5];
+	out->col = col;
+	out->v = *v;
+	switch (col) {
+	case AM_ALC_DESCR:
+	case AM_ALC_ADDR:
+	case AM_ALC_SIGNATURE:
+		if (v->type != AM_V_OCTETS)
+			return AM_ERR_WRONG_TYPE;
+		if ((col == AM_ALC_DESCR && v->len > 64) || (col == AM_ALC_SIGNATURE && v->len > 255) ||
+		    (col == AM_ALC_ADDR && v->len != 0 && v->len != 4 && v->len != 16))
+			return AM_ERR_WRONG_LENGTH;
+		break;
+	case AM_ALC_ADDR_TYPE:
+	case AM_ALC_STATISTIC:
+	case AM_ALC_TIMING:
+	case AM_ALC_STARTUP:
+	case AM_ALC_STORAGE:
+	case AM_ALC_STATUS:
+		if (v->type != AM_V_INTEGER)
+			return AM_ERR_WRONG_TYPE;
+		break;
+	default:   /* Unsigned32 columns (and InetPortNumber) */
+		if (v->type != AM_V_UNSIGNED && v->type != AM_V_GAUGE)
+			return AM_ERR_WRONG_TYPE;
+		if (col == AM_ALC_PORT && v->u > 65535)
+			return AM_ERR_WRONG_VALUE;
+		break;
+	}
+	return AM_ERR_NONE;
 }

@@ -108,7 +108,14 @@ struct am_mib_alarm_row {
 	uint32_t held_back;
 	int storage;               /* StorageType: 2 volatile, 3 nonVolatile, 5 readOnly */
 	int status;                /* RowStatus: 1 active, 2 notInService, 3 notReady */
+	/* as a manager wrote them (a row is complete only when they fit) */
+	uint8_t target_len;        /* octets of artmonAlarmTargetAddress: 0, 4 or 16, as
+	                            * target.family says for a complete row */
+	uint8_t missing;           /* AM_ALARM_MISSING_*: columns without a value yet */
 };
+#define AM_ALARM_MISSING_STATISTIC 0x01
+#define AM_ALARM_MISSING_RISING 0x02
+#define AM_ALARM_MISSING_FALLING 0x04
 
 /* artmonAlarmStatusEntry: one alarm on one targeted row. */
 struct am_mib_alarm_status_row {
@@ -133,6 +140,27 @@ struct am_mib_anomaly_row {
 	am_time_t last_change;
 };
 
+/* SNMP error status values (RFC 3416), for SET. */
+enum {
+	AM_ERR_NONE = 0,
+	AM_ERR_GEN = 5,
+	AM_ERR_WRONG_TYPE = 7,
+	AM_ERR_WRONG_LENGTH = 8,
+	AM_ERR_WRONG_VALUE = 10,
+	AM_ERR_NO_CREATION = 11,
+	AM_ERR_INCONSISTENT_VALUE = 12,
+	AM_ERR_RESOURCE_UNAVAILABLE = 13,
+	AM_ERR_NOT_WRITABLE = 17,
+	AM_ERR_INCONSISTENT_NAME = 18
+};
+
+/* One varbind of a SET on artmonAlarmTable, decoded. */
+struct am_mib_set_vb {
+	uint32_t index;            /* artmonAlarmIndex */
+	unsigned col;              /* AM_ALC_* */
+	struct am_mib_value v;
+};
+
 /* Row providers.  Each returns 1 and fills *out with the first row whose
  * index OID compares >= idx[0..len) (after == 0) or > it (after != 0),
  * and 0 when there is none.  NULL providers are empty tables. */
@@ -146,14 +174,20 @@ struct am_mib_tables {
 	    struct am_mib_hist_row *out);
 	int (*history)(void *ctx, const am_subid *idx, size_t len, int after,
 	    struct am_mib_history_row *out);
-	/* issue 7: alarms and anomalies (own context) */
-	void *alarm_ctx;
+	/* issue 7: the alarm table (alarm_ctx: alarm, alarm_set) and the
+	 * evaluation state (eval_ctx: alarm_status, anomaly) */
+	void *alarm_ctx, *eval_ctx;
 	int (*alarm)(void *ctx, const am_subid *idx, size_t len, int after,
 	    struct am_mib_alarm_row *out);
 	int (*alarm_status)(void *ctx, const am_subid *idx, size_t len, int after,
 	    struct am_mib_alarm_status_row *out);
 	int (*anomaly)(void *ctx, const am_subid *idx, size_t len, int after,
 	    struct am_mib_anomaly_row *out);
+	/* SET on artmonAlarmTable: all the request's alarm varbinds at once;
+	 * commit 0 checks them, commit 1 applies them (after a successful
+	 * check).  Returns AM_ERR_NONE or an AM_ERR_* code; *bad is the
+	 * varbind at fault.  NULL: the table is not writable. */
+	int (*alarm_set)(void *ctx, const struct am_mib_set_vb *vbs, int n, int commit, int *bad);
 };
 
 /* --- the state ------------------------------------------------------------- */
@@ -223,6 +257,12 @@ struct am_mib_state {
 /* GET of a full OID (starting with the enterprise arc). */
 int am_mib_get(const struct am_mib_state *st, const am_subid *oid, size_t len,
     struct am_mib_value *v);
+/* Decodes one SET varbind: a writable column of artmonAlarmTable with a
+ * value of its type and size.  AM_ERR_NONE, or NOT_WRITABLE / NO_CREATION
+ * (not an alarm column instance), WRONG_TYPE, WRONG_LENGTH. */
+int am_mib_set_decode(const am_subid *oid, size_t len, const struct am_mib_value *v,
+    struct am_mib_set_vb *out);
+
 /* GETNEXT: the first instance after oid inside artmonMIB; writes its OID to
  * next (AM_OID_MAX sub-identifiers) and returns its length, or 0 when there
  * is none (end of the module's view). */

@@ -128,6 +128,72 @@ to_subids(const oid *name, size_t len, am_subid *out)
 	return len;
 }
 
+/* A varbind's value as mib.c sees it; 0, or an SNMP error. */
+static int
+get_value(const netsnmp_variable_list *vb, struct am_mib_value *v)
+{
+	memset(v, 0, sizeof(*v));
+	switch (vb->type) {
+	case ASN_INTEGER:
+		v->type = AM_V_INTEGER;
+		v->i = *vb->val.integer;
+		return 0;
+	case ASN_UNSIGNED:   /* also Gauge32 */
+		v->type = AM_V_UNSIGNED;
+		v->u = (uint64_t)*vb->val.integer & 0xffffffffu;
+		return 0;
+	case ASN_OCTET_STR:
+		if (vb->val_len > sizeof(v->s))
+			return SNMP_ERR_WRONGLENGTH;
+		v->type = AM_V_OCTETS;
+		memcpy(v->s, vb->val.string, vb->val_len);
+		v->len = vb->val_len;
+		return 0;
+	default:
+		return SNMP_ERR_WRONGTYPE;
+	}
+}
+
+/* SET: RESERVE1 checks each varbind alone, RESERVE2 checks the request as
+ * a whole against the alarm table, ACTION applies it (it cannot fail once
+ * RESERVE2 passed). */
+static void
+handle_set(netsnmp_agent_request_info *reqinfo, netsnmp_request_info *requests)
+{
+	struct am_mib_set_vb vbs[64];
+	netsnmp_request_info *reqs[64];
+	am_subid q[AM_OID_MAX];
+	int n = 0, bad = 0, err;
+
+	for (netsnmp_request_info *r = requests; r; r = r->next) {
+		struct am_mib_value v;
+		size_t qlen;
+		if (r->processed)
+			continue;
+		if (state->tables.alarm_set == NULL) {
+			netsnmp_set_request_error(reqinfo, r, SNMP_ERR_NOTWRITABLE);
+			return;
+		}
+		qlen = to_subids(r->requestvb->name, r->requestvb->name_length, q);
+		if ((err = get_value(r->requestvb, &v)) == 0)
+			err = am_mib_set_decode(q, qlen, &v, &vbs[n]);
+		if (err == 0 && n >= 64)
+			err = SNMP_ERR_TOOBIG;
+		if (err) {
+			netsnmp_set_request_error(reqinfo, r, err);
+			return;
+		}
+		reqs[n++] = r;
+	}
+	if (reqinfo->mode == MODE_SET_RESERVE1 || n == 0)
+		return;
+	err = state->tables.alarm_set(state->tables.alarm_ctx, vbs, n,
+	    reqinfo->mode == MODE_SET_ACTION, &bad);
+	if (err)
+		netsnmp_set_request_error(reqinfo, reqs[bad >= 0 && bad < n ? bad : 0],
+		    reqinfo->mode == MODE_SET_ACTION ? SNMP_ERR_COMMITFAILED : err);
+}
+
 static int
 artmon_handler(netsnmp_mib_handler *handler, netsnmp_handler_registration *reginfo,
     netsnmp_agent_request_info *reqinfo, netsnmp_request_info *requests)
@@ -166,9 +232,17 @@ artmon_handler(netsnmp_mib_handler *handler, netsnmp_handler_registration *regin
 			set_value(vb, &v);
 			break;
 		default:
-			netsnmp_set_request_error(reqinfo, r, SNMP_ERR_NOTWRITABLE);
 			break;
 		}
+	}
+	switch (reqinfo->mode) {
+	case MODE_SET_RESERVE1:
+	case MODE_SET_RESERVE2:
+	case MODE_SET_ACTION:
+		handle_set(reqinfo, requests);
+		break;
+	default:
+		break;
 	}
 	return SNMP_ERR_NOERROR;
 }
@@ -208,7 +282,7 @@ agent_init(const char *socket, const struct am_mib_state *st)
 	netsnmp_ds_set_int(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_AGENTX_PING_INTERVAL, 1);
 
 	reg = netsnmp_create_handler_registration("artmon", artmon_handler, objects,
-	    am_mib_objects_oid_len, HANDLER_CAN_RONLY);
+	    am_mib_objects_oid_len, HANDLER_CAN_RWRITE);
 	if (reg == NULL || netsnmp_register_handler(reg) != MIB_REGISTERED_OK) {
 		log_warnx("snmp", "cannot register ARTMON-MIB");
 		return -1;

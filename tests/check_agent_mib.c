@@ -3,6 +3,7 @@
  * aggregates behind the server, signature, histogram and history tables. */
 #include "config.h"
 #include "agent/aggview.h"
+#include "agent/alarms.h"
 #include "agent/mib.h"
 #include "capture/decode.h"
 #include "store/agg.h"
@@ -765,6 +766,7 @@ START_TEST(test_alarm_tables)
 	alarms[0].index = 3;
 	snprintf(alarms[0].descr, sizeof(alarms[0].descr), "web p90");
 	set_addr(&alarms[0].target, "192.0.2.10");
+	alarms[0].target_len = 4;
 	alarms[0].target_port = 80;
 	alarms[0].statistic = 2;
 	alarms[0].timing = 2;
@@ -845,6 +847,194 @@ START_TEST(test_alarm_tables)
 }
 END_TEST
 
+/* SET through the MIB layer, as snmp.c drives it: decode each varbind,
+ * check the request, apply it. */
+static int
+do_set(struct am_mib_state *s, int n, const am_subid *const *oids, const size_t *lens,
+    const struct am_mib_value *vals, int *bad)
+{
+	struct am_mib_set_vb vbs[16];
+	int err;
+
+	*bad = -1;
+	for (int i = 0; i < n; i++)
+		if ((err = am_mib_set_decode(oids[i], lens[i], &vals[i], &vbs[i])) != AM_ERR_NONE) {
+			*bad = i;
+			return err;
+		}
+	if ((err = s->tables.alarm_set(s->tables.alarm_ctx, vbs, n, 0, bad)) != AM_ERR_NONE)
+		return err;
+	return s->tables.alarm_set(s->tables.alarm_ctx, vbs, n, 1, bad);
+}
+
+static struct am_mib_value
+vi(int64_t i)
+{
+	struct am_mib_value v;
+	memset(&v, 0, sizeof(v));
+	v.type = AM_V_INTEGER;
+	v.i = i;
+	return v;
+}
+
+static struct am_mib_value
+vu(uint64_t u)
+{
+	struct am_mib_value v;
+	memset(&v, 0, sizeof(v));
+	v.type = AM_V_UNSIGNED;
+	v.u = u;
+	return v;
+}
+
+static struct am_mib_value
+vs(const void *p, size_t n)
+{
+	struct am_mib_value v;
+	memset(&v, 0, sizeof(v));
+	v.type = AM_V_OCTETS;
+	memcpy(v.s, p, n);
+	v.len = n;
+	return v;
+}
+
+#define COL(c, i) ((const am_subid[]){ R, 1, 9, 3, 1, (c), (i) })
+#define COLLEN (ARTMON_MIB_OID_LEN + 6)
+
+START_TEST(test_alarm_rowstatus)
+{
+	struct am_alarms *al = am_alarms_new();
+	struct am_mib_alarm_row row;
+	struct am_mib_value v;
+	int bad;
+	size_t lens[8] = { COLLEN, COLLEN, COLLEN, COLLEN, COLLEN, COLLEN, COLLEN, COLLEN };
+
+	am_alarms_tables(al, &st.tables);
+	/* A column of a row that does not exist: noCreation. */
+	{
+		const am_subid *o[] = { COL(AM_ALC_RISING, 5) };
+		struct am_mib_value x[] = { vu(10) };
+		ck_assert_int_eq(do_set(&st, 1, o, lens, x, &bad), AM_ERR_NO_CREATION);
+	}
+	/* createAndGo without thresholds: inconsistentValue, nothing created. */
+	{
+		const am_subid *o[] = { COL(AM_ALC_STATUS, 5), COL(AM_ALC_STATISTIC, 5) };
+		struct am_mib_value x[] = { vi(AM_RS_CREATE_AND_GO), vi(2) };
+		ck_assert_int_eq(do_set(&st, 2, o, lens, x, &bad), AM_ERR_INCONSISTENT_VALUE);
+		ck_assert_int_eq(am_alarms_count(al), 0);
+	}
+	/* createAndGo with what it needs: active. */
+	{
+		const am_subid *o[] = { COL(AM_ALC_STATUS, 5), COL(AM_ALC_STATISTIC, 5),
+			COL(AM_ALC_RISING, 5), COL(AM_ALC_FALLING, 5), COL(AM_ALC_ADDR_TYPE, 5),
+			COL(AM_ALC_ADDR, 5), COL(AM_ALC_PORT, 5) };
+		struct am_mib_value x[] = { vi(AM_RS_CREATE_AND_GO), vi(2), vu(200000), vu(100000), vi(1),
+			vs("\xc0\x00\x02\x0a", 4), vu(80) };
+		ck_assert_int_eq(do_set(&st, 7, o, lens, x, &bad), AM_ERR_NONE);
+		ck_assert_int_eq(am_alarms_get(al, 5, &row), 0);
+		ck_assert_int_eq(row.status, AM_RS_ACTIVE);
+		ck_assert_int_eq(row.timing, 2);          /* DEFVAL first */
+		ck_assert_uint_eq(row.min_txns, 10);      /* DEFVAL 10 */
+		ck_assert_int_eq(am_mib_get(&st, COL(AM_ALC_ADDR, 5), COLLEN, &v), AM_MIB_OK);
+		ck_assert_uint_eq(v.len, 4);
+		ck_assert_int_eq(am_mib_get(&st, COL(AM_ALC_STATUS, 5), COLLEN, &v), AM_MIB_OK);
+		ck_assert_int_eq(v.i, AM_RS_ACTIVE);
+	}
+	/* An active row cannot change, unless taken out of service at once. */
+	{
+		const am_subid *o[] = { COL(AM_ALC_RISING, 5) };
+		struct am_mib_value x[] = { vu(1) };
+		ck_assert_int_eq(do_set(&st, 1, o, lens, x, &bad), AM_ERR_INCONSISTENT_VALUE);
+		const am_subid *o2[] = { COL(AM_ALC_RISING, 5), COL(AM_ALC_STATUS, 5) };
+		struct am_mib_value x2[] = { vu(300000), vi(AM_RS_NOT_IN_SERVICE) };
+		ck_assert_int_eq(do_set(&st, 2, o2, lens, x2, &bad), AM_ERR_NONE);
+		am_alarms_get(al, 5, &row);
+		ck_assert_int_eq(row.status, AM_RS_NOT_IN_SERVICE);
+		ck_assert_uint_eq(row.rising, 300000);
+	}
+	/* Rising below falling cannot be activated. */
+	{
+		const am_subid *o[] = { COL(AM_ALC_RISING, 5) };
+		struct am_mib_value x[] = { vu(5) };
+		ck_assert_int_eq(do_set(&st, 1, o, lens, x, &bad), AM_ERR_NONE);
+		const am_subid *o2[] = { COL(AM_ALC_STATUS, 5) };
+		struct am_mib_value x2[] = { vi(AM_RS_ACTIVE) };
+		ck_assert_int_eq(do_set(&st, 1, o2, lens, x2, &bad), AM_ERR_INCONSISTENT_VALUE);
+		am_alarms_get(al, 5, &row);
+		ck_assert_int_eq(row.status, AM_RS_NOT_READY);
+	}
+	/* An address that does not fit its type keeps the row not ready. */
+	{
+		const am_subid *o[] = { COL(AM_ALC_RISING, 5), COL(AM_ALC_ADDR_TYPE, 5) };
+		struct am_mib_value x[] = { vu(400000), vi(2) };
+		ck_assert_int_eq(do_set(&st, 2, o, lens, x, &bad), AM_ERR_NONE);
+		am_alarms_get(al, 5, &row);
+		ck_assert_int_eq(row.status, AM_RS_NOT_READY);
+	}
+	/* createAndWait: not ready, its statistic reads as noSuchInstance. */
+	{
+		const am_subid *o[] = { COL(AM_ALC_STATUS, 6) };
+		struct am_mib_value x[] = { vi(AM_RS_CREATE_AND_WAIT) };
+		ck_assert_int_eq(do_set(&st, 1, o, lens, x, &bad), AM_ERR_NONE);
+		ck_assert_int_eq(am_mib_get(&st, COL(AM_ALC_STATISTIC, 6), COLLEN, &v), AM_MIB_NOSUCHINSTANCE);
+		ck_assert_int_eq(am_mib_get(&st, COL(AM_ALC_STATUS, 6), COLLEN, &v), AM_MIB_OK);
+		ck_assert_int_eq(v.i, AM_RS_NOT_READY);
+		/* createAndWait again on an existing row */
+		ck_assert_int_eq(do_set(&st, 1, o, lens, x, &bad), AM_ERR_INCONSISTENT_VALUE);
+	}
+	/* Wrong types, sizes and values. */
+	{
+		const am_subid *o[] = { COL(AM_ALC_STATISTIC, 6) };
+		struct am_mib_value x[] = { vu(2) };
+		ck_assert_int_eq(do_set(&st, 1, o, lens, x, &bad), AM_ERR_WRONG_TYPE);
+		struct am_mib_value y[] = { vi(9) };
+		ck_assert_int_eq(do_set(&st, 1, o, lens, y, &bad), AM_ERR_WRONG_VALUE);
+		const am_subid *o2[] = { COL(AM_ALC_ADDR, 6) };
+		struct am_mib_value z[] = { vs("abc", 3) };
+		ck_assert_int_eq(do_set(&st, 1, o2, lens, z, &bad), AM_ERR_WRONG_LENGTH);
+		const am_subid *o3[] = { COL(AM_ALC_HELD_BACK, 6) };
+		struct am_mib_value h[] = { vu(1) };
+		ck_assert_int_eq(do_set(&st, 1, o3, lens, h, &bad), AM_ERR_NOT_WRITABLE);
+		const am_subid *o4[] = { COL(AM_ALC_STORAGE, 6) };
+		struct am_mib_value ro[] = { vi(AM_STORAGE_READONLY) };
+		ck_assert_int_eq(do_set(&st, 1, o4, lens, ro, &bad), AM_ERR_WRONG_VALUE);
+		const am_subid *o5[] = { COL(AM_ALC_STATUS, 6) };
+		struct am_mib_value nr[] = { vi(AM_RS_NOT_READY) };
+		ck_assert_int_eq(do_set(&st, 1, o5, lens, nr, &bad), AM_ERR_WRONG_VALUE);
+		/* outside the alarm table */
+		struct am_mib_set_vb d;
+		ck_assert_int_eq(am_mib_set_decode(OID(R, 1, 1, 1, 0), &v, &d), AM_ERR_NOT_WRITABLE);
+		ck_assert_int_eq(am_mib_set_decode(OID(R, 1, 9, 3, 1, AM_ALC_RISING, 0), &v, &d), AM_ERR_NO_CREATION);
+	}
+	/* Rows of the configuration are read-only. */
+	{
+		struct am_mib_alarm_row cfgrow;
+		am_alarms_row_default(&cfgrow, 1);
+		cfgrow.statistic = 1;
+		cfgrow.rising = 10;
+		cfgrow.missing = 0;
+		cfgrow.storage = AM_STORAGE_READONLY;
+		cfgrow.status = AM_RS_ACTIVE;
+		ck_assert_int_eq(am_alarms_put(al, &cfgrow), 0);
+		const am_subid *o[] = { COL(AM_ALC_STATUS, 1) };
+		struct am_mib_value x[] = { vi(AM_RS_DESTROY) };
+		ck_assert_int_eq(do_set(&st, 1, o, lens, x, &bad), AM_ERR_NOT_WRITABLE);
+		am_alarms_remove_storage(al, AM_STORAGE_READONLY);
+		ck_assert_int_eq(am_alarms_get(al, 1, &row), -1);
+	}
+	/* destroy */
+	{
+		const am_subid *o[] = { COL(AM_ALC_STATUS, 5) };
+		struct am_mib_value x[] = { vi(AM_RS_DESTROY) };
+		ck_assert_int_eq(do_set(&st, 1, o, lens, x, &bad), AM_ERR_NONE);
+		ck_assert_int_eq(am_alarms_get(al, 5, &row), -1);
+		ck_assert_int_eq(am_alarms_count(al), 1);
+	}
+	am_alarms_free(al);
+	memset(&st.tables, 0, sizeof(st.tables));
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -878,6 +1068,7 @@ suite(void)
 	tcase_add_test(tc, test_getnext_across_empty_tables);
 	tcase_add_test(tc, test_notification_varbinds);
 	tcase_add_test(tc, test_alarm_tables);
+	tcase_add_test(tc, test_alarm_rowstatus);
 	suite_add_tcase(s, tc);
 	return s;
 }

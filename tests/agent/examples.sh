@@ -2,7 +2,7 @@
 # examples/snmpd.conf.artmon works: snmpd accepts every line of it, the
 # SNMPv3 user it describes reads ARTMON-MIB (authenticated and encrypted)
 # but nothing outside its view, and the read-write user may write only
-# below artmonAlarmTable.
+# below artmonAlarmTable, where it creates, changes and destroys rows.
 set -u
 . "$top_srcdir/tests/agent/lib.sh"
 agent_setup
@@ -63,4 +63,28 @@ if v3 snmpset artmonrw .1.3.6.1.2.1.1.5.0 s x >"$AM_TMP/set" 2>&1; then
 	am_fail "artmonrw wrote sysName"
 fi
 am_log "ok: artmonrw cannot write outside artmonAlarmTable"
+# ... and creates, suspends and destroys an alarm row (RowStatus).
+a=.1.3.6.1.4.1.32473.1.9.3.1
+v3 snmpset artmonrw "$a.16.42" i 4 "$a.7.42" i 2 "$a.9.42" u 200000 "$a.10.42" u 100000 \
+	"$a.2.42" s "web p90" >"$AM_TMP/set" 2>&1 || am_fail "createAndGo refused: $(cat "$AM_TMP/set")"
+assert_eq "artmonAlarmRowStatus.42 after createAndGo" active "$(snmpget_q ARTMON-MIB::artmonAlarmRowStatus.42)"
+assert_eq "artmonAlarmDescr.42" "web p90" "$(snmpget_q ARTMON-MIB::artmonAlarmDescr.42)"
+if v3 snmpset artmonrw "$a.9.42" u 1 >"$AM_TMP/set" 2>&1; then
+	am_fail "an active row was changed"
+fi
+grep -q inconsistentValue "$AM_TMP/set" || am_fail "expected inconsistentValue: $(cat "$AM_TMP/set")"
+v3 snmpset artmonrw "$a.16.42" i 2 "$a.9.42" u 300000 >"$AM_TMP/set" 2>&1 || am_fail "notInService: $(cat "$AM_TMP/set")"
+assert_eq "artmonAlarmRisingThreshold.42" 300000 "$(snmpget_q ARTMON-MIB::artmonAlarmRisingThreshold.42)"
+snmptable_q ARTMON-MIB::artmonAlarmTable >"$AM_TMP/alarms" || am_fail "snmptable alarms"
+grep -q '^42,web p90,unknown,"",0,,p90,first,300000,100000,risingAlarm,10,' "$AM_TMP/alarms" ||
+	am_fail "alarm table: $(cat "$AM_TMP/alarms")"
+v3 snmpset artmonrw "$a.16.42" i 6 >"$AM_TMP/set" 2>&1 || am_fail "destroy: $(cat "$AM_TMP/set")"
+case $(snmpget_q ARTMON-MIB::artmonAlarmRowStatus.42) in
+*"No Such"*) am_log "ok: alarm row created, changed out of service and destroyed" ;;
+*) am_fail "row 42 still there" ;;
+esac
+# The read-only user cannot create rows.
+if v3 snmpset artmonro "$a.16.43" i 5 >"$AM_TMP/set" 2>&1; then
+	am_fail "artmonro created a row"
+fi
 echo PASS
