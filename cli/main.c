@@ -15,6 +15,7 @@ static const struct {
 	{ "read", cmd_read, "measure transactions in capture files" },
 	{ "check", cmd_check, "check a configuration file and list what it loads" },
 	{ "store", cmd_store, "list and show what an artmon store holds" },
+	{ "mrtg-cfg", cmd_mrtg_cfg, "write an MRTG configuration for the rows an agent serves" },
 };
 
 static void
