@@ -402,6 +402,116 @@ tokenize_last(const struct line *ln, struct toks *t)
 static void
 skip_then(struct fc *c, uint64_t len, uint8_t action);
 
+/* --- blind directions ------------------------------------------------
+ *
+ * When a direction needs bytes that were not captured, but the exchange is
+ * a plain turn (one request outstanding, the other side quiet), the
+ * direction goes blind instead of losing sync: its bytes are passed over
+ * until the other side takes its turn.  A client request that starts
+ * ends a blind response (at the last server byte); a response that
+ * starts ends a blind request.  The blind side then reads afresh from its
+ * next byte, which starts a message in a request/response exchange.  These
+ * ends carry AM_FR_F_TURN. */
+
+static void
+resync(struct am_framer *f, int dir)
+{
+	struct am_fr_dir *d = &f->d[dir];
+
+	d->blind = 0;
+	d->st = 0;
+	d->fl = 0;
+	d->skip = 0;
+	d->after = 0;
+	d->llen = d->tlen = 0;
+	d->ltotal = 0;
+	if (dir == 1) {
+		f->depth = 0;
+		f->attr = 0;
+	}
+	if (f->proto == AM_FR_MYSQL)
+		f->cfl &= (uint8_t)~(dir ? 0x08 : 0x04);      /* MYF_SCONT, MYF_CCONT */
+	if (f->proto == AM_FR_PGSQL && dir == 1)
+		f->cfl &= (uint8_t)~0x01;                     /* PGF_COPYIN */
+}
+
+/* The event of a direction other than the one being fed, at its end. */
+static void
+emit_other(struct fc *c, int dir, enum am_fr_type type, uint32_t req, int32_t status,
+    uint8_t flags)
+{
+	struct am_fr_dir *d = &c->f->d[dir];
+	struct fc o = { c->f, d, dir, d->lts, d->pos + 1, c->cb, c->ctx, NULL, 0 };
+
+	emit(&o, type, req, d->pos, d->lts, status, flags);
+}
+
+/* The error flag for a response's status. */
+static uint8_t
+err_flag(const struct am_framer *f, int32_t status)
+{
+	if (f->proto == AM_FR_HTTP)
+		return status >= 400 ? AM_FR_F_ERROR : 0;
+	return status > 0 ? AM_FR_F_ERROR : 0;
+}
+
+/* A request starts: a blind response is over. */
+static void
+turn_server(struct fc *c)
+{
+	struct am_framer *f = c->f;
+	struct am_fr_dir *sd = &f->d[1];
+
+	if (f->resp_on) {
+		emit_other(c, 1, AM_FR_RESP_END, sd->rq, sd->status,
+		    AM_FR_F_TURN | err_flag(f, sd->status));
+		f->nans = sd->rq;
+		f->resp_on = 0;
+	}
+	resync(f, 1);
+}
+
+/* A response starts: a blind request is over. */
+static void
+turn_client(struct fc *c)
+{
+	struct am_framer *f = c->f;
+
+	emit_other(c, 0, AM_FR_REQ_END, f->d[0].rq, -1, AM_FR_F_TURN | f->d[0].rqfl);
+	f->req_on = 0;
+	resync(f, 0);
+}
+
+/* Bytes this direction needs were not captured: blind, or lost. */
+static void
+go_blind(struct fc *c)
+{
+	struct am_framer *f = c->f;
+	struct am_fr_dir *d = c->d;
+	uint32_t pend = f->nreq - f->nans;
+
+	if (f->proto == AM_FR_DNS_TCP || f->d[1 - c->dir].blind)
+		goto lost;
+	if (c->dir == 1) {
+		if (pend > 1 || f->req_on)
+			goto lost;
+		if (pend == 1 && !f->resp_on) {
+			/* the response starts where the unread message began */
+			d->rq = f->nans + 1;
+			d->status = 0;
+			f->resp_on = 1;
+			emit(c, AM_FR_RESP_START, d->rq, d->ltotal ? d->mpos : d->pos,
+			    d->ltotal ? d->mts : c->ts, -1, 0);
+		}
+	} else if (!f->req_on || pend != 1 || d->rqfl || f->resp_on) {
+		goto lost;
+	}
+	d->blind = 1;
+	return;
+lost:
+	lose(c, AM_FR_LOST_GAP);
+}
+
 /* A request without a reply, or the request being read, ends here. */
 static void
 req_end(struct fc *c)
@@ -421,6 +531,8 @@ req_start(struct fc *c, int noreply, uint16_t kind, int bounded)
 	struct am_framer *f = c->f;
 	struct am_fr_dir *d = c->d;
 
+	if (f->d[1].blind)
+		turn_server(c);
 	if (noreply) {
 		d->rq = 0;
 		d->rqfl = AM_FR_F_NOREPLY;
@@ -453,6 +565,8 @@ resp_start(struct fc *c, int32_t status)
 		lose(c, AM_FR_LOST_UNEXPECTED);
 		return -1;
 	}
+	if (f->d[0].blind)
+		turn_client(c);
 	d->rq = f->nans + 1;
 	d->status = status < 0 ? 0 : status;
 	f->resp_on = 1;
@@ -1108,6 +1222,8 @@ pg_c_step(struct fc *c, const uint8_t *p, size_t n)
 	uint64_t body = len - 4;
 	if (f->phase == PG_INIT)
 		f->phase = PG_READY;          /* picked up after the startup */
+	if (f->phase == PG_STARTUP && f->d[1].blind && type != 'p')
+		f->phase = PG_READY;          /* the startup's answer was not seen to its end */
 	if (f->phase != PG_READY) {
 		skip_then(c, body, A_NONE);   /* password/SASL messages of the startup */
 		return;
@@ -1896,6 +2012,10 @@ am_framer_feed(struct am_framer *f, int dir, am_time_t ts, const uint8_t *data,
 	if (seglen > 0)
 		d->lts = ts;
 	while (d->pos < end && !f->lost) {
+		if (d->blind) {
+			d->pos = end;          /* passed over until the other side's turn */
+			break;
+		}
 		if (d->skip) {
 			uint64_t k = end - d->pos;
 			if (k > d->skip)
@@ -1911,8 +2031,8 @@ am_framer_feed(struct am_framer *f, int dir, am_time_t ts, const uint8_t *data,
 			continue;
 		}
 		if (d->pos >= vis) {
-			lose(&c, AM_FR_LOST_GAP);
-			break;
+			go_blind(&c);
+			continue;
 		}
 		uint64_t before = d->pos;
 		step(&c, data + (d->pos - c.start), (size_t)(vis - d->pos));
@@ -1937,6 +2057,13 @@ am_framer_fin(struct am_framer *f, int dir, am_fr_cb cb, void *ctx)
 		return;
 	struct am_fr_dir *d = &f->d[1];
 	struct fc c = { f, d, 1, d->lts, d->pos, cb, ctx, NULL, 0 };
+	if (d->blind && f->resp_on) {
+		emit(&c, AM_FR_RESP_END, d->rq, d->pos, d->lts, d->status,
+		    AM_FR_F_CLOSE | AM_FR_F_TURN | err_flag(f, d->status));
+		f->nans = d->rq;
+		f->resp_on = 0;
+		return;
+	}
 	if (f->proto == AM_FR_HTTP && (d->fl & HF_CLOSE) && f->resp_on) {
 		d->skip = 0;
 		d->after = A_NONE;

@@ -6,9 +6,12 @@
  * in-order chunk of new application bytes (dir 0 client->server, 1
  * server->client).  A chunk may be captured in part only (caplen <
  * seglen, snaplen truncation): the framer skips counted bodies without
- * seeing them, and gives up ("lost sync") when it needs bytes it cannot
- * see, when the bytes do not parse as the protocol, or when the protocol
- * turns into something it does not follow (TLS, Upgrade, pub/sub...).
+ * seeing them.  When it needs bytes it cannot see during a plain turn (one
+ * request outstanding), that direction goes blind until the other side's
+ * turn, whose start ends the blind message (AM_FR_F_TURN).  It gives up
+ * ("lost sync") when it needs bytes it cannot see otherwise, when the
+ * bytes do not parse as the protocol, or when the protocol turns into
+ * something it does not follow (TLS, Upgrade, pub/sub...).
  * From then on it ignores the connection; the caller falls back to
  * header-only timing.
  *
@@ -60,7 +63,7 @@ const char *am_fr_type_name(enum am_fr_type t);
 /* Why the framer gave up. */
 enum am_fr_lost {
 	AM_FR_OK = 0,
-	AM_FR_LOST_GAP,          /* needed bytes not captured (snaplen, sequence gap) */
+	AM_FR_LOST_GAP,          /* needed bytes not captured (snaplen, sequence gap), no turn */
 	AM_FR_LOST_GARBAGE,      /* bytes that are not the protocol */
 	AM_FR_LOST_LONG,         /* a line or field needed is longer than the framer keeps */
 	AM_FR_LOST_TUNNEL,       /* TLS, HTTP Upgrade/CONNECT, PostgreSQL COPY BOTH */
@@ -76,6 +79,8 @@ const char *am_fr_lost_name(enum am_fr_lost r);   /* "gap", "garbage", ... */
 #define AM_FR_F_EARLIER 0x02   /* the boundary lies in an earlier chunk: off is 0, see pos, ts */
 #define AM_FR_F_CLOSE   0x04   /* RESP_END: the response was delimited by the connection close */
 #define AM_FR_F_ERROR   0x08   /* RESP_END: the response is an error (status says more) */
+#define AM_FR_F_TURN    0x10   /* END inferred from the other side's turn: the message's
+                                * end was not captured (see "blind" in doc/framing.md) */
 
 struct am_fr_event {
 	enum am_fr_type type;
@@ -124,6 +129,7 @@ struct am_fr_dir {
 	uint8_t fl;                /* protocol flags */
 	uint8_t seq;               /* MySQL: last sequence id; RESP: argument index */
 	uint8_t rqfl;              /* flags of the request being read (AM_FR_F_NOREPLY) */
+	uint8_t blind;             /* lost in this direction until the next turn */
 	uint32_t rq;               /* request being read (client) or answered (server) */
 	int32_t status;
 	uint8_t line[AM_FR_LINE];

@@ -53,6 +53,7 @@ static struct {
 	am_time_t cts[2][MAXCH];
 	unsigned long long pos[2];
 	am_time_t clock;
+	int fdir;            /* direction being fed */
 	int bad;
 	char badmsg[256];
 	int nev[AM_FR__TYPES];
@@ -204,8 +205,12 @@ on_ev(void *ctx, const struct am_fr_event *ev)
 			bad("%s req %u pos %llu: ts %lld, chunk ts %lld", am_fr_type_name(ev->type),
 			    ev->req, (unsigned long long)ev->pos, (long long)ev->ts,
 			    (long long)chunk_ts(d, b));
-		/* the offset is relative to the chunk being fed */
-		if (!(ev->flags & AM_FR_F_CLOSE) && R.nch[d] > 0) {
+		/* the offset is relative to the chunk being fed; an end inferred
+		 * from the other side's turn lies before it */
+		if ((ev->flags & AM_FR_F_TURN) && !(ev->flags & AM_FR_F_CLOSE) &&
+		    (d == R.fdir || !(ev->flags & AM_FR_F_EARLIER)))
+			bad("turn event in the direction fed, or not EARLIER");
+		if (!(ev->flags & AM_FR_F_CLOSE) && d == R.fdir && R.nch[d] > 0) {
 			unsigned long long cs = R.cstart[d][R.nch[d] - 1];
 			uint32_t cl = R.clen[d][R.nch[d] - 1];
 			if (ev->flags & AM_FR_F_EARLIER) {
@@ -242,6 +247,8 @@ on_ev(void *ctx, const struct am_fr_event *ev)
 			tmp[n++] = 'c';
 		if (ev->flags & AM_FR_F_ERROR)
 			tmp[n++] = 'e';
+		if (ev->flags & AM_FR_F_TURN)
+			tmp[n++] = 't';
 		tmp[n] = 0;
 	}
 	if (R.olen + (size_t)n + 2 >= OUT)
@@ -267,6 +274,7 @@ feed(struct am_framer *f, const struct seg *g, uint32_t from, uint32_t to)
 	R.clen[d][R.nch[d]] = to - from;
 	R.cts[d][R.nch[d]] = ++R.clock;
 	R.nch[d]++;
+	R.fdir = d;
 	am_framer_feed(f, d, R.clock, copy, cap, to - from, on_ev, NULL);
 	R.pos[d] += to - from;
 	free(copy);
@@ -292,6 +300,7 @@ run(int mode, int sg, uint32_t cut)
 	for (int i = 0; i < S.n; i++) {
 		const struct seg *g = &S.s[i];
 		if (g->kind == K_FIN) {
+			R.fdir = g->dir;
 			am_framer_fin(&f, g->dir, on_ev, NULL);
 			continue;
 		}
@@ -301,6 +310,7 @@ run(int mode, int sg, uint32_t cut)
 			R.clen[d][R.nch[d]] = g->len;
 			R.cts[d][R.nch[d]] = ++R.clock;
 			R.nch[d]++;
+			R.fdir = d;
 			am_framer_gap(&f, d, R.clock, g->len, on_ev, NULL);
 			R.pos[d] += g->len;
 			continue;
@@ -519,7 +529,7 @@ START_TEST(test_http_truncated)
 
 	sc_init(AM_FR_HTTP);
 	sc_seg(0);
-	for (int i = 1; i <= 3; i++) {
+	for (int i = 1; i <= 4; i++) {
 		ex("Q%d@%llu", i, at(0));
 		sc_puts("GET /big HTTP/1.1\r\n\r\n");
 		ex("q%d@%llu", i, at(0));
@@ -541,27 +551,81 @@ START_TEST(test_http_truncated)
 	ex("R2@%llu=200", at(1));
 	sc_puts("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
 	ex("r2@%llu=200", at(1));
-	/* the third response's header is cut by the snaplen */
 	ex("R3@%llu=200", at(1));
 	sc_puts("HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n");
 	sc_putn('d', 500);
 	sc_seg(1);
 	sc_putn('d', 4500);
 	ex("r3@%llu=200", at(1));
-	ex("L1:gap@%llu", at(1) + 8);
-	sc_puts("HTTP/1.1 200 OK\r\n\r\n");
+	/* the last response's header is cut: it starts, and goes blind */
+	ex("R4@%llu", at(1));
+	sc_puts("HTTP/1.1 200 OK\r\nX-Long: ...\r\n\r\n");
 	sc_cap(4500 + 8);
+	sc_seg(1);
+	sc_puts("more of it");
+	/* the next request ends it where the server stopped */
+	sc_seg(0);
+	ex("r4@%llu=0t", at(1));
+	ex("Q5@%llu", at(0));
+	sc_puts("GET /next HTTP/1.1\r\n\r\n");
+	ex("q5@%llu", at(0));
+	sc_seg(1);
+	ex("R5@%llu=204", at(1));
+	sc_puts("HTTP/1.1 204 No Content\r\n\r\n");
+	ex("r5@%llu=204", at(1));
 	check_script();
 
-	/* a gap where a header should be */
+	/* with requests pipelined behind, a cut header loses sync */
+	sc_init(AM_FR_HTTP);
+	sc_seg(0);
+	ex("Q1@0");
+	sc_puts("GET /a HTTP/1.1\r\n\r\n");
+	ex("q1@%llu Q2@%llu", at(0), at(0));
+	sc_puts("GET /b HTTP/1.1\r\n\r\n");
+	ex("q2@%llu", at(0));
+	sc_seg(1);
+	ex("R1@0=200 L1:gap@20");
+	sc_puts("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+	sc_cap(20);
+	check_script();
+
+	/* a request body beyond the snaplen: the response ends the request */
+	sc_init(AM_FR_HTTP);
+	sc_seg(0);
+	ex("Q1@0");
+	sc_puts("POST /up HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1000\r\n");
+	sc_putn('u', 900);
+	sc_cap((uint32_t)at(0) - 890);
+	sc_seg(0);
+	sc_putn('u', 4096 - 900);
+	sc_puts("\r\n0\r\n\r\n");
+	sc_cap(0);
+	sc_seg(1);
+	ex("q1@%llut", at(0));
+	ex("R1@0=201");
+	sc_puts("HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n");
+	ex("r1@%llu=201", at(1));
+	sc_seg(0);
+	ex("Q2@%llu", at(0));
+	sc_puts("GET / HTTP/1.1\r\n\r\n");
+	ex("q2@%llu", at(0));
+	check_script();
+
+	/* a gap where a header should be, with a request behind it */
 	sc_init(AM_FR_HTTP);
 	sc_seg(0);
 	ex("Q1@0");
 	sc_puts("GET / HTTP/1.1\r\n");
-	ex("L0:gap@%llu", at(0));
 	sc_gap(0, 40);
 	sc_seg(0);
-	sc_puts("\r\n");
+	sc_puts("\r\nGET /2 HTTP/1.1\r\n\r\n");
+	sc_seg(1);
+	ex("q1@%llut", at(0));
+	ex("R1@0=200");
+	sc_puts("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	ex("r1@%llu=200", at(1));
+	ex("L1:unexpected@%llu", at(1) + 17);
+	sc_puts("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
 	check_script();
 }
 END_TEST
@@ -702,6 +766,29 @@ END_TEST
 
 START_TEST(test_resp_truncated)
 {
+	/* a 100-element reply beyond the snaplen, then the next command */
+	sc_init(AM_FR_RESP);
+	sc_seg(0);
+	ex("Q1@0");
+	sc_puts("*4\r\n$6\r\nLRANGE\r\n$1\r\nl\r\n$1\r\n0\r\n$2\r\n99\r\n");
+	ex("q1@%llu", at(0));
+	sc_seg(1);
+	ex("R1@0");
+	sc_puts("*100\r\n");
+	for (int i = 0; i < 100; i++)
+		sc_puts("$3\r\nxxx\r\n");
+	sc_cap(300);
+	sc_seg(0);
+	ex("r1@%llu=0t", at(1));
+	ex("Q2@%llu", at(0));
+	sc_puts("*1\r\n$4\r\nPING\r\n");
+	ex("q2@%llu", at(0));
+	sc_seg(1);
+	ex("R2@%llu", at(1));
+	sc_puts("+PONG\r\n");
+	ex("r2@%llu=0", at(1));
+	check_script();
+
 	sc_init(AM_FR_RESP);
 	sc_seg(0);
 	ex("Q1@0");
@@ -898,6 +985,32 @@ END_TEST
 
 START_TEST(test_pgsql_truncated)
 {
+	/* the startup's answer longer than the snaplen (ParameterStatus
+	 * messages): blind until the first query ends it */
+	sc_init(AM_FR_PGSQL);
+	sc_seg(0);
+	ex("Q1@0");
+	pg_startup(196608, "user\0alice\0database\0db\0\0", 24);
+	ex("q1@%llu", at(0));
+	sc_seg(1);
+	ex("R1@0");
+	pg_msg('R', "\0\0\0\0", 4);
+	for (int i = 0; i < 20; i++)
+		pg_msg('S', "server_version\0" "16\0", 18);
+	pg_msg('K', "\0\0\0\1\0\0\0\2", 8);
+	pg_msg('Z', "I", 1);
+	sc_cap(400);
+	sc_seg(0);
+	ex("r1@%llu=0t", at(1));
+	ex("Q2@%llu", at(0));
+	pg_msg('Q', "select 1\0", 9);
+	ex("q2@%llu", at(0));
+	sc_seg(1);
+	ex("R2@%llu", at(1));
+	pg_result(1);
+	ex("r2@%llu=0", at(1));
+	check_script();
+
 	/* picked up after the startup; large DataRows skipped by length */
 	sc_init(AM_FR_PGSQL);
 	sc_seg(0);
@@ -1509,7 +1622,7 @@ struct flow {
 static struct {
 	struct flow fl[MAXFLOW];
 	int n;
-	long req, resp, interim, noreply, lost[AM_FR_LOST__COUNT];
+	long req, resp, interim, noreply, turn, lost[AM_FR_LOST__COUNT];
 	struct { uint16_t port; uint32_t req; am_time_t ts; } t[MAXTIMED];
 	int nt;
 	struct flow *cur;
@@ -1523,6 +1636,8 @@ cap_ev(void *ctx, const struct am_fr_event *e)
 		(e->flags & AM_FR_F_NOREPLY) ? C.noreply++ : C.req++;
 	if (e->type == AM_FR_RESP_END)
 		C.resp++;
+	if (e->flags & AM_FR_F_TURN)
+		C.turn++;
 	if (e->type == AM_FR_INTERIM_END)
 		C.interim++;
 	if (e->type == AM_FR_LOST)
@@ -1676,6 +1791,24 @@ START_TEST(test_capture_nginx)
 }
 END_TEST
 
+/* psql and redis-cli at a 400-byte snaplen: PostgreSQL's startup answer
+ * (about 414 bytes) and long results are not captured to their end; they
+ * end at the client's next request, and the rest stays framed. */
+START_TEST(test_capture_pg_redis_snaplen)
+{
+	play_capture("pg.pcap", AM_FR_PGSQL, 5432);
+	ck_assert_int_gt(C.req, 3);
+	ck_assert_int_eq(C.resp, C.req);
+	ck_assert_int_ge(C.turn, 1);
+	ck_assert_int_ge(C.noreply, 1);              /* Terminate */
+	ck_assert_int_eq(lost_total(), 0);
+	play_capture("redis.pcap", AM_FR_RESP, 6379);
+	ck_assert_int_gt(C.req, 3);
+	ck_assert_int_eq(C.resp, C.req);
+	ck_assert_int_eq(lost_total(), 0);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1704,6 +1837,7 @@ main(void)
 	tcase_add_test(tc, test_random_bytes);
 	tcase_add_test(tc, test_capture_sleepd_truth);
 	tcase_add_test(tc, test_capture_nginx);
+	tcase_add_test(tc, test_capture_pg_redis_snaplen);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
