@@ -340,3 +340,30 @@ val_check_dns() {
 	fi
 	val_expect "$r" "DNS: no negative time" 'v["negative_times"] == 0'
 }
+
+# val_mixed_run: unanswered DNS queries, then only TCP traffic for more than
+# artmon's 5 s DNS timeout, in one capture.  Writes DIR/results with
+# dns_queries, dns_timeout, dns_open (artmon's outcomes for the queries).
+val_mixed_run() {
+	rm -f "$VAL_DIR/dnsd.ready" "$VAL_DIR/abt.ready"
+	val_capture_start server "$VAL_DIR/capture.pcap"
+	val_start dnsd-server "$NS_S" "$DNSD" server -a "$IP_S" -p 53 --ready "$VAL_DIR/dnsd.ready"
+	dsrv=$VAL_LAST
+	val_wait_file "$VAL_DIR/dnsd.ready" 50 || val_die "dnsd did not start"
+	ip netns exec "$NS_C" "$DNSD" client -s "$IP_S" -p 53 -n 3 -i 1 -t 200 -S 7 \
+		-o "$VAL_DIR/dnsd-client.log" drop.test 2>/dev/null
+	mopts="--exchanges 7 --req 100 --resp 1000 --think 1s --cthink 0 --rt $VAL_RT"
+	# shellcheck disable=SC2086
+	val_start abt-server "$NS_S" "$ABT" server $mopts -o "$VAL_DIR/server.tsv" --ready "$VAL_DIR/abt.ready" \
+		"$IP_S" "$ABT_PORT"
+	asrv=$VAL_LAST
+	val_wait_file "$VAL_DIR/abt.ready" 50 || val_die "abt server did not start"
+	# shellcheck disable=SC2086
+	ip netns exec "$NS_C" "$ABT" client $mopts -n 1 -P 1 -o "$VAL_DIR/client.tsv" "$IP_S" "$ABT_PORT"
+	val_stop "$asrv"
+	val_stop "$dsrv"
+	val_capture_stop || return 1
+	"$ARTMON" read -q --format json "$VAL_DIR/capture.pcap" | jq -r 'select(.proto == "udp") | .outcome' |
+		awk '{ n++; c[$1]++ } END { printf "dns_queries=%d\ndns_timeout=%d\ndns_open=%d\n", n, c["timeout"], c["open"] }' \
+		>"$VAL_DIR/results"
+}

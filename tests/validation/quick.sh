@@ -68,6 +68,17 @@ else
 	VAL_FAILS=$((VAL_FAILS + 1))
 fi
 
+VAL_DIR=$VAL_WORK/dns-then-tcp
+mkdir -p "$VAL_DIR"
+echo "dns-then-tcp: 3 unanswered queries, then 7 s of TCP only"
+if val_mixed_run; then
+	val_expect "$VAL_DIR/results" "DNS: queries unanswered for longer than the timeout are timeouts though only TCP followed" \
+		'v["dns_queries"] == 3 && v["dns_timeout"] == 3 && v["dns_open"] == 0'
+else
+	echo "  FAIL  the run itself"
+	VAL_FAILS=$((VAL_FAILS + 1))
+fi
+
 [ "$VAL_FAILS" = 0 ] || { echo "quick validation: $VAL_FAILS check(s) failed"; exit 1; }
 echo "quick validation: all checks passed"
 exit 0
