@@ -52,9 +52,7 @@ struct dir {
 
 struct txst {
 	uint8_t phase;
-	uint8_t quiet;            /* on the quiet list */
 	am_time_t req_first, req_last, resp_first, resp_last, resp_ack;
-	am_time_t quiet_since;
 	uint32_t resp_end;        /* sequence number after the last response byte */
 	uint64_t req_bytes, resp_bytes, gap;
 	uint32_t req_pkts, resp_pkts, retrans, ooo;
@@ -84,7 +82,8 @@ struct fslot {
 	uint8_t base_ok[2];
 	uint8_t head, n;          /* ring of pending requests */
 	uint8_t overflow;         /* more requests than the ring holds: stop framing */
-	uint8_t cur_fed;          /* the direction being fed */
+	uint8_t ackpos;           /* next slot of acks[] */
+	struct { uint32_t ack; am_time_t ts; } acks[8];  /* the client's last ACK advances */
 	struct fent e[FR_PENDING];
 };
 
@@ -96,6 +95,8 @@ struct sess {
 	uint8_t list;
 	uint8_t ignored;
 	uint8_t live;
+	uint8_t quiet;                   /* on the quiet list (since quiet_since) */
+	am_time_t quiet_since;
 	am_time_t last_syn_ts;
 	struct am_conn c;
 	struct dir d[2];
@@ -327,7 +328,7 @@ touch(struct am_tracker *t, struct sess *s, int which)
 static void
 quiet_remove(struct am_tracker *t, struct sess *s)
 {
-	if (!s->t.quiet)
+	if (!s->quiet)
 		return;
 	if (s->qprev)
 		s->qprev->qnext = s->qnext;
@@ -338,15 +339,15 @@ quiet_remove(struct am_tracker *t, struct sess *s)
 	else
 		t->qtail = s->qprev;
 	s->qprev = s->qnext = NULL;
-	s->t.quiet = 0;
+	s->quiet = 0;
 }
 
 static void
 quiet_append(struct am_tracker *t, struct sess *s)
 {
 	quiet_remove(t, s);
-	s->t.quiet = 1;
-	s->t.quiet_since = t->now;
+	s->quiet = 1;
+	s->quiet_since = t->now;
 	s->qnext = NULL;
 	s->qprev = t->qtail;
 	if (t->qtail)
@@ -502,6 +503,43 @@ fent_flush(struct am_tracker *t, struct sess *s, enum am_outcome why, int drop)
 	}
 }
 
+/* Sync is lost: answered requests are reported, the oldest open one
+ * becomes the header-only exchange in progress (so it is still timed,
+ * from its TCP headers), any others are dropped and counted. */
+static void
+fr_handover(struct am_tracker *t, struct sess *s)
+{
+	struct fslot *f = s->fs;
+	struct txst *x = &s->t;
+
+	quiet_remove(t, s);
+	memset(x, 0, sizeof(*x));
+	x->sig = -1;
+	while (f->n > 0 && (f->e[f->head].state & FE_DONE)) {
+		fent_emit(t, s, &f->e[f->head], AM_OUT_COMPLETE);
+		f->head = (uint8_t)((f->head + 1) % FR_PENDING);
+		f->n--;
+	}
+	if (f->n > 0) {
+		struct fent *e = &f->e[f->head];
+		x->phase = (e->state & FE_RESP) ? PH_RESP : PH_REQ;
+		x->req_first = e->req_first;
+		x->req_last = e->req_last ? e->req_last : t->now;
+		x->resp_first = e->resp_first;
+		x->resp_last = e->resp_last ? e->resp_last : e->resp_first;
+		x->req_bytes = e->req_bytes;
+		x->resp_bytes = e->resp_bytes;
+		x->req_pkts = e->req_pkts;
+		x->resp_pkts = e->resp_pkts;
+		x->resp_end = s->d[1].nxt;
+		x->sig = e->sig;
+		f->head = (uint8_t)((f->head + 1) % FR_PENDING);
+		f->n--;
+	}
+	t->st.framed_dropped += f->n;
+	f->n = 0;
+}
+
 struct fr_ctx {
 	struct am_tracker *t;
 	struct sess *s;
@@ -532,7 +570,7 @@ fr_event(void *ctx, const struct am_fr_event *ev)
 		e->req_pos = ev->pos;
 		e->status = -1;
 		e->sig = -1;
-		e->req_pkts = 1;
+		e->req_pkts = (ev->flags & AM_FR_F_EARLIER) ? 0 : 1;
 		if (t->cb.classify && !s->ignored)
 			e->sig = t->cb.classify(t->cb.ctx, &s->c, ev->head, ev->headlen);
 		return;
@@ -547,7 +585,7 @@ fr_event(void *ctx, const struct am_fr_event *ev)
 		if ((e = fent_find(f, ev->req)) != NULL) {
 			e->resp_first = ev->ts;
 			e->resp_pos = ev->pos;
-			e->resp_pkts = 1;
+			e->resp_pkts = (ev->flags & AM_FR_F_EARLIER) ? 0 : 1;
 			e->state |= FE_RESP;
 		}
 		return;
@@ -563,6 +601,14 @@ fr_event(void *ctx, const struct am_fr_event *ev)
 			e->status = ev->status;
 			e->end_seq = f->base[1] + (uint32_t)ev->pos;
 			e->state |= FE_DONE;
+			/* The end may be known only after the client acknowledged it
+			 * (the framer needed a later byte): take the first ACK that
+			 * covered it from the recent ones. */
+			for (int i = 0; i < 8 && e->ack == 0; i++) {
+				int k = (f->ackpos + i) % 8;
+				if (f->acks[k].ts && SEQ_GEQ(f->acks[k].ack, e->end_seq))
+					e->ack = f->acks[k].ts;
+			}
 			if (f->head == (uint8_t)(e - f->e))
 				quiet_append(t, s);
 		}
@@ -577,17 +623,16 @@ fr_event(void *ctx, const struct am_fr_event *ev)
 		t->st.framed_lost++;
 		if (ev->reason < sizeof(t->st.framed_lost_reason) / sizeof(t->st.framed_lost_reason[0]))
 			t->st.framed_lost_reason[ev->reason]++;
-		fent_flush(t, s, AM_OUT_OPEN, 1);
-		/* Header-only timing takes over with a clean slate. */
-		memset(&s->t, 0, sizeof(s->t));
-		s->t.sig = -1;
+		fr_handover(t, s);
 		return;
 	default:
 		return;
 	}
 }
 
-/* Counts a data segment of direction d in the request or response it belongs to. */
+/* A data segment of direction d continues the message in progress there
+ * (if any): count it for that message.  Messages that start in the
+ * segment count it at their START event. */
 static void
 fent_count_pkt(struct fslot *f, int d)
 {
@@ -621,10 +666,8 @@ fr_feed(struct am_tracker *t, struct sess *s, int d, const struct am_packet *p, 
 	if (fresh && framed(s)) {
 		uint32_t off = p->seg_len - fresh;
 		uint32_t cap = p->payload_len > off ? p->payload_len - off : 0;
-		uint8_t before = f->n;
+		fent_count_pkt(f, d);
 		am_framer_feed(&f->fr, d, t->now, cap ? p->payload + off : NULL, cap, fresh, fr_event, &fc);
-		if (framed(s) && f->n == before)
-			fent_count_pkt(f, d);
 	}
 	if (framed(s) && f->overflow) {
 		t->st.pending_cap++;
@@ -853,7 +896,7 @@ expire(struct am_tracker *t, am_time_t now)
 		emerg ? t->cfg.emerg_closed : t->cfg.timeout_closed,
 	};
 
-	while (t->qhead && t->qhead->t.quiet_since + t->cfg.quiet <= now) {
+	while (t->qhead && t->qhead->quiet_since + t->cfg.quiet <= now) {
 		struct sess *q = t->qhead;
 		if (framed(q))
 			fent_drain(t, q, 1);
@@ -1051,6 +1094,12 @@ on_client_ack(struct am_tracker *t, struct sess *s, uint32_t ack)
 {
 	if (framed(s)) {
 		struct fslot *f = s->fs;
+		int last = (f->ackpos + 7) % 8;
+		if (f->acks[last].ts == 0 || SEQ_GT(ack, f->acks[last].ack)) {
+			f->acks[f->ackpos].ack = ack;
+			f->acks[f->ackpos].ts = t->now;
+			f->ackpos = (uint8_t)((f->ackpos + 1) % 8);
+		}
 		for (int i = 0; i < f->n; i++) {
 			struct fent *e = &f->e[(f->head + i) % FR_PENDING];
 			if (!(e->state & FE_DONE))
