@@ -545,20 +545,34 @@ print_html(FILE *out, const char *s)
 	}
 }
 
-/* An MRTG target name: lower case letters, digits, '.', '_' and '-'. */
+/* An MRTG target name: the sensor's name (so that the configurations of
+ * several sensors can be joined), the address and port, the signature id;
+ * lower case letters, digits, '.', '_' and '-' only. */
 static void
-target_name(char *out, size_t cap, const char *addr, uint32_t port, int has_sig, uint32_t sig)
+target_name(char *out, size_t cap, const char *sensor, const char *addr, uint32_t port, int has_sig,
+	    uint32_t sig)
 {
-	char a[64];
-	size_t i;
+	char a[64], sn[48];
+	size_t i, k = 0;
 
 	for (i = 0; addr[i] && i < sizeof(a) - 1; i++)
 		a[i] = addr[i] == ':' ? '-' : addr[i];
 	a[i] = '\0';
+	for (i = 0; sensor[i] && k < sizeof(sn) - 1; i++) {
+		char c = sensor[i];
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-'))
+			c = '_';
+		sn[k++] = c;
+	}
+	sn[k] = '\0';
+	if (k == 0)
+		snprintf(sn, sizeof(sn), "artmon");
 	if (has_sig)
-		snprintf(out, cap, "artmon_%s_%u_sig%u", a, port, sig);
+		snprintf(out, cap, "%s_%s_%u_sig%u", sn, a, port, sig);
 	else
-		snprintf(out, cap, "artmon_%s_%u", a, port);
+		snprintf(out, cap, "%s_%s_%u", sn, a, port);
 }
 
 struct mrtg_opts {
@@ -826,7 +840,7 @@ cmd_mrtg_cfg(int argc, char **argv)
 		fprintf(out, "\n# The agent has no server rows yet: run artmon mrtg-cfg again once it has seen traffic.\n");
 
 	for (size_t i = 0; i < servers.n; i++) {
-		char addr[INET6_ADDRSTRLEN], name[128], what[200];
+		char addr[INET6_ADDRSTRLEN], name[160], what[200];
 		uint32_t port;
 		size_t pos = 0;
 		struct oid p50, p90;
@@ -843,12 +857,12 @@ cmd_mrtg_cfg(int argc, char **argv)
 			p50.v[p50.n++] = r->idx.v[k];
 			p90.v[p90.n++] = r->idx.v[k];
 		}
-		target_name(name, sizeof(name), addr, port, 0, 0);
+		target_name(name, sizeof(name), sensor, addr, port, 0, 0);
 		snprintf(what, sizeof(what), strchr(addr, ':') ? "[%s]:%u" : "%s:%u", addr, port);
 		print_target(out, target, name, &p50, &p90, sensor, what, r->label);
 	}
 	for (size_t i = 0; i < sigs.n; i++) {
-		char addr[INET6_ADDRSTRLEN], name[128], what[STR_MAX + 100];
+		char addr[INET6_ADDRSTRLEN], name[160], what[STR_MAX + 100];
 		uint32_t port;
 		size_t pos = 0;
 		struct oid p50, p90;
@@ -866,7 +880,7 @@ cmd_mrtg_cfg(int argc, char **argv)
 			p50.v[p50.n++] = r->idx.v[k];
 			p90.v[p90.n++] = r->idx.v[k];
 		}
-		target_name(name, sizeof(name), addr, port, 1, sig);
+		target_name(name, sizeof(name), sensor, addr, port, 1, sig);
 		snprintf(what, sizeof(what), strchr(addr, ':') ? "[%s]:%u %s" : "%s:%u %s", addr, port,
 			 r->label[0] ? r->label : "(no signature)");
 		print_target(out, target, name, &p50, &p90, sensor, what, "");

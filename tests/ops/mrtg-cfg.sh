@@ -52,6 +52,7 @@ names=$(sed -n 's/^Target\[\([^]]*\)\].*/\1/p' "$AM_TMP/mrtg.cfg")
 [ "$(echo "$names" | sort -u | wc -l)" = $((nsrv + nsig)) ] || am_fail "target names are not unique"
 for n in $names; do
 	case $n in *[!a-z0-9._-]*) am_fail "target name $n: MRTG wants lower case file names" ;; esac
+	case $n in mrtg-test_*) ;; *) am_fail "target name $n does not start with the sensor's name" ;; esac
 	for k in MaxBytes Options Title PageTop; do
 		grep -q "^$k\[$n\]: " "$AM_TMP/mrtg.cfg" || am_fail "$k[$n] missing"
 	done
