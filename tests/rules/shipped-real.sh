@@ -170,6 +170,7 @@ C
 	sleep 0.5
 	curl -s -o /dev/null ftp://127.0.0.1/f.txt
 	curl -s -o /dev/null -l ftp://127.0.0.1/
+	sleep 0.5   # let the last QUIT exchange reach the capture before the server goes
 	kill $vp
 	printf '21 USER 2\n21 PASS 2\n21 PWD 2\n21 EPSV 2\n21 TYPE 2\n21 SIZE 1\n21 RETR 1\n21 NLST 1\n21 QUIT 2\n' >> $W
 fi
