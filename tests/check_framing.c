@@ -611,6 +611,27 @@ START_TEST(test_http_truncated)
 	ex("q2@%llu", at(0));
 	check_script();
 
+	/* a wrong guess: the client pipelines while the blind response goes on;
+	 * the bytes read afresh are not a response, and sync is lost */
+	sc_init(AM_FR_HTTP);
+	sc_seg(0);
+	ex("Q1@0");
+	sc_puts("GET /a HTTP/1.1\r\n\r\n");
+	ex("q1@%llu", at(0));
+	sc_seg(1);
+	ex("R1@0=200");
+	sc_puts("HTTP/1.1 200 OK\r\nSet-Cookie: a-long-header\r\n");
+	sc_cap(20);
+	sc_seg(0);
+	ex("r1@%llu=200t", at(1));
+	ex("Q2@%llu", at(0));
+	sc_puts("GET /b HTTP/1.1\r\n\r\n");
+	ex("q2@%llu", at(0));
+	sc_seg(1);
+	ex("L1:garbage@%llu", at(1));
+	sc_puts("Content-Length: 5\r\n\r\nhello");
+	check_script();
+
 	/* a gap where a header should be, with a request behind it */
 	sc_init(AM_FR_HTTP);
 	sc_seg(0);
