@@ -3,6 +3,7 @@
 #include "config.h"
 #include "agent/aggview.h"
 #include "agent/alarms.h"
+#include "agent/anomaly.h"
 #include "agent/mib.h"
 #include "agent/snmp.h"
 #include "capture/decode.h"
@@ -79,7 +80,8 @@ struct daemon {
 	struct am_agg *agg;
 	struct am_engine *eng;
 	struct am_aggview *view;
-	struct am_alarms *alarms;   /* artmonAlarmTable (not evaluated yet: issue 7) */
+	struct am_alarms *alarms;   /* artmonAlarmTable and its evaluation */
+	struct am_anomaly *anomaly; /* artmonAnomalyTable */
 	unsigned masklen4, masklen6;
 	/* notifications: what was seen at the last check */
 	uint32_t nt_intervals;
@@ -245,6 +247,8 @@ parse_opts(struct opts *o, int argc, char **argv)
 
 /* ------------------------------------------------------------------ config */
 
+static void apply_alarm_settings(struct daemon *d);
+
 /* Loads -c CONFIG, or the shipped default when it exists.  At start an
  * error is fatal; on reload the previous rules stay.  The outcome is
  * published in the MIB.  Returns 0 or -1. */
@@ -309,6 +313,8 @@ config_load(struct daemon *d, int reload)
 		log_info("main", "configuration %s reloaded", path);
 	}
 	d->rules = cfg;
+	if (d->alarms)
+		apply_alarm_settings(d);
 	return 0;
 }
 
@@ -319,7 +325,7 @@ cb_txn(void *ctx, const struct am_engine_txn *t)
 {
 	struct daemon *d = ctx;
 
-	am_aggview_txn(d->view, t->conn, t->txn, t->signature, d->masklen4, d->masklen6);
+	am_aggview_txn(d->view, t->conn, t->txn, t->signature, t->masklen4, t->masklen6);
 }
 
 static void
@@ -427,6 +433,57 @@ update_mib(struct daemon *d)
 	}
 }
 
+/* Alarms and anomalies (agent/alarms.c, agent/anomaly.c): the interval
+ * summed by the close callback is evaluated once it is complete. */
+static void
+alarm_notify(void *ctx, const struct am_mib_notification *nt)
+{
+	(void)ctx;
+	agent_notify(nt);
+}
+
+static void
+apply_alarm_settings(struct daemon *d)
+{
+	struct am_anomaly_cfg ac;
+	const struct am_settings *set = d->rules ? &d->rules->set : NULL;
+	struct am_settings def;
+
+	if (set == NULL) {
+		am_settings_default(&def);
+		set = &def;
+	}
+	am_alarms_load_config(d->alarms, set);
+	am_alarms_set_loss_bound(d->alarms, set->loss_bound);
+	ac.bound = set->anomaly_bound;
+	ac.intervals = set->anomaly_intervals;
+	ac.min_history = set->anomaly_min_history;
+	ac.min_txns = set->anomaly_min_txns;
+	ac.days = set->anomaly_days;
+	am_anomaly_set_cfg(d->anomaly, &ac);
+	am_anomaly_get_cfg(d->anomaly, &ac);
+	d->mib.loss_bound_ppm = set->loss_bound;
+	d->mib.anomaly_bound = ac.bound;
+	d->mib.anomaly_intervals = ac.intervals;
+	d->mib.anomaly_min_history = ac.min_history;
+}
+
+static void
+alarms_check(struct daemon *d)
+{
+	uint64_t packets = 0, drops = 0;
+
+	for (int i = 0; i < d->mib.ncaptures; i++) {
+		packets += d->caps[i].packets;
+		drops += d->caps[i].kernel_drops + d->caps[i].if_drops;
+	}
+	am_alarms_set_capture(d->alarms, packets, drops);
+	am_alarms_complete(d->alarms);
+	am_alarms_tick(d->alarms);
+	d->mib.alarms_held_back = am_alarms_held_back(d->alarms);
+	d->mib.anomalies_active = am_anomaly_active(d->anomaly);
+}
+
 /* Notifications that do not need the alarm table: session table full (at
  * most once per interval, when sessions were refused or evicted in the
  * interval that closed) and store errors. */
@@ -437,6 +494,7 @@ check_notifications(struct daemon *d)
 	struct am_mib_notification nt;
 	uint64_t full;
 
+	alarms_check(d);
 	am_engine_stats(d->eng, &es);
 	full = es.tracker.refused + es.tracker.evicted;
 	if (d->mib.intervals != d->nt_intervals) {
@@ -533,6 +591,9 @@ replay_some(struct daemon *d)
 	am_aggview_touch(d->view);
 	return 0;
 }
+
+/* Keys written per slice of a deferred flush (a few ms of work). */
+#define FLUSH_SLICE_KEYS 500
 
 #define REOPEN_MIN_US AM_USEC
 #define REOPEN_MAX_US (30 * AM_USEC)
@@ -786,7 +847,12 @@ run(struct daemon *d)
 			if (d->eof)
 				timeout = -1;
 		}
+		int flushing = d->agg && am_agg_flush_pending(d->agg);
+		if (flushing)
+			timeout = 0;        /* a flush in slices: come back at once */
 		int nsnmp = agent_pollfds(pfd + n, (int)(sizeof(pfd) / sizeof(pfd[0])) - n, &timeout);
+		if (flushing)
+			timeout = 0;
 		int rc = poll(pfd, (nfds_t)(n + nsnmp), timeout);
 		if (rc < 0 && errno != EINTR) {
 			log_warn("main", "poll");
@@ -795,6 +861,8 @@ run(struct daemon *d)
 		if (rc < 0)
 			continue;
 		agent_process(pfd + n, nsnmp);
+		if (flushing && am_agg_flush_step(d->agg, FLUSH_SLICE_KEYS) < 0)
+			log_warnx("store", "writing an interval failed (counted in artmonStoreErrors)");
 		if (d->live)
 			live_some(d);
 		am_time_t now = am_now_mono();
@@ -889,6 +957,9 @@ open_store(struct daemon *d, struct am_agg_cfg *ac, uint64_t *le, uint32_t *n_le
 		*n_le = ac->n_le;
 		memcpy(le, ac->le, sizeof(ac->le));
 	}
+	/* Write a closed interval in slices between SNMP requests, so that a
+	 * flush of many keys does not hold the agent up (see the main loop). */
+	ac->deferred_flush = d->store != NULL;
 	d->agg = am_agg_new(ac, d->store);
 	if (d->agg == NULL) {
 		log_warnx("store", "cannot aggregate%s%s", d->store ? " into " : "",
@@ -990,7 +1061,15 @@ main(int argc, char **argv)
 	d->eng = am_engine_new(&ec, d->rules, d->agg, &cb);
 	d->view = am_aggview_new(d->agg, d->store, le, n_le, d->o.history);
 	d->alarms = am_alarms_new();
+	d->anomaly = am_anomaly_new(NULL, d->store);
+	am_alarms_set_anomaly(d->alarms, d->anomaly);
+	am_alarms_on_notify(d->alarms, alarm_notify, d);
+	am_anomaly_on_notify(d->anomaly, alarm_notify, d);
+	if (d->store && am_alarms_attach_store(d->alarms, d->store) < 0)
+		log_warnx("alarm", "the alarm rows kept in the store cannot be read");
+	am_aggview_chain_close(d->view, am_alarms_close, d->alarms);
 	mib_init(d);
+	apply_alarm_settings(d);
 	if (d->live)
 		am_engine_tick(d->eng, am_now_wall());
 	update_mib(d);
@@ -1013,6 +1092,7 @@ out:
 	am_engine_free(d->eng);
 	am_aggview_free(d->view);
 	am_alarms_free(d->alarms);
+	am_anomaly_free(d->anomaly);
 	am_agg_free(d->agg);
 	if (d->store)
 		am_store_close(d->store);

@@ -147,10 +147,18 @@ cb_txn(void *ctx, const struct am_conn *c, const struct am_txn *t)
 	et.now = e->clock;
 	et.signature = "";
 	et.rule = "";
+	et.masklen4 = e->cfg.masklen4;
+	et.masklen6 = e->cfg.masklen6;
+	et.by = AM_BY_SERVER;
 	if (cfg && c->rule >= 0) {
+		const struct am_rule *r = &cfg->rules[c->rule];
 		const char *n = am_sig_name(cfg, t->signature);
 		et.signature = n ? n : "";
-		et.rule = cfg->rules[c->rule].name;
+		et.rule = r->name;
+		et.masklen4 = r->netmasklen;
+		et.masklen6 = r->netmasklen6;
+		et.by = r->summarise == AM_SUMMARISE_PORT ? AM_BY_CLIENT_PORT :
+		    r->summarise == AM_SUMMARISE_IP ? AM_BY_CLIENT : AM_BY_SERVER;
 	} else {
 		e->unclaimed++;
 	}
@@ -158,16 +166,7 @@ cb_txn(void *ctx, const struct am_conn *c, const struct am_txn *t)
 		e->cb.txn(e->cb.ctx, &et);
 	if (e->agg) {
 		struct am_agg_key k;
-		unsigned m4 = e->cfg.masklen4, m6 = e->cfg.masklen6;
-		enum am_agg_by by = AM_BY_SERVER;
-		if (cfg && c->rule >= 0) {
-			const struct am_rule *r = &cfg->rules[c->rule];
-			m4 = r->netmasklen;
-			m6 = r->netmasklen6;
-			by = r->summarise == AM_SUMMARISE_PORT ? AM_BY_CLIENT_PORT :
-			    r->summarise == AM_SUMMARISE_IP ? AM_BY_CLIENT : AM_BY_SERVER;
-		}
-		am_agg_key_make(&k, c, et.rule, et.signature, m4, m6, by);
+		am_agg_key_make(&k, c, et.rule, et.signature, et.masklen4, et.masklen6, (enum am_agg_by)et.by);
 		am_agg_add(e->agg, &k, c, t);
 	}
 }

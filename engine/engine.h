@@ -27,6 +27,8 @@ struct am_engine_txn {
 	const char *rule;            /* "" for connections no rule claims */
 	am_time_t now;               /* the engine's clock when the exchange completed
 	                              * (the aggregates count it in the interval open then) */
+	unsigned masklen4, masklen6; /* summarisation prefixes of the rule (or the defaults) */
+	int by;                      /* enum am_agg_by: the rule's Summarise_by */
 };
 
 struct am_engine_cb {
