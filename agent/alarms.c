@@ -1,15 +1,73 @@
 /* artmonAlarmTable rows and their RowStatus life cycle: see alarms.h. */
 #include "config.h"
 #include "agent/alarms.h"
+#include "agent/anomaly.h"
+#include "store/agg.h"
+#include "common/log.h"
+#include "rules/rules.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* What a hash entry is about: an alarm (0 for the interval's sums), a
+ * server and port, a signature id (0: the server row). */
+struct hkey {
+	uint32_t alarm, sig;
+	uint16_t port;
+	uint8_t family, pad;
+	uint8_t a[16];
+};
+
+/* One server or signature row's sums over the interval being summed. */
+struct acc {
+	struct hkey k;
+	char name[AM_NAME_MAX];
+	uint32_t keys[AM_ANOMALY_MAX_KEYS];
+	int nkeys;
+	struct am_rec rec;
+};
+
+/* One alarm on one targeted row (artmonAlarmStatusEntry). */
+struct status {
+	struct hkey k;
+	uint32_t value;
+	int last_event;            /* 1 none, 2 rising, 3 falling */
+	am_time_t last_change, last_sent;
+	int evaluated;
+};
+
+/* Open addressing over positions in an array (+1; 0: empty). */
+struct hindex {
+	uint32_t *slot;
+	size_t cap;                /* power of two */
+};
 
 struct am_alarms {
 	struct am_mib_alarm_row *rows;    /* sorted by index */
 	int n;
 	am_alarms_change_cb cb;
 	void *ctx;
+	/* evaluation */
+	am_alarms_notify_cb ncb;
+	void *nctx;
+	struct am_anomaly *anomaly;
+	uint32_t loss_bound, held_back, last_loss;
+	int loss_high;
+	uint64_t packets, drops, packets_seen, drops_seen;
+	am_time_t acc_start;       /* interval being summed, -1 none */
+	uint32_t acc_len;
+	uint64_t acc_bytes, acc_gap;
+	struct acc *acc;
+	size_t nacc, capacc;       /* capacc entries have an initialised record */
+	struct hindex acc_ix;
+	struct status *st;
+	size_t nst, capst;
+	struct hindex st_ix;
+	/* persistence */
+	struct am_store *store;
+	uint32_t *dirty;           /* indexes whose stored copy is out of date */
+	size_t ndirty;
 };
 
 struct am_alarms *
@@ -18,6 +76,7 @@ am_alarms_new(void)
 	struct am_alarms *a = am_xcalloc(1, sizeof(*a));
 
 	a->rows = am_xcalloc(AM_ALARMS_MAX, sizeof(*a->rows));
+	a->acc_start = -1;
 	return a;
 }
 
@@ -26,6 +85,13 @@ am_alarms_free(struct am_alarms *a)
 {
 	if (a == NULL)
 		return;
+	for (size_t i = 0; i < a->capacc; i++)
+		am_rec_free(&a->acc[i].rec);
+	free(a->acc);
+	free(a->acc_ix.slot);
+	free(a->st);
+	free(a->st_ix.slot);
+	free(a->dirty);
 	free(a->rows);
 	free(a);
 }
@@ -53,6 +119,8 @@ find(const struct am_alarms *a, uint32_t index, int *pos)
 	return lo < a->n && a->rows[lo].index == index;
 }
 
+static void drop_status(struct am_alarms *a, uint32_t alarm);
+
 int
 am_alarms_put(struct am_alarms *a, const struct am_mib_alarm_row *row)
 {
@@ -61,6 +129,9 @@ am_alarms_put(struct am_alarms *a, const struct am_mib_alarm_row *row)
 	if (row->index == 0 || row->index > 65535)
 		return -1;
 	if (find(a, row->index, &pos)) {
+		/* a changed row starts over on every target */
+		if (memcmp(&a->rows[pos], row, sizeof(*row)) != 0)
+			drop_status(a, row->index);
 		a->rows[pos] = *row;
 		return 0;
 	}
@@ -75,6 +146,7 @@ am_alarms_put(struct am_alarms *a, const struct am_mib_alarm_row *row)
 static void
 remove_at(struct am_alarms *a, int pos)
 {
+	drop_status(a, a->rows[pos].index);
 	memmove(&a->rows[pos], &a->rows[pos + 1], (size_t)(a->n - pos - 1) * sizeof(*a->rows));
 	a->n--;
 }
@@ -348,10 +420,713 @@ prov_alarm(void *ctx, const am_subid *idx, size_t len, int after, struct am_mib_
 	return 0;
 }
 
+static int prov_status(void *ctx, const am_subid *idx, size_t len, int after,
+    struct am_mib_alarm_status_row *out);
+static int prov_anomaly(void *ctx, const am_subid *idx, size_t len, int after,
+    struct am_mib_anomaly_row *out);
+
 void
 am_alarms_tables(struct am_alarms *a, struct am_mib_tables *out)
 {
 	out->alarm_ctx = a;
 	out->alarm = prov_alarm;
 	out->alarm_set = alarm_set;
+	out->eval_ctx = a;
+	out->alarm_status = prov_status;
+	out->anomaly = prov_anomaly;
+}
+
+/* ------------------------------------------------------------ evaluation */
+
+static uint32_t
+hk_hash(const struct hkey *k)
+{
+	const uint8_t *p = (const uint8_t *)k;
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < sizeof(*k); i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h;
+}
+
+static void
+hk_make(struct hkey *k, uint32_t alarm, const struct am_addr *addr, uint16_t port, uint32_t sig)
+{
+	memset(k, 0, sizeof(*k));
+	k->alarm = alarm;
+	k->sig = sig;
+	k->port = port;
+	if (addr) {
+		k->family = addr->family;
+		memcpy(k->a, addr->a, sizeof(k->a));
+	}
+}
+
+static void
+hk_addr(const struct hkey *k, struct am_addr *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->family = k->family;
+	memcpy(out->a, k->a, sizeof(out->a));
+}
+
+/* Position of key in base (elements of `size` bytes starting with a struct
+ * hkey), or -1; with add, the slot where to put it (*slotp). */
+static long
+hx_find(const struct hindex *ix, const void *base, size_t size, const struct hkey *k, uint32_t **slotp)
+{
+	if (ix->cap == 0)
+		return -1;
+	for (size_t i = hk_hash(k) & (ix->cap - 1);; i = (i + 1) & (ix->cap - 1)) {
+		uint32_t v = ix->slot[i];
+		if (v == 0) {
+			if (slotp)
+				*slotp = &ix->slot[i];
+			return -1;
+		}
+		if (memcmp((const char *)base + (v - 1) * size, k, sizeof(*k)) == 0)
+			return (long)v - 1;
+	}
+}
+
+static void
+hx_rebuild(struct hindex *ix, const void *base, size_t size, size_t n)
+{
+	size_t want = 16;
+
+	while (want < n * 2 + 2)
+		want *= 2;
+	if (want != ix->cap) {
+		free(ix->slot);
+		ix->slot = am_xcalloc(want, sizeof(*ix->slot));
+		ix->cap = want;
+	} else
+		memset(ix->slot, 0, want * sizeof(*ix->slot));
+	for (size_t j = 0; j < n; j++) {
+		uint32_t *slot = NULL;
+		hx_find(ix, base, size, (const struct hkey *)((const char *)base + j * size), &slot);
+		*slot = (uint32_t)j + 1;
+	}
+}
+
+static void
+drop_status(struct am_alarms *a, uint32_t alarm)
+{
+	size_t w = 0;
+
+	for (size_t i = 0; i < a->nst; i++)
+		if (a->st[i].k.alarm != alarm)
+			a->st[w++] = a->st[i];
+	if (w != a->nst) {
+		a->nst = w;
+		hx_rebuild(&a->st_ix, a->st, sizeof(*a->st), a->nst);
+	}
+}
+
+void
+am_alarms_on_notify(struct am_alarms *a, am_alarms_notify_cb cb, void *ctx)
+{
+	a->ncb = cb;
+	a->nctx = ctx;
+}
+
+void
+am_alarms_set_anomaly(struct am_alarms *a, struct am_anomaly *an)
+{
+	a->anomaly = an;
+}
+
+void
+am_alarms_set_loss_bound(struct am_alarms *a, uint32_t ppm)
+{
+	a->loss_bound = ppm;
+}
+
+void
+am_alarms_set_capture(struct am_alarms *a, uint64_t packets, uint64_t drops)
+{
+	a->packets = packets;
+	a->drops = drops;
+}
+
+uint32_t
+am_alarms_held_back(const struct am_alarms *a)
+{
+	return a->held_back;
+}
+
+uint32_t
+am_alarms_last_loss(const struct am_alarms *a)
+{
+	return a->last_loss;
+}
+
+static int
+is_timing_stat(int statistic)
+{
+	return statistic >= 1 && statistic <= 5;
+}
+
+int64_t
+am_alarms_stat_value(const struct am_rec *rec, int statistic, int timing)
+{
+	const struct am_hist *h;
+	uint64_t errors;
+	double v;
+
+	if (statistic == 6)
+		return (int64_t)(rec->count > UINT32_MAX ? UINT32_MAX : rec->count);
+	if (statistic == 7) {
+		if (rec->count == 0)
+			return -1;
+		errors = rec->outcome[AM_OUT_RESET] + rec->outcome[AM_OUT_TIMEOUT] +
+		    rec->outcome[AM_OUT_INCOMPLETE];
+		return (int64_t)((double)errors * 1e6 / (double)rec->count + 0.5);
+	}
+	if (!is_timing_stat(statistic) || timing < 2 || timing > 6)
+		return -1;
+	h = &rec->t[timing - 2];
+	if (h->count == 0)
+		return -1;
+	switch (statistic) {
+	case 1: v = (double)am_hist_quantile(h, 0.50); break;
+	case 2: v = (double)am_hist_quantile(h, 0.90); break;
+	case 3: v = (double)am_hist_quantile(h, 0.99); break;
+	case 4: v = am_hist_mean(h) + 0.5; break;
+	default: v = (double)h->max; break;
+	}
+	return v > UINT32_MAX ? UINT32_MAX : (int64_t)v;
+}
+
+/* 1 when an active alarm may target this server row (sig 0) or signature. */
+static int
+row_targeted(const struct am_mib_alarm_row *r, const struct hkey *k, const char *name)
+{
+	if (r->status != AM_RS_ACTIVE || r->statistic == 8)
+		return 0;
+	if (r->target.family && (r->target.family != k->family ||
+	    memcmp(r->target.a, k->a, sizeof(k->a)) != 0))
+		return 0;
+	if (r->target_port && r->target_port != k->port)
+		return 0;
+	if (k->sig == 0)
+		return r->target_sig[0] == 0;
+	if (r->target_sig[0] == 0)
+		return 0;
+	return strcmp(r->target_sig, "*") == 0 || strcmp(r->target_sig, name) == 0;
+}
+
+static struct acc *
+acc_get(struct am_alarms *a, const struct hkey *k, const char *name)
+{
+	uint32_t *slot = NULL;
+	long pos = hx_find(&a->acc_ix, a->acc, sizeof(*a->acc), k, &slot);
+	struct acc *x;
+
+	if (pos >= 0)
+		return &a->acc[pos];
+	if (a->nacc == a->capacc) {
+		size_t nc = a->capacc ? a->capacc * 2 : 64;
+		a->acc = am_xrealloc(a->acc, nc * sizeof(*a->acc));
+		for (size_t i = a->capacc; i < nc; i++)
+			am_rec_init(&a->acc[i].rec);
+		a->capacc = nc;
+	}
+	x = &a->acc[a->nacc++];
+	x->k = *k;
+	snprintf(x->name, sizeof(x->name), "%s", name ? name : "");
+	x->nkeys = 0;
+	am_rec_reset(&x->rec);
+	if (slot == NULL || a->nacc * 2 + 2 > a->acc_ix.cap)
+		hx_rebuild(&a->acc_ix, a->acc, sizeof(*a->acc), a->nacc);
+	else
+		*slot = (uint32_t)a->nacc;
+	return x;
+}
+
+void
+am_alarms_close(void *ctx, int64_t start, uint32_t interval_s, const struct am_agg_row *row,
+    const struct am_rec *rec)
+{
+	struct am_alarms *a = ctx;
+	const struct am_agg_key *key = row->key;
+	struct hkey k;
+	int want_srv = 0, want_sig = 0;
+
+	if (a->acc_start >= 0 && start != a->acc_start)
+		am_alarms_complete(a);
+	a->acc_start = start;
+	a->acc_len = interval_s;
+	a->acc_bytes += rec->bytes[0] + rec->bytes[1];
+	a->acc_gap += rec->gap_bytes;
+	if (key->overflow || key->server.family == 0)
+		return;
+	hk_make(&k, 0, &key->server, key->server_port, 0);
+	for (int i = 0; i < a->n && !want_srv; i++)
+		want_srv = row_targeted(&a->rows[i], &k, "");
+	if (want_srv)
+		am_rec_merge(&acc_get(a, &k, "")->rec, rec);
+	if (row->sig_id == 0)
+		return;
+	k.sig = row->sig_id;
+	want_sig = a->anomaly != NULL;
+	for (int i = 0; i < a->n && !want_sig; i++)
+		want_sig = row_targeted(&a->rows[i], &k, key->signature);
+	if (want_sig) {
+		struct acc *x = acc_get(a, &k, key->signature);
+		am_rec_merge(&x->rec, rec);
+		if (x->nkeys < AM_ANOMALY_MAX_KEYS)
+			x->keys[x->nkeys++] = row->id;
+	}
+}
+
+static struct status *
+status_get(struct am_alarms *a, uint32_t alarm, const struct hkey *target)
+{
+	struct hkey k = *target;
+	uint32_t *slot = NULL;
+	long pos;
+
+	k.alarm = alarm;
+	pos = hx_find(&a->st_ix, a->st, sizeof(*a->st), &k, &slot);
+	if (pos >= 0)
+		return &a->st[pos];
+	if (a->nst == a->capst) {
+		a->capst = a->capst ? a->capst * 2 : 64;
+		a->st = am_xrealloc(a->st, a->capst * sizeof(*a->st));
+	}
+	memset(&a->st[a->nst], 0, sizeof(*a->st));
+	a->st[a->nst].k = k;
+	a->st[a->nst].last_event = 1;
+	a->nst++;
+	if (slot == NULL || a->nst * 2 + 2 > a->st_ix.cap)
+		hx_rebuild(&a->st_ix, a->st, sizeof(*a->st), a->nst);
+	else
+		*slot = (uint32_t)a->nst;
+	return &a->st[a->nst - 1];
+}
+
+static void
+send_alarm(struct am_alarms *a, const struct am_mib_alarm_row *r, const struct hkey *k,
+    const char *name, int rising, uint32_t value, am_time_t end)
+{
+	struct am_mib_notification nt;
+	struct am_addr addr;
+
+	if (a->ncb == NULL)
+		return;
+	hk_addr(k, &addr);
+	am_mib_notify_init(&nt, rising ? AM_NT_ALARM_RISING : AM_NT_ALARM_FALLING);
+	am_mib_notify_u32(&nt, AM_NO_ALARM_INDEX, r->index);
+	am_mib_notify_server(&nt, &addr, k->port);
+	am_mib_notify_str(&nt, AM_NO_SIGNATURE, name);
+	am_mib_notify_int(&nt, AM_NO_STATISTIC, r->statistic);
+	am_mib_notify_int(&nt, AM_NO_TIMING, r->timing);
+	am_mib_notify_u32(&nt, AM_NO_VALUE, value);
+	am_mib_notify_u32(&nt, AM_NO_THRESHOLD, rising ? r->rising : r->falling);
+	am_mib_notify_date(&nt, AM_NO_INTERVAL_END, end);
+	a->ncb(a->nctx, &nt);
+}
+
+/* RMON hysteresis for one alarm on one row with this interval's value. */
+static void
+judge(struct am_alarms *a, const struct am_mib_alarm_row *r, const struct hkey *k,
+    const char *name, uint32_t value, am_time_t end)
+{
+	struct status *s = status_get(a, r->index, k);
+	int ev = 0;
+
+	s->value = value;
+	if (!s->evaluated) {
+		s->evaluated = 1;
+		if (value >= r->rising && (r->startup & 1))
+			ev = 2;
+		else if (value <= r->falling && (r->startup & 2))
+			ev = 3;
+	} else if (value >= r->rising && s->last_event != 2)
+		ev = 2;
+	else if (value <= r->falling && s->last_event == 2)
+		ev = 3;
+	if (ev == 0)
+		return;
+	s->last_event = ev;
+	s->last_change = end;
+	if (r->rate_limit && s->last_sent && end - s->last_sent < (am_time_t)r->rate_limit * AM_USEC)
+		return;
+	s->last_sent = end;
+	send_alarm(a, r, k, name, ev == 2, value, end);
+}
+
+static void
+loss_event(struct am_alarms *a, int rising, uint32_t loss, am_time_t end)
+{
+	struct am_mib_notification nt;
+
+	if (a->ncb == NULL)
+		return;
+	am_mib_notify_init(&nt, rising ? AM_NT_LOSS_RISING : AM_NT_LOSS_FALLING);
+	am_mib_notify_str(&nt, AM_NO_CAPTURE_NAME, "");
+	am_mib_notify_u32(&nt, AM_NO_VALUE, loss);
+	am_mib_notify_u32(&nt, AM_NO_THRESHOLD, a->loss_bound);
+	am_mib_notify_date(&nt, AM_NO_INTERVAL_END, end);
+	a->ncb(a->nctx, &nt);
+}
+
+void
+am_alarms_complete(struct am_alarms *a)
+{
+	am_time_t end;
+	double loss = 0;
+	uint64_t dp, dd;
+	int held;
+	struct hkey sensor;
+
+	if (a->acc_start < 0)
+		return;
+	end = a->acc_start + (am_time_t)a->acc_len * AM_USEC;
+	/* capture loss: gap bytes of the interval's traffic plus kernel drops
+	 * since the last evaluation, each as a share */
+	if (a->acc_bytes + a->acc_gap > 0)
+		loss += (double)a->acc_gap / (double)(a->acc_bytes + a->acc_gap);
+	dp = a->packets - a->packets_seen;
+	dd = a->drops - a->drops_seen;
+	if (dp + dd > 0)
+		loss += (double)dd / (double)(dp + dd);
+	a->packets_seen = a->packets;
+	a->drops_seen = a->drops;
+	a->last_loss = loss >= 1 ? 1000000 : (uint32_t)(loss * 1e6 + 0.5);
+	held = a->loss_bound > 0 && a->last_loss > a->loss_bound;
+	if (a->loss_bound > 0 && held != a->loss_high) {
+		a->loss_high = held;
+		loss_event(a, held, a->last_loss, end);
+	}
+	hk_make(&sensor, 0, NULL, 0, 0);
+	for (int i = 0; i < a->n; i++) {
+		struct am_mib_alarm_row *r = &a->rows[i];
+		if (r->status != AM_RS_ACTIVE)
+			continue;
+		if (r->statistic == 8) {
+			judge(a, r, &sensor, "", a->last_loss, end);
+			continue;
+		}
+		for (size_t j = 0; j < a->nacc; j++) {
+			struct acc *x = &a->acc[j];
+			int64_t v;
+			if (!row_targeted(r, &x->k, x->name))
+				continue;
+			if (x->rec.count < r->min_txns)
+				continue;
+			if (held && is_timing_stat(r->statistic)) {
+				r->held_back++;
+				a->held_back++;
+				continue;
+			}
+			if ((v = am_alarms_stat_value(&x->rec, r->statistic, r->timing)) < 0)
+				continue;
+			judge(a, r, &x->k, x->name, (uint32_t)v, end);
+		}
+	}
+	if (a->anomaly && !held)
+		for (size_t j = 0; j < a->nacc; j++) {
+			struct acc *x = &a->acc[j];
+			struct am_addr addr;
+			if (x->k.sig == 0)
+				continue;
+			hk_addr(&x->k, &addr);
+			am_anomaly_eval(a->anomaly, a->acc_start, a->acc_len, &addr, x->k.port, x->k.sig,
+			    x->name, x->keys, x->nkeys, &x->rec);
+		}
+	a->nacc = 0;
+	if (a->acc_ix.cap)
+		memset(a->acc_ix.slot, 0, a->acc_ix.cap * sizeof(*a->acc_ix.slot));
+	a->acc_start = -1;
+	a->acc_bytes = a->acc_gap = 0;
+}
+
+static size_t
+status_index(const void *elem, am_subid *buf)
+{
+	const struct status *s = elem;
+	struct am_addr addr;
+
+	hk_addr(&s->k, &addr);
+	return am_mib_index_alarm_status(s->k.alarm, &addr, s->k.port, s->k.sig, buf);
+}
+
+static int
+prov_status(void *ctx, const am_subid *idx, size_t len, int after, struct am_mib_alarm_status_row *out)
+{
+	struct am_alarms *a = ctx;
+	const struct status *best = NULL;
+	am_subid bi[AM_OID_MAX], me[AM_OID_MAX];
+	size_t bl = 0;
+
+	/* unsorted: the least index at or after idx */
+	for (size_t i = 0; i < a->nst; i++) {
+		size_t ml = status_index(&a->st[i], me);
+		int c = am_oid_cmp(me, ml, idx, len);
+		if (!a->st[i].evaluated || c < 0 || (after && c == 0))
+			continue;
+		if (best == NULL || am_oid_cmp(me, ml, bi, bl) < 0) {
+			best = &a->st[i];
+			memcpy(bi, me, ml * sizeof(*me));
+			bl = ml;
+		}
+	}
+	if (best == NULL)
+		return 0;
+	memset(out, 0, sizeof(*out));
+	out->alarm = best->k.alarm;
+	hk_addr(&best->k, &out->addr);
+	out->port = best->k.port;
+	out->sig = best->k.sig;
+	out->value = best->value;
+	out->last_event = best->last_event;
+	out->last_change = best->last_change;
+	return 1;
+}
+
+static int
+prov_anomaly(void *ctx, const am_subid *idx, size_t len, int after, struct am_mib_anomaly_row *out)
+{
+	struct am_alarms *a = ctx;
+
+	return a->anomaly ? am_anomaly_row(a->anomaly, idx, len, after, out) : 0;
+}
+
+/* ------------------------------------------------------------ encoding */
+
+#define ROW_VERSION 1
+
+static uint8_t *
+put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+	return p + 4;
+}
+
+static uint32_t
+get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint8_t *
+putstr(uint8_t *p, const char *s)
+{
+	size_t n = strlen(s);
+
+	*p++ = (uint8_t)n;
+	memcpy(p, s, n);
+	return p + n;
+}
+
+size_t
+am_alarms_row_encode(const struct am_mib_alarm_row *r, uint8_t *buf, size_t len)
+{
+	uint8_t tmp[512], *p = tmp;
+
+	*p++ = ROW_VERSION;
+	p = put32(p, r->index);
+	p = putstr(p, r->descr);
+	*p++ = r->target.family;
+	*p++ = r->target_len;
+	memcpy(p, r->target.a, 16);
+	p += 16;
+	p = put32(p, r->target_port);
+	p = putstr(p, r->target_sig);
+	*p++ = (uint8_t)r->statistic;
+	*p++ = (uint8_t)r->timing;
+	p = put32(p, r->rising);
+	p = put32(p, r->falling);
+	*p++ = (uint8_t)r->startup;
+	p = put32(p, r->min_txns);
+	p = put32(p, r->rate_limit);
+	*p++ = (uint8_t)r->storage;
+	*p++ = (uint8_t)r->status;
+	*p++ = r->missing;
+	if ((size_t)(p - tmp) > len)
+		return 0;
+	memcpy(buf, tmp, (size_t)(p - tmp));
+	return (size_t)(p - tmp);
+}
+
+int
+am_alarms_row_decode(struct am_mib_alarm_row *r, const uint8_t *b, size_t len)
+{
+	const uint8_t *p = b, *end = b + len;
+	size_t n;
+
+#define NEED(k) do { if ((size_t)(end - p) < (size_t)(k)) return -1; } while (0)
+	memset(r, 0, sizeof(*r));
+	NEED(5);
+	if (*p++ != ROW_VERSION)
+		return -1;
+	r->index = get32(p);
+	p += 4;
+	NEED(1);
+	n = *p++;
+	NEED(n);
+	if (n >= sizeof(r->descr))
+		return -1;
+	memcpy(r->descr, p, n);
+	p += n;
+	NEED(2 + 16 + 4 + 1);
+	r->target.family = *p++;
+	r->target_len = *p++;
+	memcpy(r->target.a, p, 16);
+	p += 16;
+	r->target_port = (uint16_t)get32(p);
+	p += 4;
+	n = *p++;
+	NEED(n);
+	memcpy(r->target_sig, p, n);
+	p += n;
+	NEED(2 + 8 + 1 + 8 + 3);
+	r->statistic = *p++;
+	r->timing = *p++;
+	r->rising = get32(p);
+	r->falling = get32(p + 4);
+	p += 8;
+	r->startup = *p++;
+	r->min_txns = get32(p);
+	r->rate_limit = get32(p + 4);
+	p += 8;
+	r->storage = *p++;
+	r->status = *p++;
+	r->missing = *p++;
+#undef NEED
+	if (r->index == 0 || r->index > 65535 || r->storage != AM_STORAGE_NONVOLATILE ||
+	    r->status < AM_RS_ACTIVE || r->status > AM_RS_NOT_READY)
+		return -1;
+	return 0;
+}
+
+/* ------------------------------------------------------------ persistence */
+
+static int
+persist_one(struct am_alarms *a, uint32_t index)
+{
+	uint8_t key[4], buf[512];
+	struct am_mib_alarm_row r;
+	size_t n;
+
+	put32(key, index);
+	if (am_alarms_get(a, index, &r) == 0 && r.storage == AM_STORAGE_NONVOLATILE) {
+		n = am_alarms_row_encode(&r, buf, sizeof(buf));
+		return am_store_aux_write(a->store, AM_AUX_ALARM, key, sizeof(key), buf, n);
+	}
+	if (am_alarms_get(a, index, &r) == 0 && r.storage == AM_STORAGE_READONLY)
+		return 0;
+	return am_store_aux_write(a->store, AM_AUX_ALARM, key, sizeof(key), NULL, 0);
+}
+
+void
+am_alarms_tick(struct am_alarms *a)
+{
+	size_t w = 0;
+
+	for (size_t i = 0; i < a->ndirty; i++)
+		if (persist_one(a, a->dirty[i]) < 0)
+			a->dirty[w++] = a->dirty[i];
+	a->ndirty = w;
+}
+
+static void
+on_change_persist(void *ctx, const struct am_mib_alarm_row *row, int gone)
+{
+	struct am_alarms *a = ctx;
+
+	(void)gone;
+	if (a->store == NULL || row->storage == AM_STORAGE_READONLY)
+		return;
+	for (size_t i = 0; i < a->ndirty; i++)
+		if (a->dirty[i] == row->index)
+			return;
+	if (persist_one(a, row->index) == 0)
+		return;
+	a->dirty = am_xrealloc(a->dirty, (a->ndirty + 1) * sizeof(*a->dirty));
+	a->dirty[a->ndirty++] = row->index;
+}
+
+static int
+load_cb(void *ctx, const void *key, size_t klen, const void *val, size_t vlen)
+{
+	struct am_alarms *a = ctx;
+	struct am_mib_alarm_row r;
+
+	if (klen != 4 || am_alarms_row_decode(&r, val, vlen) < 0) {
+		log_warnx("alarm", "a stored alarm row cannot be read: skipped");
+		return 0;
+	}
+	if (am_alarms_put(a, &r) < 0)
+		log_warnx("alarm", "stored alarm %u: the table is full", r.index);
+	return 0;
+}
+
+int
+am_alarms_attach_store(struct am_alarms *a, struct am_store *st)
+{
+	int before = a->n;
+
+	a->store = st;
+	if (a->cb == NULL)
+		am_alarms_on_change(a, on_change_persist, a);
+	if (am_store_aux_walk(st, AM_AUX_ALARM, load_cb, a) < 0)
+		return -1;
+	return a->n - before;
+}
+
+int
+am_alarms_load_config(struct am_alarms *a, const struct am_settings *set)
+{
+	int skipped = 0;
+
+	/* rows no longer in the file go; unchanged rows keep their state */
+	for (int i = a->n - 1; i >= 0; i--) {
+		int keep = 0;
+		if (a->rows[i].storage != AM_STORAGE_READONLY)
+			continue;
+		for (uint32_t k = 0; set && k < set->nalarms && !keep; k++)
+			keep = set->alarms[k].index == a->rows[i].index;
+		if (!keep)
+			remove_at(a, i);
+	}
+	for (uint32_t i = 0; set && i < set->nalarms; i++) {
+		const struct am_alarm_conf *c = &set->alarms[i];
+		struct am_mib_alarm_row r;
+		if (am_alarms_get(a, c->index, &r) == 0 && r.storage != AM_STORAGE_READONLY) {
+			log_warnx("alarm", "alarm %u of the configuration: a manager's row holds that "
+			    "index; skipped", c->index);
+			skipped++;
+			continue;
+		}
+		am_alarms_row_default(&r, c->index);
+		snprintf(r.descr, sizeof(r.descr), "%s", c->descr ? c->descr : "");
+		r.target = c->server;
+		r.target_len = c->server.family == AM_AF_INET ? 4 : c->server.family == AM_AF_INET6 ? 16 : 0;
+		r.target_port = c->port;
+		snprintf(r.target_sig, sizeof(r.target_sig), "%s", c->signature ? c->signature : "");
+		r.statistic = c->statistic;
+		r.timing = c->timing;
+		r.rising = c->rising;
+		r.falling = c->falling;
+		r.startup = c->startup;
+		r.min_txns = c->min_txns;
+		r.rate_limit = c->rate_limit;
+		r.storage = AM_STORAGE_READONLY;
+		r.missing = 0;
+		r.status = am_alarms_row_complete(&r) ? AM_RS_ACTIVE : AM_RS_NOT_READY;
+		{
+			struct am_mib_alarm_row old;
+			if (am_alarms_get(a, c->index, &old) == 0)
+				r.held_back = old.held_back;
+		}
+		if (am_alarms_put(a, &r) < 0)
+			log_warnx("alarm", "alarm %u: the table is full", c->index);
+	}
+	return skipped;
 }

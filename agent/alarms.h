@@ -40,8 +40,60 @@ void am_alarms_row_default(struct am_mib_alarm_row *row, uint32_t index);
  * that fits its type). */
 int am_alarms_row_complete(const struct am_mib_alarm_row *row);
 
-/* The providers of mib.h: alarm (read) and alarm_set (SET). */
+/* The providers of mib.h: alarm (read) and alarm_set (SET), and with
+ * eval_ctx = a: alarm_status, and anomaly when an anomaly detector is set. */
 void am_alarms_tables(struct am_alarms *a, struct am_mib_tables *out);
+
+/* ------------------------------------------------------------ evaluation
+ * Every completed interval: the aggregator's close callback gives each key
+ * that saw transactions (am_alarms_close); the records are summed per
+ * server row and per signature row; when the next interval's first key
+ * arrives, or am_alarms_complete is called (from the main loop, after an
+ * interval closed), the summed interval is evaluated against every active
+ * row: RMON hysteresis per targeted row (artmonAlarmStatusTable), capture
+ * loss against the loss bound, and the anomaly detector (anomaly.h) on
+ * every signature row. */
+struct am_anomaly;
+struct am_agg_row;
+struct am_rec;
+typedef void (*am_alarms_notify_cb)(void *ctx, const struct am_mib_notification *nt);
+void am_alarms_on_notify(struct am_alarms *a, am_alarms_notify_cb cb, void *ctx);
+void am_alarms_set_anomaly(struct am_alarms *a, struct am_anomaly *an);
+/* Capture loss above which response-time alarms are held back (ppm; 0: never). */
+void am_alarms_set_loss_bound(struct am_alarms *a, uint32_t ppm);
+/* Cumulative packets and kernel drops of all capture sources, as last read. */
+void am_alarms_set_capture(struct am_alarms *a, uint64_t packets, uint64_t drops);
+/* The aggregator's close callback (am_agg_close_cb). */
+void am_alarms_close(void *ctx, int64_t start, uint32_t interval_s, const struct am_agg_row *row,
+    const struct am_rec *rec);
+/* Evaluates the interval summed so far, if any. */
+void am_alarms_complete(struct am_alarms *a);
+uint32_t am_alarms_held_back(const struct am_alarms *a);
+/* Loss (ppm) of the last evaluated interval. */
+uint32_t am_alarms_last_loss(const struct am_alarms *a);
+
+/* The value of a statistic (ArtmonStatistic, ArtmonTiming) in a record:
+ * microseconds, transactions or parts per million.  -1 when the record
+ * has no value for it (no transaction with that timing). */
+int64_t am_alarms_stat_value(const struct am_rec *rec, int statistic, int timing);
+
+/* Persistence: loads the nonVolatile rows kept in the store (aux table
+ * AM_AUX_ALARM) and from then on writes every change of a nonVolatile row
+ * there (and deletes rows destroyed or made volatile).  A write that cannot
+ * be made at once (a flush is open) is retried by am_alarms_tick.  Returns
+ * the rows loaded, or -1. */
+struct am_store;
+int am_alarms_attach_store(struct am_alarms *a, struct am_store *st);
+void am_alarms_tick(struct am_alarms *a);
+/* The rows of the configuration file (struct am_settings of rules.h)
+ * replace the readOnly rows; a file row whose index a manager's row holds
+ * is skipped (returned count).  NULL: no rows from the file. */
+struct am_settings;
+int am_alarms_load_config(struct am_alarms *a, const struct am_settings *set);
+
+/* Encoding of a row for the store (nonVolatile rows); decode: 0 or -1. */
+size_t am_alarms_row_encode(const struct am_mib_alarm_row *row, uint8_t *buf, size_t len);
+int am_alarms_row_decode(struct am_mib_alarm_row *row, const uint8_t *buf, size_t len);
 
 #define AM_STORAGE_VOLATILE 2
 #define AM_STORAGE_NONVOLATILE 3

@@ -424,6 +424,11 @@ am_settings_default(struct am_settings *s)
 	s->store = (char *)"/var/lib/artmon";
 	s->netmasklen = 32;
 	s->netmasklen6 = 128;
+	s->anomaly_bound = 4000;
+	s->anomaly_intervals = 2;
+	s->anomaly_min_history = 7;
+	s->anomaly_min_txns = 100;
+	s->anomaly_days = 14;
 	s->max_sessions = 262144;
 	s->memcap = 256ull << 20;
 	s->max_keys = 100000;
@@ -535,13 +540,173 @@ artmon_setting(struct ld *l, const struct kv *kv)
 	} else if (KEY("adu_quiet")) {
 		if (val_duration(l, kv, 1000, &d) == 0)
 			s->adu_quiet = d;
+	} else if (KEY("loss_bound")) {
+		if (val_uint(l, kv, 0, 1000000, &u) == 0)
+			s->loss_bound = (uint32_t)u;
+	} else if (KEY("anomaly_bound")) {
+		if (val_uint(l, kv, 1, UINT32_MAX, &u) == 0)
+			s->anomaly_bound = (uint32_t)u;
+	} else if (KEY("anomaly_intervals")) {
+		if (val_uint(l, kv, 1, 1000, &u) == 0)
+			s->anomaly_intervals = (uint32_t)u;
+	} else if (KEY("anomaly_min_history")) {
+		if (val_uint(l, kv, 2, 100000, &u) == 0)
+			s->anomaly_min_history = (uint32_t)u;
+	} else if (KEY("anomaly_min_transactions")) {
+		if (val_uint(l, kv, 1, UINT32_MAX, &u) == 0)
+			s->anomaly_min_txns = (uint32_t)u;
+	} else if (KEY("anomaly_days")) {
+		if (val_uint(l, kv, 1, 60, &u) == 0)
+			s->anomaly_days = (uint32_t)u;
 	} else {
 		err(l, kv->key, "unknown setting '%s' in the artmon section (expected interface, "
 		    "filter, snaplen, buffer, interval, store, agentx, user, group, sensor, "
 		    "netmasklen, netmasklen6, max_sessions, memcap, max_keys, max_signatures, "
-		    "max_signature_name, regex_match_limit, regex_depth_limit or adu_quiet)", k);
+		    "max_signature_name, regex_match_limit, regex_depth_limit, adu_quiet, loss_bound, "
+		    "anomaly_bound, anomaly_intervals, anomaly_min_history, anomaly_min_transactions, "
+		    "anomaly_days or an alarm N { } block)", k);
 	}
 #undef KEY
+}
+
+/* Room for one more alarm (arena memory is never freed on its own). */
+static struct am_alarm_conf *
+arena_realloc_alarms(struct ld *l, struct am_alarm_conf *old, uint32_t n)
+{
+	struct am_alarm_conf *v;
+
+	if (n & (n - 1) && n != 0)
+		return old;             /* room left: n is not a power of two */
+	v = arena_alloc(l->a, (n ? n * 2 : 1) * sizeof(*v));
+	if (n)
+		memcpy(v, old, n * sizeof(*v));
+	return v;
+}
+
+/* alarm N { descr, server, port, signature, statistic, timing, rising,
+ * falling, startup, min_transactions, rate_limit } */
+static void
+alarm_block(struct ld *l, const struct node *blk)
+{
+	static const char *const stats[] = { "p50", "p90", "p99", "mean", "max", "transactions",
+		"error_rate", "capture_loss", NULL };
+	static const char *const timings[] = { "none", "first", "last", "ack", "think", "rtt", NULL };
+	static const char *const startups[] = { "rising", "falling", "both", NULL };
+	struct am_settings *s = &l->cfg->set;
+	struct am_alarm_conf c;
+	struct kv kv, thr[2];
+	int have_thr[2] = { 0, 0 }, have_timing = 0, i;
+	uint64_t u;
+	char *str, b[96];
+
+	memset(&c, 0, sizeof(c));
+	c.descr = (char *)"";
+	c.signature = (char *)"";
+	c.startup = 1;
+	c.min_txns = 10;
+	if (blk->ntoks != 2 || parse_u64(tok_value(l, &blk->toks[1]), &u) < 0 || u < 1 || u > 65535) {
+		err(l, &blk->toks[0], "expected 'alarm N { ... }' with N from 1 to 65535");
+		return;
+	}
+	c.index = (uint32_t)u;
+	for (uint32_t k = 0; k < s->nalarms; k++)
+		if (s->alarms[k].index == c.index) {
+			err(l, &blk->toks[1], "alarm %u is defined twice", c.index);
+			return;
+		}
+	for (const struct node *n = blk->child; n != NULL; n = n->next) {
+		if (n->block) {
+			err(l, &n->toks[0], "unexpected block '%s' in alarm %u", n->toks[0].text, c.index);
+			continue;
+		}
+		if (get_assign(l, n, &kv) < 0)
+			continue;
+		const char *k = kv.key->text;
+		if (strcasecmp(k, "descr") == 0 || strcasecmp(k, "description") == 0) {
+			if ((str = val_string(l, &kv)) != NULL) {
+				if (strlen(str) > 64)
+					err(l, kv.items[0].t, "the description of alarm %u is longer than 64 bytes",
+					    c.index);
+				else
+					c.descr = str;
+			}
+		} else if (strcasecmp(k, "server") == 0) {
+			if ((str = val_string(l, &kv)) != NULL && strcmp(str, "*") != 0 &&
+			    am_addr_parse(str, &c.server) < 0)
+				err(l, kv.items[0].t, "expected an IPv4 or IPv6 address or \"*\" for 'server', "
+				    "got %s", desc(kv.items[0].t, b, sizeof(b)));
+		} else if (strcasecmp(k, "port") == 0) {
+			if (val_uint(l, &kv, 0, 65535, &u) == 0)
+				c.port = (uint16_t)u;
+		} else if (strcasecmp(k, "signature") == 0) {
+			if ((str = val_string(l, &kv)) != NULL) {
+				if (strlen(str) > 255)
+					err(l, kv.items[0].t, "signature name longer than 255 bytes");
+				else
+					c.signature = str;
+			}
+		} else if (strcasecmp(k, "statistic") == 0) {
+			if ((i = val_choice(l, &kv, stats)) >= 0)
+				c.statistic = i + 1;
+		} else if (strcasecmp(k, "timing") == 0) {
+			if ((i = val_choice(l, &kv, timings)) >= 0)
+				c.timing = i + 1, have_timing = 1;
+		} else if (strcasecmp(k, "rising") == 0) {
+			thr[0] = kv, have_thr[0] = 1;
+		} else if (strcasecmp(k, "falling") == 0) {
+			thr[1] = kv, have_thr[1] = 1;
+		} else if (strcasecmp(k, "startup") == 0) {
+			if ((i = val_choice(l, &kv, startups)) >= 0)
+				c.startup = i + 1;
+		} else if (strcasecmp(k, "min_transactions") == 0) {
+			if (val_uint(l, &kv, 0, UINT32_MAX, &u) == 0)
+				c.min_txns = (uint32_t)u;
+		} else if (strcasecmp(k, "rate_limit") == 0) {
+			int64_t d;
+			if (val_duration(l, &kv, 0, &d) == 0)
+				c.rate_limit = (uint32_t)(d / AM_USEC > UINT32_MAX ? UINT32_MAX : d / AM_USEC);
+		} else {
+			err(l, kv.key, "unknown setting '%s' in alarm %u (expected descr, server, port, "
+			    "signature, statistic, timing, rising, falling, startup, min_transactions "
+			    "or rate_limit)", k, c.index);
+		}
+	}
+	if (c.statistic == 0) {
+		err(l, &blk->toks[0], "alarm %u needs a statistic", c.index);
+		return;
+	}
+	if (!have_timing)
+		c.timing = c.statistic <= 5 ? 2 : 1;
+	if (c.statistic <= 5 ? c.timing == 1 : c.timing != 1) {
+		err(l, &blk->toks[0], "alarm %u: %s", c.index, c.statistic <= 5 ?
+		    "a timing statistic needs a timing other than none" :
+		    "transactions, error_rate and capture_loss take no timing");
+		return;
+	}
+	for (int t = 0; t < 2; t++) {
+		int64_t d;
+		uint32_t *dst = t == 0 ? &c.rising : &c.falling;
+		if (!have_thr[t]) {
+			err(l, &blk->toks[0], "alarm %u needs a %s threshold", c.index, t ? "falling" : "rising");
+			return;
+		}
+		if (c.statistic <= 5) {
+			/* a duration; bare numbers are seconds as everywhere */
+			if (val_duration(l, &thr[t], 0, &d) < 0)
+				return;
+			*dst = (uint32_t)(d > UINT32_MAX ? UINT32_MAX : d);
+		} else {
+			if (val_uint(l, &thr[t], 0, c.statistic == 6 ? UINT32_MAX : 1000000, &u) < 0)
+				return;
+			*dst = (uint32_t)u;
+		}
+	}
+	if (c.rising < c.falling) {
+		err(l, &blk->toks[0], "alarm %u: the rising threshold is below the falling one", c.index);
+		return;
+	}
+	s->alarms = arena_realloc_alarms(l, s->alarms, s->nalarms);
+	s->alarms[s->nalarms++] = c;
 }
 
 static void
@@ -550,9 +715,14 @@ artmon_section(struct ld *l, const struct node *blk)
 	struct kv kv;
 
 	for (const struct node *n = blk->child; n != NULL; n = n->next) {
+		if (n->block && is_word(&n->toks[0], "alarm")) {
+			alarm_block(l, n);
+			continue;
+		}
 		if (n->block) {
 			err(l, &n->toks[0], "unexpected block '%s' in the artmon section "
-			    "(expected settings such as 'interface = \"eth0\";')", n->toks[0].text);
+			    "(expected settings such as 'interface = \"eth0\";' or 'alarm N { ... }')",
+			    n->toks[0].text);
 			continue;
 		}
 		if (get_assign(l, n, &kv) == 0)

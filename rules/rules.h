@@ -220,6 +220,32 @@ struct am_settings {
 	uint32_t regex_match_limit;  /* PCRE2 match limit (100000) */
 	uint32_t regex_depth_limit;  /* PCRE2 depth limit (1000) */
 	int64_t adu_quiet;           /* ADU quiet time, microseconds (500 ms) */
+	/* alarms and anomalies (artmond, issue 7) */
+	struct am_alarm_conf *alarms; /* `alarm N { }` blocks, in file order */
+	uint32_t nalarms;
+	uint32_t loss_bound;         /* ppm; 0: alarms are never held back */
+	uint32_t anomaly_bound;      /* thousandths (4000) */
+	uint32_t anomaly_intervals;  /* (2) */
+	uint32_t anomaly_min_history; /* past intervals (7) */
+	uint32_t anomaly_min_txns;   /* (100) */
+	uint32_t anomaly_days;       /* (14) */
+};
+
+/* An `alarm N { ... }` block of the artmon section: a readOnly row of
+ * artmonAlarmTable (values as ARTMON-MIB defines them). */
+struct am_alarm_conf {
+	uint32_t index;              /* 1..65535 */
+	char *descr;                 /* "" when not given */
+	struct am_addr server;       /* family 0: any server */
+	uint16_t port;               /* 0: any */
+	char *signature;             /* "": server rows, "*": every signature */
+	int statistic;               /* ArtmonStatistic: 1 p50 .. 5 max, 6 transactions,
+	                              * 7 errorRate, 8 captureLoss */
+	int timing;                  /* ArtmonTiming: 1 none, 2 first .. 6 rtt */
+	uint32_t rising, falling;    /* microseconds, transactions or ppm */
+	int startup;                 /* 1 rising, 2 falling, 3 both */
+	uint32_t min_txns;           /* (10) */
+	uint32_t rate_limit;         /* seconds (0) */
 };
 
 struct am_rules_rt;            /* signature table and counters (mutable) */
