@@ -347,11 +347,8 @@ ieq(const uint8_t *s, size_t n, const char *lit)
 	return 1;
 }
 
-static int
-eq(const uint8_t *s, size_t n, const char *lit)
-{
-	return n == strlen(lit) && memcmp(s, lit, n) == 0;
-}
+/* Equality with a string literal. */
+#define EQ(s, n, lit) ((n) == sizeof(lit) - 1 && memcmp((s), (lit), sizeof(lit) - 1) == 0)
 
 /* Space-separated tokens of s[0..n): up to max, returns how many. */
 #define MAXTOK 24
@@ -659,9 +656,9 @@ http_reqline(struct fc *c, const struct line *ln)
 		return;
 	}
 	uint16_t kind = 0;
-	if (eq(ln->h, ml, "HEAD"))
+	if (EQ(ln->h, ml, "HEAD"))
 		kind = HK_HEAD;
-	else if (eq(ln->h, ml, "CONNECT"))
+	else if (EQ(ln->h, ml, "CONNECT"))
 		kind = HK_CONNECT;
 	if (req_start(c, 0, kind, 1) != 0)
 		return;
@@ -1711,14 +1708,14 @@ mc_cmd(struct fc *c, const struct line *ln)
 	int whole = !ln->trunc && ln->hl <= AM_FR_TAIL;  /* tt holds every token */
 	const struct toks *last = &tt;
 	int tn = last->n;
-	if (tn > 0 && eq(last->s[tn - 1], last->l[tn - 1], "noreply")) {
+	if (tn > 0 && EQ(last->s[tn - 1], last->l[tn - 1], "noreply")) {
 		noreply = 1;
 		tn--;
 	}
-	if (eq(cmd, cl, "set") || eq(cmd, cl, "add") || eq(cmd, cl, "replace") ||
-	    eq(cmd, cl, "append") || eq(cmd, cl, "prepend") || eq(cmd, cl, "cas")) {
+	if (EQ(cmd, cl, "set") || EQ(cmd, cl, "add") || EQ(cmd, cl, "replace") ||
+	    EQ(cmd, cl, "append") || EQ(cmd, cl, "prepend") || EQ(cmd, cl, "cas")) {
 		/* <cmd> <key> <flags> <exptime> <bytes> [<cas>] [noreply] */
-		int cas = eq(cmd, cl, "cas"), k = tn - 1 - cas;
+		int cas = EQ(cmd, cl, "cas"), k = tn - 1 - cas;
 		int minimum = whole ? 5 + cas : 1 + cas;
 		if (tn < minimum || k < 0 || parse_u64(last->s[k], last->l[k], &x) != 0 ||
 		    x > MAXBODY) {
@@ -1726,7 +1723,7 @@ mc_cmd(struct fc *c, const struct line *ln)
 			return;
 		}
 		data = (int64_t)x;
-	} else if (eq(cmd, cl, "ms")) {
+	} else if (EQ(cmd, cl, "ms")) {
 		if (ln->trunc) {
 			lose(c, AM_FR_LOST_LONG);
 			return;
@@ -1739,27 +1736,27 @@ mc_cmd(struct fc *c, const struct line *ln)
 			return;
 		data = (int64_t)x;
 		noreply = 0;
-	} else if (eq(cmd, cl, "mg") || eq(cmd, cl, "md") || eq(cmd, cl, "ma") ||
-	    eq(cmd, cl, "me") || eq(cmd, cl, "mn")) {
+	} else if (EQ(cmd, cl, "mg") || EQ(cmd, cl, "md") || EQ(cmd, cl, "ma") ||
+	    EQ(cmd, cl, "me") || EQ(cmd, cl, "mn")) {
 		if (mc_quiet(c, &t, 2))
 			return;
 		noreply = 0;
-	} else if (eq(cmd, cl, "get") || eq(cmd, cl, "gets") || eq(cmd, cl, "gat") ||
-	    eq(cmd, cl, "gats")) {
+	} else if (EQ(cmd, cl, "get") || EQ(cmd, cl, "gets") || EQ(cmd, cl, "gat") ||
+	    EQ(cmd, cl, "gats")) {
 		kind = MK_MULTI | (cmd[cl - 1] == 's' ? MK_CAS : 0);
 		noreply = 0;
-	} else if (eq(cmd, cl, "stats")) {
-		int single = t.n >= 2 && (eq(t.s[1], t.l[1], "reset") ||
-		    (eq(t.s[1], t.l[1], "detail") && t.n >= 3 && !eq(t.s[2], t.l[2], "dump")));
+	} else if (EQ(cmd, cl, "stats")) {
+		int single = t.n >= 2 && (EQ(t.s[1], t.l[1], "reset") ||
+		    (EQ(t.s[1], t.l[1], "detail") && t.n >= 3 && !EQ(t.s[2], t.l[2], "dump")));
 		kind = single ? 0 : MK_MULTI;
 		noreply = 0;
-	} else if (eq(cmd, cl, "lru_crawler")) {
-		if (t.n >= 2 && (eq(t.s[1], t.l[1], "metadump") || eq(t.s[1], t.l[1], "mgdump")))
+	} else if (EQ(cmd, cl, "lru_crawler")) {
+		if (t.n >= 2 && (EQ(t.s[1], t.l[1], "metadump") || EQ(t.s[1], t.l[1], "mgdump")))
 			kind = MK_MULTI;
-	} else if (eq(cmd, cl, "watch")) {
+	} else if (EQ(cmd, cl, "watch")) {
 		lose(c, AM_FR_LOST_UNSUPPORTED);
 		return;
-	} else if (eq(cmd, cl, "quit")) {
+	} else if (EQ(cmd, cl, "quit")) {
 		noreply = 1;
 	}
 	if (req_start(c, noreply, kind, 1) != 0)
@@ -1787,10 +1784,13 @@ mc_reply(struct fc *c, const struct line *ln)
 	if (!f->resp_on && resp_start(c, -1) != 0)
 		return;
 	uint16_t kind = f->q.kind[d->rq % AM_FR_MAXQ];
-	tokenize(ln->h, ln->hl, &t);
-	const uint8_t *w = t.n ? t.s[0] : ln->h;
-	size_t wl = t.n ? t.l[0] : 0;
-	if (eq(w, wl, "VALUE")) {
+	const uint8_t *sp = memchr(ln->h, ' ', ln->hl);
+	const uint8_t *w = ln->h;
+	size_t wl = sp ? (size_t)(sp - ln->h) : ln->hl;
+	t.n = 0;
+	if (wl > 0 && w[0] == 'V')
+		tokenize(ln->h, ln->hl, &t);      /* VALUE and VA carry lengths */
+	if (EQ(w, wl, "VALUE")) {
 		/* VALUE <key> <flags> <bytes> [<cas>] */
 		int ok;
 		if (ln->trunc) {
@@ -1805,16 +1805,16 @@ mc_reply(struct fc *c, const struct line *ln)
 			return;
 		}
 		skip_then(c, x + 2, (kind & MK_MULTI) ? A_NONE : A_MC_END);
-	} else if (eq(w, wl, "VA")) {
+	} else if (EQ(w, wl, "VA")) {
 		if (t.n < 2 || parse_u64(t.s[1], t.l[1], &x) != 0 || x > MAXBODY) {
 			lose(c, AM_FR_LOST_GARBAGE);
 			return;
 		}
 		skip_then(c, x + 2, (kind & MK_MULTI) ? A_NONE : A_MC_END);
-	} else if (eq(w, wl, "ERROR") || eq(w, wl, "CLIENT_ERROR") || eq(w, wl, "SERVER_ERROR")) {
+	} else if (EQ(w, wl, "ERROR") || EQ(w, wl, "CLIENT_ERROR") || EQ(w, wl, "SERVER_ERROR")) {
 		d->status = 1;
 		mc_resp_end(c);
-	} else if (eq(w, wl, "END") || eq(w, wl, "EN") || !(kind & MK_MULTI)) {
+	} else if (EQ(w, wl, "END") || EQ(w, wl, "EN") || !(kind & MK_MULTI)) {
 		/* (lru_crawler mgdump ends with EN) */
 		mc_resp_end(c);
 	}
