@@ -2,6 +2,7 @@
  * doc/anomaly.md. */
 #include "config.h"
 #include "agent/anomaly.h"
+#include "common/log.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -380,6 +381,8 @@ am_anomaly_eval(struct am_anomaly *an, am_time_t start, uint32_t interval_s,
 		return;
 	}
 	r->score = baseline_score(&r->b, q);
+	log_debug("alarm", "anomaly: signature %u at %lld: score %u (history %d, baseline p50 %u p90 %u)",
+	    r->sig, (long long)(start / AM_USEC), r->score, r->b.n, r->b.p50, r->b.p90);
 	if (r->score > an->cfg.bound) {
 		r->beyond++;
 		r->within = 0;
@@ -394,10 +397,12 @@ am_anomaly_eval(struct am_anomaly *an, am_time_t start, uint32_t interval_s,
 	if (r->state == 2 && r->beyond >= an->cfg.intervals) {
 		r->state = 3;
 		r->last_change = end;
+		log_info("alarm", "anomaly detected: signature %s (%u), score %u", sig_name, r->sig, r->score);
 		notify(an, r, sig_name, 1, end);
 	} else if (r->state == 3 && r->within >= an->cfg.intervals) {
 		r->state = 2;
 		r->last_change = end;
+		log_info("alarm", "anomaly cleared: signature %s (%u), score %u", sig_name, r->sig, r->score);
 		notify(an, r, sig_name, 0, end);
 	}
 }
