@@ -347,6 +347,13 @@ ieq(const uint8_t *s, size_t n, const char *lit)
 	return 1;
 }
 
+/* ch is one of the characters of set (never the terminating NUL). */
+static int
+in_set(const char *set, int ch)
+{
+	return ch != 0 && strchr(set, ch) != NULL;
+}
+
 /* Equality with a string literal. */
 #define EQ(s, n, lit) ((n) == sizeof(lit) - 1 && memcmp((s), (lit), sizeof(lit) - 1) == 0)
 
@@ -599,7 +606,7 @@ static int
 is_tchar(int ch)
 {
 	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-	    (ch && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
+	    in_set("!#$%&'*+-.^_`|~", ch);
 }
 
 static void
@@ -1079,7 +1086,7 @@ resp_s_line(struct fc *c, const struct line *ln)
 		return;
 	}
 	int type = ln->h[0];
-	if (!strchr("+-:_,#($!=*~>%|", type)) {
+	if (!in_set("+-:_,#($!=*~>%|", type)) {
 		lose(c, AM_FR_LOST_GARBAGE);
 		return;
 	}
@@ -1212,7 +1219,7 @@ pg_c_step(struct fc *c, const uint8_t *p, size_t n)
 	int type = d->line[0];
 	uint32_t len = be32(d->line + 1);
 	line_reset(d);
-	if (!strchr("BCcdDEfFHpPQSX", type) || len < 4 || len > (1u << 30)) {
+	if (!in_set("BCcdDEfFHpPQSX", type) || len < 4 || len > (1u << 30)) {
 		lose(c, AM_FR_LOST_GARBAGE);
 		return;
 	}
@@ -1234,7 +1241,7 @@ pg_c_step(struct fc *c, const uint8_t *p, size_t n)
 	if (!f->req_on && req_start(c, type == 'X', 0, 0) != 0)
 		return;
 	/* a batch ends at Sync, a simple Query, a FunctionCall or Terminate */
-	skip_then(c, body, strchr("SQFX", type) ? A_REQ_END : A_NONE);
+	skip_then(c, body, in_set("SQFX", type) ? A_REQ_END : A_NONE);
 }
 
 static void
@@ -1263,7 +1270,7 @@ pg_s_step(struct fc *c, const uint8_t *p, size_t n)
 	int type = d->line[0];
 	uint32_t len = be32(d->line + 1);
 	line_reset(d);
-	if (!strchr("RKZCTDEINAS123nstGHWdcVv", type) || len < 4 || len > (1u << 30)) {
+	if (!in_set("RKZCTDEINAS123nstGHWdcVv", type) || len < 4 || len > (1u << 30)) {
 		lose(c, AM_FR_LOST_GARBAGE);
 		return;
 	}

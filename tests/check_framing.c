@@ -995,6 +995,16 @@ START_TEST(test_pgsql_tls_and_garbage)
 	ex("L0:garbage@5");
 	check_script();
 
+	/* a NUL type byte once started */
+	sc_init(AM_FR_PGSQL);
+	sc_seg(0);
+	ex("Q1@0");
+	pg_msg('Q', "select 1\0", 9);
+	ex("q1@%llu", at(0));
+	sc_put("\0\0\0\0\4", 5);
+	ex("L0:garbage@%llu", at(0));
+	check_script();
+
 	/* a length that cannot be */
 	sc_init(AM_FR_PGSQL);
 	sc_seg(0);
