@@ -58,6 +58,7 @@ struct am_alarms {
 	am_time_t acc_start;       /* interval being summed, -1 none */
 	uint32_t acc_len;
 	uint64_t acc_bytes, acc_gap;
+	uint64_t conn_gap;         /* gaps of ended connections, not yet in an interval */
 	struct acc *acc;
 	size_t nacc, capacc;       /* capacc entries have an initialised record */
 	struct hindex acc_ix;
@@ -543,6 +544,15 @@ am_alarms_set_loss_bound(struct am_alarms *a, uint32_t ppm)
 }
 
 void
+am_alarms_add_gap(struct am_alarms *a, int64_t last_ts, uint64_t bytes)
+{
+	if (a->acc_start >= 0 && last_ts < a->acc_start + (am_time_t)a->acc_len * AM_USEC)
+		a->acc_gap += bytes;
+	else
+		a->conn_gap += bytes;
+}
+
+void
 am_alarms_set_capture(struct am_alarms *a, uint64_t packets, uint64_t drops)
 {
 	a->packets = packets;
@@ -655,10 +665,13 @@ am_alarms_close(void *ctx, int64_t start, uint32_t interval_s, const struct am_a
 
 	if (a->acc_start >= 0 && start != a->acc_start)
 		am_alarms_complete(a);
+	if (a->acc_start < 0) {
+		a->acc_gap += a->conn_gap;
+		a->conn_gap = 0;
+	}
 	a->acc_start = start;
 	a->acc_len = interval_s;
 	a->acc_bytes += rec->bytes[0] + rec->bytes[1];
-	a->acc_gap += rec->gap_bytes;
 	if (key->overflow || key->server.family == 0)
 		return;
 	hk_make(&k, 0, &key->server, key->server_port, 0);
@@ -751,6 +764,9 @@ judge(struct am_alarms *a, const struct am_mib_alarm_row *r, const struct hkey *
 		return;
 	s->last_event = ev;
 	s->last_change = end;
+	log_info("alarm", "alarm %u %s: %s%s value %u, threshold %u", r->index,
+	    ev == 2 ? "rising" : "falling", name, name[0] ? "," : "", value,
+	    ev == 2 ? r->rising : r->falling);
 	if (r->rate_limit && s->last_sent && end - s->last_sent < (am_time_t)r->rate_limit * AM_USEC)
 		return;
 	s->last_sent = end;
@@ -796,8 +812,15 @@ am_alarms_complete(struct am_alarms *a)
 	a->drops_seen = a->drops;
 	a->last_loss = loss >= 1 ? 1000000 : (uint32_t)(loss * 1e6 + 0.5);
 	held = a->loss_bound > 0 && a->last_loss > a->loss_bound;
+	log_debug("alarm", "interval %lld: capture loss %u ppm (gap %llu of %llu bytes, %llu of %llu "
+	    "packets dropped)", (long long)(a->acc_start / AM_USEC), a->last_loss,
+	    (unsigned long long)a->acc_gap, (unsigned long long)(a->acc_bytes + a->acc_gap),
+	    (unsigned long long)dd, (unsigned long long)(dp + dd));
 	if (a->loss_bound > 0 && held != a->loss_high) {
 		a->loss_high = held;
+		log_info("alarm", "capture loss %u ppm %s the bound of %u ppm%s", a->last_loss,
+		    held ? "above" : "back within", a->loss_bound,
+		    held ? ": response-time alarms held back" : "");
 		loss_event(a, held, a->last_loss, end);
 	}
 	hk_make(&sensor, 0, NULL, 0, 0);

@@ -63,6 +63,11 @@ void am_alarms_set_anomaly(struct am_alarms *a, struct am_anomaly *an);
 void am_alarms_set_loss_bound(struct am_alarms *a, uint32_t ppm);
 /* Cumulative packets and kernel drops of all capture sources, as last read. */
 void am_alarms_set_capture(struct am_alarms *a, uint64_t packets, uint64_t drops);
+/* Bytes a connection that ended never showed (sequence gaps), with the
+ * time of its last packet: counted in the capture loss of the interval
+ * that holds that time (or of the next one to be evaluated, when that one
+ * was evaluated already). */
+void am_alarms_add_gap(struct am_alarms *a, int64_t last_ts, uint64_t bytes);
 /* The aggregator's close callback (am_agg_close_cb). */
 void am_alarms_close(void *ctx, int64_t start, uint32_t interval_s, const struct am_agg_row *row,
     const struct am_rec *rec);

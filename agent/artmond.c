@@ -335,6 +335,7 @@ cb_conn_end(void *ctx, const struct am_conn *c)
 
 	if (c->src_index < MAX_INPUTS)
 		d->gap[c->src_index] += c->gap_bytes[0] + c->gap_bytes[1];
+	am_alarms_add_gap(d->alarms, c->last_ts, c->gap_bytes[0] + c->gap_bytes[1]);
 }
 
 static void
