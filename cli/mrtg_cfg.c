@@ -545,6 +545,15 @@ print_html(FILE *out, const char *s)
 	}
 }
 
+/* Text for a comment line: control characters become spaces, so that a
+ * name never ends the comment. */
+static void
+print_plain(FILE *out, const char *s)
+{
+	for (; *s; s++)
+		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s, out);
+}
+
 /* An MRTG target name: the sensor's name (so that the configurations of
  * several sensors can be joined), the address and port, the signature id;
  * lower case letters, digits, '.', '_' and '-' only. */
@@ -589,7 +598,13 @@ print_target(FILE *out, const char *snmp_target, const char *name,
 	     const struct oid *p50, const struct oid *p90, const char *sensor,
 	     const char *what, const char *label)
 {
-	fprintf(out, "\n# %s%s%s\n", what, label[0] ? ": " : "", label);
+	fputs("\n# ", out);
+	print_plain(out, what);
+	if (label[0]) {
+		fputs(": ", out);
+		print_plain(out, label);
+	}
+	fputc('\n', out);
 	fprintf(out, "Target[%s]: ", name);
 	print_oid(out, p50);
 	fputc('&', out);
@@ -823,7 +838,9 @@ cmd_mrtg_cfg(int argc, char **argv)
 	time_t now = time(NULL);
 	char when[64];
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", gmtime(&now));
-	fprintf(out, "# MRTG configuration for the artmon sensor \"%s\" at %s,\n", sensor, where);
+	fputs("# MRTG configuration for the artmon sensor \"", out);
+	print_plain(out, sensor);
+	fprintf(out, "\" at %s,\n", where);
 	fprintf(out, "# written by artmon mrtg-cfg %s on %s:\n", PACKAGE_VERSION, when);
 	fprintf(out, "# %zu server row(s), %zu signature row(s) of ARTMON-MIB.\n", servers.n, sigs.n);
 	fprintf(out, "# Each target graphs artmonServerIntFirstP50/P90 (servers) or\n"
