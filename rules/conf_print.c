@@ -187,6 +187,25 @@ am_config_print(const struct am_config *cfg, FILE *out)
 		s->max_signatures, s->max_signature_name);
 	fprintf(out, "  regex_match_limit %u, regex_depth_limit %u, adu_quiet %s\n",
 		s->regex_match_limit, s->regex_depth_limit, b1);
+	fprintf(out, "  loss_bound %u, anomaly_bound %u, anomaly_intervals %u, anomaly_min_history %u, "
+		"anomaly_min_transactions %u, anomaly_days %u\n", s->loss_bound, s->anomaly_bound,
+		s->anomaly_intervals, s->anomaly_min_history, s->anomaly_min_txns, s->anomaly_days);
+	for (uint32_t i = 0; i < s->nalarms; i++) {
+		static const char *const stats[] = { "?", "p50", "p90", "p99", "mean", "max",
+			"transactions", "error_rate", "capture_loss" };
+		static const char *const timings[] = { "?", "none", "first", "last", "ack", "think", "rtt" };
+		static const char *const startups[] = { "?", "rising", "falling", "both" };
+		const struct am_alarm_conf *a = &s->alarms[i];
+		char addr[AM_ADDRSTRLEN];
+		fprintf(out, "  alarm %u \"%s\": %s of %s, server %s port %u signature \"%s\", "
+			"rising %u falling %u, startup %s, min_transactions %u, rate_limit %us\n",
+			a->index, a->descr, stats[a->statistic > 0 && a->statistic <= 8 ? a->statistic : 0],
+			timings[a->timing > 0 && a->timing <= 6 ? a->timing : 0],
+			a->server.family ? am_addr_fmt(&a->server, addr, sizeof(addr)) : "*", a->port,
+			a->signature, a->rising, a->falling,
+			startups[a->startup > 0 && a->startup <= 3 ? a->startup : 0], a->min_txns,
+			a->rate_limit);
+	}
 	fprintf(out, "generic: %u rule%s\n", cfg->nrules, cfg->nrules == 1 ? "" : "s");
 	for (uint32_t i = 0; i < cfg->nrules; i++)
 		print_rule(out, cfg, &cfg->rules[i]);
