@@ -20,7 +20,8 @@
  * A zero time step with flags 0xff calls am_tracker_tick instead.
  *
  * Every event is checked against what the tracker promises: timings -1 or
- * >= 0 and ordered (think <= first <= last <= ack), instants inside the
+ * >= 0 and ordered (think <= first <= last <= ack; a complete exchange with
+ * a response has its last byte; no response, no timings), instants inside the
  * connection's life, known outcomes, bounds kept. */
 #include "config.h"
 #include "capture/tracker.h"
@@ -72,13 +73,18 @@ static void on_txn(void *vctx, const struct am_conn *conn, const struct am_txn *
 	CHECK(am_outcome_name(t->outcome) != NULL);
 	CHECK(valid_timing(t->first) && valid_timing(t->last) && valid_timing(t->ack) && valid_timing(t->think));
 	if (t->first >= 0) {
-		CHECK(t->last >= t->first);
+		/* a complete exchange has its response's last byte; one cut short
+		 * (reset, timeout, open at the end, evicted) may not */
+		if (t->outcome == AM_OUT_COMPLETE)
+			CHECK(t->last >= 0);
+		if (t->last >= 0)
+			CHECK(t->last >= t->first);
 		if (t->think >= 0)
 			CHECK(t->think <= t->first);
 		if (t->ack >= 0)
-			CHECK(t->ack >= t->last);
+			CHECK(t->ack >= t->last && t->last >= 0);
 	} else {
-		CHECK(t->last == -1 && t->think == -1);
+		CHECK(t->last == -1 && t->think == -1 && t->ack == -1);
 	}
 	if (t->req_first && t->resp_first)
 		CHECK(t->resp_first >= t->req_first);
