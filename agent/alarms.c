@@ -59,6 +59,7 @@ struct am_alarms {
 	uint32_t acc_len;
 	uint64_t acc_bytes, acc_gap;
 	uint64_t conn_gap;         /* gaps of ended connections, not yet in an interval */
+	size_t anomaly_turn;       /* first row of the next anomaly pass */
 	struct acc *acc;
 	size_t nacc, capacc;       /* capacc entries have an initialised record */
 	struct hindex acc_ix;
@@ -849,16 +850,27 @@ am_alarms_complete(struct am_alarms *a)
 			judge(a, r, &x->k, x->name, (uint32_t)v, end);
 		}
 	}
-	if (a->anomaly && !held)
-		for (size_t j = 0; j < a->nacc; j++) {
-			struct acc *x = &a->acc[j];
+	if (a->anomaly && !held && a->nacc > 0) {
+		/* start where the last pass stopped, so that rows whose
+		 * baseline waits for time are served in turn */
+		size_t first = a->anomaly_turn % a->nacc;
+		int seen_deferred = 0;
+		am_anomaly_pass(a->anomaly);
+		for (size_t i = 0; i < a->nacc; i++) {
+			struct acc *x = &a->acc[(first + i) % a->nacc];
 			struct am_addr addr;
 			if (x->k.sig == 0)
 				continue;
 			hk_addr(&x->k, &addr);
+			uint64_t before = am_anomaly_deferred(a->anomaly);
 			am_anomaly_eval(a->anomaly, a->acc_start, a->acc_len, &addr, x->k.port, x->k.sig,
 			    x->name, x->keys, x->nkeys, &x->rec);
+			if (am_anomaly_deferred(a->anomaly) != before && !seen_deferred) {
+				a->anomaly_turn = first + i;
+				seen_deferred = 1;
+			}
 		}
+	}
 	a->nacc = 0;
 	if (a->acc_ix.cap)
 		memset(a->acc_ix.slot, 0, a->acc_ix.cap * sizeof(*a->acc_ix.slot));

@@ -39,6 +39,8 @@ struct am_anomaly {
 	size_t n, cap;
 	am_anomaly_notify_cb cb;
 	void *ctx;
+	int64_t budget, spent;     /* baseline building per pass, microseconds */
+	uint64_t deferred;
 };
 
 void
@@ -60,7 +62,26 @@ am_anomaly_new(const struct am_anomaly_cfg *cfg, struct am_store *st)
 	if (cfg)
 		am_anomaly_set_cfg(an, cfg);
 	an->st = st;
+	an->budget = 100000;
 	return an;
+}
+
+void
+am_anomaly_set_budget(struct am_anomaly *an, int64_t us)
+{
+	an->budget = us;
+}
+
+void
+am_anomaly_pass(struct am_anomaly *an)
+{
+	an->spent = 0;
+}
+
+uint64_t
+am_anomaly_deferred(const struct am_anomaly *an)
+{
+	return an->deferred;
 }
 
 void
@@ -366,10 +387,19 @@ am_anomaly_eval(struct am_anomaly *an, am_time_t start, uint32_t interval_s,
 	am_time_t end = start + (am_time_t)interval_s * AM_USEC;
 	double q[NB];
 
-	if (r->hour != start / HOUR_US)
-		load_baseline(an, r, start, interval_s, key_ids, nkeys);
+	/* too few transactions: not scored (and no baseline read) */
 	if (rec->t[AM_T_FIRST].count < an->cfg.min_txns || am_anomaly_qf(&rec->t[AM_T_FIRST], q) < 0)
 		return;
+	if (r->hour != start / HOUR_US) {
+		am_time_t t0;
+		if (an->spent >= an->budget) {
+			an->deferred++;
+			return;
+		}
+		t0 = am_now_mono();
+		load_baseline(an, r, start, interval_s, key_ids, nkeys);
+		an->spent += am_now_mono() - t0;
+	}
 	if (r->b.n < (int)an->cfg.min_history) {
 		if (r->state == 3)
 			notify(an, r, sig_name, 0, end);

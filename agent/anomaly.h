@@ -46,6 +46,16 @@ void am_anomaly_get_cfg(const struct am_anomaly *an, struct am_anomaly_cfg *cfg)
 typedef void (*am_anomaly_notify_cb)(void *ctx, const struct am_mib_notification *nt);
 void am_anomaly_on_notify(struct am_anomaly *an, am_anomaly_notify_cb cb, void *ctx);
 
+/* Reading baselines from the store costs about a millisecond per row and
+ * hour: one evaluation pass (the rows of one interval) builds baselines for
+ * at most this long (microseconds; default 100 ms), so that SNMP stays
+ * responsive; rows left over are not scored in that interval and are
+ * built in the next ones.  Call am_anomaly_pass before each pass. */
+void am_anomaly_set_budget(struct am_anomaly *an, int64_t us);
+void am_anomaly_pass(struct am_anomaly *an);
+/* Rows not scored because the pass ran out of time for baselines. */
+uint64_t am_anomaly_deferred(const struct am_anomaly *an);
+
 /* One signature row's completed interval [start, start + interval_s)
  * (microseconds); key_ids: the store keys whose records make the row. */
 void am_anomaly_eval(struct am_anomaly *an, am_time_t start, uint32_t interval_s,

@@ -503,6 +503,41 @@ START_TEST(test_score)
 }
 END_TEST
 
+START_TEST(test_anomaly_budget)
+{
+	struct am_anomaly *an = am_anomaly_new(NULL, NULL);
+	struct am_rec rec;
+	struct am_addr addr;
+	uint32_t key = 1;
+	struct am_mib_anomaly_row row;
+	am_subid idx[1] = { 0 };
+
+	am_rec_init(&rec);
+	for (int i = 0; i < 200; i++)
+		am_hist_add(&rec.t[AM_T_FIRST], 20000 + (uint64_t)i);
+	rec.count = 200;
+	am_addr_parse("192.0.2.10", &addr);
+	/* no time for baselines: not scored, counted */
+	am_anomaly_set_budget(an, 0);
+	am_anomaly_pass(an);
+	am_anomaly_eval(an, T0, 300, &addr, 80, 1, "GET", &key, 1, &rec);
+	ck_assert_uint_eq(am_anomaly_deferred(an), 1);
+	/* with time: built (no store, so no history: learning) */
+	am_anomaly_set_budget(an, 100000);
+	am_anomaly_pass(an);
+	am_anomaly_eval(an, T0, 300, &addr, 80, 1, "GET", &key, 1, &rec);
+	ck_assert_uint_eq(am_anomaly_deferred(an), 1);
+	ck_assert_int_eq(am_anomaly_row(an, idx, 0, 0, &row), 1);
+	ck_assert_int_eq(row.state, 1);
+	ck_assert_uint_eq(row.history, 0);
+	ck_assert_uint_eq(row.port, 80);
+	ck_assert_uint_eq(row.id, 1);
+	ck_assert_uint_eq(am_anomaly_active(an), 0);
+	am_rec_free(&rec);
+	am_anomaly_free(an);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -519,6 +554,7 @@ suite(void)
 	tcase_add_test(tc, test_config_blocks);
 	tcase_add_test(tc, test_quantile_function);
 	tcase_add_test(tc, test_score);
+	tcase_add_test(tc, test_anomaly_budget);
 	suite_add_tcase(s, tc);
 	return s;
 }
