@@ -32,6 +32,15 @@ struct row {
 	struct baseline b;
 };
 
+/* A quantile function to store (or, vlen 0, one to delete). */
+#define QF_KLEN 31
+#define QF_VLEN (1 + 4 + 2 * NB)
+struct qf_put {
+	uint8_t key[QF_KLEN];
+	uint8_t val[QF_VLEN];
+	size_t vlen;
+};
+
 struct am_anomaly {
 	struct am_anomaly_cfg cfg;
 	struct am_store *st;
@@ -41,6 +50,11 @@ struct am_anomaly {
 	void *ctx;
 	int64_t budget, spent;     /* baseline building per pass, microseconds */
 	uint64_t deferred;
+	/* quantile functions for the store: new ones, and those given to a
+	 * flush whose commit is not known yet (written again on a retry) */
+	struct qf_put *pend, *sent;
+	size_t npend, cappend, nsent, capsent;
+	uint64_t sent_flushes;     /* the store's flush count when they were given */
 };
 
 void
@@ -89,6 +103,8 @@ am_anomaly_free(struct am_anomaly *an)
 {
 	if (an == NULL)
 		return;
+	free(an->pend);
+	free(an->sent);
 	free(an->rows);
 	free(an);
 }
@@ -327,18 +343,114 @@ row_get(struct am_anomaly *an, const struct am_addr *addr, uint16_t port, uint32
 	return r;
 }
 
+/* The store key of a row's quantile function for an interval. */
+static void
+qf_key(uint8_t *k, const struct am_addr *addr, uint16_t port, uint32_t sig, am_time_t start)
+{
+	uint64_t t = (uint64_t)(start / AM_USEC);
+
+	k[0] = addr->family;
+	memcpy(k + 1, addr->a, 16);
+	k[17] = (uint8_t)(port >> 8);
+	k[18] = (uint8_t)port;
+	for (int i = 0; i < 4; i++)
+		k[19 + i] = (uint8_t)(sig >> (24 - 8 * i));
+	for (int i = 0; i < 8; i++)
+		k[23 + i] = (uint8_t)(t >> (56 - 8 * i));
+}
+
+static struct qf_put *
+qf_add(struct am_anomaly *an)
+{
+	if (an->npend == an->cappend) {
+		an->cappend = an->cappend ? an->cappend * 2 : 64;
+		an->pend = am_xrealloc(an->pend, an->cappend * sizeof(*an->pend));
+	}
+	return &an->pend[an->npend++];
+}
+
+/* Keeps q (and drops the one AM_ANOMALY_KEEP_DAYS older) at the next flush. */
+static void
+qf_keep(struct am_anomaly *an, const struct row *r, am_time_t start, const double *q, uint64_t n)
+{
+	struct qf_put *p;
+	uint8_t *v;
+
+	if (an->st == NULL)
+		return;
+	p = qf_add(an);
+	qf_key(p->key, &r->addr, r->port, r->sig, start);
+	v = p->val;
+	*v++ = 1;
+	n = n > UINT32_MAX ? UINT32_MAX : n;
+	for (int i = 0; i < 4; i++)
+		*v++ = (uint8_t)(n >> (24 - 8 * i));
+	for (int i = 0; i < NB; i++) {
+		double x = q[i] * 1000 + 0.5;
+		uint16_t u = (uint16_t)(x < 0 ? 0 : x > 65535 ? 65535 : x);
+		*v++ = (uint8_t)(u >> 8);
+		*v++ = (uint8_t)u;
+	}
+	p->vlen = QF_VLEN;
+	p = qf_add(an);
+	qf_key(p->key, &r->addr, r->port, r->sig, start - (am_time_t)AM_ANOMALY_KEEP_DAYS * DAY_US);
+	p->vlen = 0;
+}
+
+static int
+qf_read(struct am_anomaly *an, const struct row *r, am_time_t start, double *q, uint64_t *n)
+{
+	uint8_t k[QF_KLEN], v[QF_VLEN];
+	size_t len = sizeof(v);
+
+	qf_key(k, &r->addr, r->port, r->sig, start);
+	if (am_store_aux_get(an->st, AM_AUX_BASELINE, k, sizeof(k), v, &len) != 0 ||
+	    len != QF_VLEN || v[0] != 1)
+		return -1;
+	*n = (uint64_t)v[1] << 24 | (uint64_t)v[2] << 16 | (uint64_t)v[3] << 8 | v[4];
+	for (int i = 0; i < NB; i++)
+		q[i] = (double)((uint16_t)(v[5 + 2 * i] << 8 | v[6 + 2 * i])) / 1000;
+	return 0;
+}
+
+int
+am_anomaly_flush(void *ctx, struct am_store_w *w)
+{
+	struct am_anomaly *an = ctx;
+	struct am_store_info si;
+
+	if (an->st == NULL)
+		return 0;
+	/* A new flush (not a retry of the last): what the last one was given
+	 * is committed. */
+	if (am_store_info(an->st, &si) == 0 && si.flushes != an->sent_flushes) {
+		struct qf_put *t = an->sent;
+		size_t c = an->capsent;
+		an->sent = an->pend;
+		an->capsent = an->cappend;
+		an->nsent = an->npend;
+		an->pend = t;
+		an->cappend = c;
+		an->npend = 0;
+		an->sent_flushes = si.flushes;
+	}
+	for (size_t i = 0; i < an->nsent; i++) {
+		const struct qf_put *p = &an->sent[i];
+		if (am_store_aux_put(w, AM_AUX_BASELINE, p->key, QF_KLEN, p->vlen ? p->val : NULL,
+		    p->vlen) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* The past intervals of the same hour of day over the last days. */
 static void
-load_baseline(struct am_anomaly *an, struct row *r, am_time_t start, uint32_t interval_s,
-    const uint32_t *key_ids, int nkeys)
+load_baseline(struct am_anomaly *an, struct row *r, am_time_t start, uint32_t interval_s)
 {
 	am_time_t hour0 = start - start % HOUR_US, step = (am_time_t)interval_s * AM_USEC;
 	int cap = (int)an->cfg.days * (int)((HOUR_US + step - 1) / step), n = 0;
 	double (*hist)[NB] = am_xcalloc((size_t)(cap > 0 ? cap : 1), sizeof(*hist));
-	struct am_rec rec, one;
 
-	am_rec_init(&rec);
-	am_rec_init(&one);
 	for (uint32_t d = 1; an->st && d <= an->cfg.days; d++) {
 		am_time_t from = hour0 - (am_time_t)d * DAY_US;
 		/* interval starts are multiples of the interval length */
@@ -346,17 +458,11 @@ load_baseline(struct am_anomaly *an, struct row *r, am_time_t start, uint32_t in
 		if (s < from)
 			s += step;
 		for (; s < from + HOUR_US && n < cap; s += step) {
-			am_rec_reset(&rec);
-			for (int k = 0; k < nkeys; k++)
-				if (am_store_rec_get(an->st, 1, key_ids[k], s, &one) == 0)
-					am_rec_merge(&rec, &one);
-			if (rec.t[AM_T_FIRST].count >= an->cfg.min_txns && rec.t[AM_T_FIRST].count > 0 &&
-			    am_anomaly_qf(&rec.t[AM_T_FIRST], hist[n]) == 0)
+			uint64_t count;
+			if (qf_read(an, r, s, hist[n], &count) == 0 && count >= an->cfg.min_txns)
 				n++;
 		}
 	}
-	am_rec_free(&rec);
-	am_rec_free(&one);
 	baseline_build(&r->b, (const double (*)[NB])hist, n);
 	r->hour = start / HOUR_US;
 	free(hist);
@@ -390,6 +496,7 @@ am_anomaly_eval(struct am_anomaly *an, am_time_t start, uint32_t interval_s,
 	/* too few transactions: not scored (and no baseline read) */
 	if (rec->t[AM_T_FIRST].count < an->cfg.min_txns || am_anomaly_qf(&rec->t[AM_T_FIRST], q) < 0)
 		return;
+	qf_keep(an, r, start, q, rec->t[AM_T_FIRST].count);
 	if (r->hour != start / HOUR_US) {
 		am_time_t t0;
 		if (an->spent >= an->budget) {
@@ -397,7 +504,7 @@ am_anomaly_eval(struct am_anomaly *an, am_time_t start, uint32_t interval_s,
 			return;
 		}
 		t0 = am_now_mono();
-		load_baseline(an, r, start, interval_s, key_ids, nkeys);
+		load_baseline(an, r, start, interval_s);
 		an->spent += am_now_mono() - t0;
 	}
 	if (r->b.n < (int)an->cfg.min_history) {

@@ -3,9 +3,11 @@
  *
  * An interval is summarised as a quantile function: 40 bins of 2.5% of
  * the transactions each, every bin the mean of log2(microseconds) of the
- * transactions in it.  The baseline of an interval is made of the
- * quantile functions of the level-1 records of the same row in the same
- * hour of day (UTC) over the previous `days` days, read from the store:
+ * transactions in it.  Every scored interval's quantile function is kept
+ * in the store (aux table AM_AUX_BASELINE, written within the flush's
+ * transaction by am_anomaly_flush, for AM_ANOMALY_KEEP_DAYS days).  The
+ * baseline of an interval is made of the quantile functions of the same
+ * row in the same hour of day (UTC) over the previous `days` days:
  * their mean, their two principal directions with the spread along each,
  * and the spread of what remains per bin.  The score of an interval is
  * the largest of the deviations from the mean along the two principal
@@ -25,6 +27,7 @@
 #define AM_ANOMALY_BINS 40
 #define AM_ANOMALY_FLOOR 0.2      /* least spread, log2 units (x1.15) */
 #define AM_ANOMALY_MAX_KEYS 8     /* store keys summed into one signature row */
+#define AM_ANOMALY_KEEP_DAYS 61   /* quantile functions kept in the store */
 
 struct am_anomaly_cfg {
 	uint32_t bound;            /* thousandths (default 4000) */
@@ -61,6 +64,11 @@ uint64_t am_anomaly_deferred(const struct am_anomaly *an);
 void am_anomaly_eval(struct am_anomaly *an, am_time_t start, uint32_t interval_s,
     const struct am_addr *addr, uint16_t port, uint32_t sig, const char *sig_name,
     const uint32_t *key_ids, int nkeys, const struct am_rec *rec);
+
+/* The aggregator's flush callback (am_agg_flush_cb): writes the quantile
+ * functions of the intervals scored since the last flush, and deletes
+ * those AM_ANOMALY_KEEP_DAYS days older. */
+int am_anomaly_flush(void *ctx, struct am_store_w *w);
 
 /* Rows in the anomalous state. */
 uint32_t am_anomaly_active(const struct am_anomaly *an);

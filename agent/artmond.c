@@ -1066,6 +1066,8 @@ main(int argc, char **argv)
 	am_alarms_set_anomaly(d->alarms, d->anomaly);
 	am_alarms_on_notify(d->alarms, alarm_notify, d);
 	am_anomaly_on_notify(d->anomaly, alarm_notify, d);
+	if (d->store)
+		am_agg_on_flush(d->agg, am_anomaly_flush, d->anomaly);
 	if (d->store && am_alarms_attach_store(d->alarms, d->store) < 0)
 		log_warnx("alarm", "the alarm rows kept in the store cannot be read");
 	am_aggview_chain_close(d->view, am_alarms_close, d->alarms);
