@@ -259,8 +259,9 @@ cap_xcheck_http() {
 # cap_xcheck_conns PCAP JSONL: artmon's connection records (--records
 # connections --format json) against the frames as tshark dissects them:
 # handshake legs (srv_rtt = SYN-ACK - SYN, cli_rtt = client ACK - SYN-ACK),
-# MSS and window scale of both sides, payload bytes and packets per
-# direction, start time and duration.  Connections whose handshake is not
+# MSS and window scale of both sides, new payload bytes (from sequence
+# numbers: retransmitted bytes once) and packets per direction, start time
+# and duration.  Connections whose handshake is not
 # in the capture are not compared.
 cap_xcheck_conns() {
 	local pcap=$1 jsonl=$2 tmp rc=0
@@ -268,7 +269,7 @@ cap_xcheck_conns() {
 	"${TSHARK:-tshark}" -n -r "$pcap" -Y tcp -T fields -E separator=/t \
 		-e tcp.stream -e frame.time_epoch -e ip.src -e ipv6.src -e tcp.srcport \
 		-e ip.dst -e ipv6.dst -e tcp.dstport -e tcp.flags.syn -e tcp.flags.ack -e tcp.len \
-		-e tcp.options.mss_val -e tcp.options.wscale.shift -e tcp.analysis.retransmission \
+		-e tcp.options.mss_val -e tcp.options.wscale.shift -e tcp.seq \
 		>"$tmp/frames" 2>"$tmp/err" || { echo "xconn: tshark failed: $(cat "$tmp/err")" >&2; rm -rf "$tmp"; return 1; }
 	awk -F'\t' "$cap_awk_us"'
 		{ s = $1; t = us($2); src = ($3 != "") ? $3 : $4; dst = ($6 != "") ? $6 : $7
@@ -284,8 +285,14 @@ cap_xcheck_conns() {
 		  }
 		  if (!(s in cli)) next
 		  d = (src == cli[s] && $5 == cport[s]) ? "c" : "s"
-		  pk[s, d]++; by[s, d] += $11
-		  if ($14 != "") rt[s] = 1
+		  pk[s, d]++
+		  # new bytes only: what lies beyond the highest byte seen so far
+		  # (retransmissions count once, whatever tshark calls them)
+		  if ($11 > 0) {
+			e = $14 + $11
+			if (!((s, d) in hi)) { by[s, d] += $11; hi[s, d] = e }
+			else if (e > hi[s, d]) { by[s, d] += e - (($14 > hi[s, d]) ? $14 : hi[s, d]); hi[s, d] = e }
+		  }
 		}
 		END {
 			for (i = 1; i <= ns; i++) {
@@ -293,7 +300,7 @@ cap_xcheck_conns() {
 				if (!(s in cli) || !(s in est)) continue
 				printf "%s|%s|%s\t%.0f\t%.0f\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.0f\n", cli[s], cport[s], sport[s],
 					first[s], synack[s] - syn[s], est[s] - synack[s], cmss[s], smss[s], cws[s], sws[s],
-					by[s, "c"] + 0, by[s, "s"] + 0, pk[s, "c"] + 0, pk[s, "s"] + 0, (s in rt) ? 1 : 0, last[s] - first[s]
+					by[s, "c"] + 0, by[s, "s"] + 0, pk[s, "c"] + 0, pk[s, "s"] + 0, 0, last[s] - first[s]
 			}
 		}' "$tmp/frames" | sort -s -t"$(printf '\t')" -k1,1 -k2,2n >"$tmp/tshark.tsv"
 	jq -r '[.client, .client_port, .server_port, .ts, (.srv_rtt_us // "null"), (.cli_rtt_us // "null"),
@@ -325,7 +332,7 @@ cap_xcheck_conns() {
 					cmp("rtt_us", a[3] + a[4], b[13], 2)
 					cmp("client_mss", a[5], b[5], 0); cmp("server_mss", a[6], b[6], 0)
 					cmp("client_wscale", a[7], b[7], 0); cmp("server_wscale", a[8], b[8], 0)
-					if (a[13] == 0) { cmp("c2s_bytes", a[9], b[9], 0); cmp("s2c_bytes", a[10], b[10], 0) }
+					cmp("c2s_bytes", a[9], b[9], 0); cmp("s2c_bytes", a[10], b[10], 0)
 					cmp("c2s_pkts", a[11], b[11], 0); cmp("s2c_pkts", a[12], b[12], 0)
 					cmp("duration_us", a[14], b[14], 1)
 					pairs++
