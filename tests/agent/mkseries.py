@@ -10,6 +10,8 @@ microseconds after the request), FIN exchange, all inside the interval.
 KIND
   alarm    10-second intervals from T0 = 1700000000 for 10.1.0.1:80 (see
            ALARM below); prints one line per interval: index, count, p90.
+  live     the same servers and spacing over 3 intervals only: fast, slow
+           (300 ms), fast (for a replay at recorded speed).
   gap      like alarm, but the slow intervals (300 ms) lose part of every
            response (a sequence gap): capture loss above any small bound.
   history  one-hour intervals over 17 days for 10.2.0.1:80 with a daily
@@ -116,10 +118,13 @@ ALARM = [
 ]
 
 
-def alarm(out, gap=False):
+LIVE = [(20, 20000), (20, 300000), (20, 20000)]
+
+
+def alarm(out, gap=False, plan=ALARM):
     w = Writer(out)
     srv = bytes([10, 1, 0, 1])
-    for i, (n, base) in enumerate(ALARM):
+    for i, (n, base) in enumerate(plan):
         firsts = [base + (k % 10) * base // 100 for k in range(n)]   # base .. base x1.09
         w.connection(srv, T0 + 10 * i + 0.2, 9.0, firsts, gap=gap and base == 300000)
         print(i, n, p90(firsts))
@@ -149,6 +154,8 @@ if __name__ == "__main__":
     kind, out = sys.argv[1], sys.argv[2]
     if kind == "alarm":
         alarm(out)
+    elif kind == "live":
+        alarm(out, plan=LIVE)
     elif kind == "gap":
         alarm(out, gap=True)
     elif kind == "history":

@@ -1,0 +1,38 @@
+#!/bin/sh
+# A threshold set with snmpset while artmond runs takes effect on the next
+# completed interval: a replay at recorded speed (--realtime) of three
+# 10-second intervals where 10.1.0.1:80 is fast, slow (p90 about 324 ms),
+# then fast; during the first interval a manager creates an alarm on its
+# p90 (rising 200 ms, falling 100 ms); the second interval raises one
+# artmonAlarmRising and the third one artmonAlarmFalling.  About 35 s.
+set -u
+. "$top_srcdir/tests/agent/lib.sh"
+agent_setup
+agent_require artmond snmptrapd snmpset stdmibs
+
+cap="$AM_TMP/live.pcap"
+python3 "$top_srcdir/tests/agent/mkseries.py" live "$cap" >/dev/null || am_fail "mkseries.py"
+snmptrapd_start
+snmpd_start
+artmond_start -r "$cap" --interval 10 --realtime
+artmond_wait_registered
+[ "$(snmpget_q ARTMON-MIB::artmonIntervalsCompleted.0)" = 0 ] ||
+	am_fail "the first interval closed before the alarm could be set"
+snmpset -v2c -c private -r 1 -t 2 -M "$AM_MIBDIRS" -m ARTMON-MIB "127.0.0.1:$SNMPD_PORT" \
+	ARTMON-MIB::artmonAlarmRowStatus.3 i createAndGo \
+	ARTMON-MIB::artmonAlarmTargetAddressType.3 i ipv4 \
+	ARTMON-MIB::artmonAlarmTargetAddress.3 x 0A010001 \
+	ARTMON-MIB::artmonAlarmStatistic.3 i p90 \
+	ARTMON-MIB::artmonAlarmRisingThreshold.3 u 200000 \
+	ARTMON-MIB::artmonAlarmFallingThreshold.3 u 100000 >"$AM_TMP/set" 2>&1 ||
+	am_fail "createAndGo: $(cat "$AM_TMP/set")"
+A='\.1\.3\.6\.1\.4\.1\.32473'
+wait_trap 25 "= $A\.0\.1(\||$)" || am_fail "no artmonAlarmRising after the slow interval"
+assert_eq "intervals completed at the rising notification" 2 "$(snmpget_q ARTMON-MIB::artmonIntervalsCompleted.0)"
+assert_eq "falling notifications before the third interval closed" 0 "$(trap_count "= $A\.0\.2(\||$)")"
+wait_trap 20 "= $A\.0\.2(\||$)" || am_fail "no artmonAlarmFalling after the fast interval"
+sleep 1
+assert_eq "rising" 1 "$(trap_count "= $A\.0\.1(\||$)")"
+assert_eq "falling" 1 "$(trap_count "= $A\.0\.2(\||$)")"
+assert_eq "status" falling "$(snmpget_q ARTMON-MIB::artmonAlarmStatusLastEvent.3.1.4.10.1.0.1.80.0)"
+echo PASS
