@@ -5,8 +5,9 @@
 # from about 22 ms to 324 ms in interval 3, stays high (with a fast interval
 # of too few transactions in between) and falls back in interval 7.  The
 # trap receiver gets exactly one artmonAlarmRising and then one
-# artmonAlarmFalling, with the row, statistic, value, threshold and interval
-# end as varbinds; the slow first interval of 3 transactions (under the
+# artmonAlarmFalling for the server row (alarm 7) and for the signature
+# row (alarm 8, signature "*"), with the row, statistic, value, threshold
+# and interval end as varbinds; the slow first interval of 3 transactions (under the
 # minimum of 10) sends nothing; artmonAlarmStatusTable shows the state.
 set -u
 . "$top_srcdir/tests/agent/lib.sh"
@@ -28,6 +29,13 @@ artmon {
 		falling = 100ms;
 		min_transactions = 10;
 	}
+	alarm 8 {
+		descr = "any GET p90";
+		signature = "*";
+		statistic = p90;
+		rising = 250ms;
+		falling = 50ms;
+	}
 }
 generic {
 	include "$top_srcdir/rules/conf/http.conf";
@@ -43,13 +51,16 @@ wait_until 20 replay_finished || am_fail "the replay did not finish"
 A='\.1\.3\.6\.1\.4\.1\.32473'
 rising="$A\.0\.1(\||$)"
 falling="$A\.0\.2(\||$)"
-wait_trap 5 "= $falling" || am_fail "no artmonAlarmFalling"
+wait_trap 5 "= $falling" 2 || am_fail "no artmonAlarmFalling"
 sleep 1
-assert_eq "artmonAlarmRising notifications" 1 "$(trap_count "= $rising")"
-assert_eq "artmonAlarmFalling notifications" 1 "$(trap_count "= $falling")"
-# rising before falling
-order=$(grep '^TRAP ' "$TRAP_LOG" | grep -E "= $A\.0\.[12](\||$)" | sed -E "s/.*= $A\.0\.([12])(\||$).*/\1/" | tr -d '\n')
-assert_eq "order of the notifications" 12 "$order"
+assert_eq "artmonAlarmRising notifications" 2 "$(trap_count "= $rising")"
+assert_eq "artmonAlarmFalling notifications" 2 "$(trap_count "= $falling")"
+# per alarm: rising before falling
+for al in 7 8; do
+	order=$(grep '^TRAP ' "$TRAP_LOG" | grep -E "$A\.1\.11\.5\.0 = $al(\||$)" | grep -E "= $A\.0\.[12](\||$)" |
+		sed -E "s/.*= $A\.0\.([12])(\||$).*/\1/" | tr -d '\n')
+	assert_eq "notifications of alarm $al" 12 "$order"
+done
 
 # DateAndTime of T0 + SECONDS as snmptrapd prints it (hex octets)
 dat() {
@@ -62,11 +73,11 @@ vb() {
 }
 check_line() {
 	_line=$1 _value=$2 _thr=$3 _end=$4
-	assert_eq "alarm index" 7 "$(vb 5 "$_line")"
+	assert_eq "alarm index" "${5:-7}" "$(vb 5 "$_line")"
 	assert_eq "address type" 1 "$(vb 1 "$_line")"
 	assert_eq "address" "0A 01 00 01" "$(vb 2 "$_line")"
 	assert_eq "port" 80 "$(vb 3 "$_line")"
-	assert_eq "signature" "" "$(vb 4 "$_line")"
+	assert_eq "signature" "${6:-}" "$(vb 4 "$_line")"
 	assert_eq "statistic (p90)" 2 "$(vb 6 "$_line")"
 	assert_eq "timing (first)" 2 "$(vb 7 "$_line")"
 	assert_eq "threshold" "$_thr" "$(vb 9 "$_line")"
@@ -76,14 +87,19 @@ check_line() {
 	python3 -c 'import sys; v, w = int(sys.argv[1]), int(sys.argv[2]); sys.exit(abs(v - w) > w * 0.005)' "$v" "$_value" ||
 		am_fail "value $v, expected about $_value"
 }
-rline=$(grep '^TRAP ' "$TRAP_LOG" | grep -E "= $rising" | head -n1)
-fline=$(grep '^TRAP ' "$TRAP_LOG" | grep -E "= $falling" | head -n1)
+rline=$(grep '^TRAP ' "$TRAP_LOG" | grep -E "= $rising" | grep -E "$A\.1\.11\.5\.0 = 7(\||$)")
+fline=$(grep '^TRAP ' "$TRAP_LOG" | grep -E "= $falling" | grep -E "$A\.1\.11\.5\.0 = 7(\||$)")
 am_log "rising: $rline"
 am_log "falling: $fline"
 p90_3=$(awk '$1 == 3 { print $3 }' "$AM_TMP/series.txt")
 p90_7=$(awk '$1 == 7 { print $3 }' "$AM_TMP/series.txt")
 check_line "$rline" "$p90_3" 200000 40
 check_line "$fline" "$p90_7" 100000 80
+# alarm 8 on every signature row: 10.1.0.1:80's GET
+rline=$(grep '^TRAP ' "$TRAP_LOG" | grep -E "= $rising" | grep -E "$A\.1\.11\.5\.0 = 8(\||$)")
+fline=$(grep '^TRAP ' "$TRAP_LOG" | grep -E "= $falling" | grep -E "$A\.1\.11\.5\.0 = 8(\||$)")
+check_line "$rline" "$p90_3" 250000 40 8 GET
+check_line "$fline" "$p90_7" 50000 80 8 GET
 
 # The status row: alarm 7 on 10.1.0.1:80's server row, last event falling.
 st=$(snmpwalk_q ARTMON-MIB::artmonAlarmStatusLastEvent)
