@@ -121,7 +121,7 @@ usage(FILE *fp)
 	    "  -s STORE_DIR     directory of the LMDB store (default: the configuration's,\n"
 	    "                   /var/lib/artmon; \"none\": keep the aggregates in memory)\n"
 	    "  -f               stay in the foreground, log to stderr\n"
-	    "  -D TOKENS        debug output for subsystems (capture,snmp,main or all)\n"
+	    "  -D TOKENS        debug output for subsystems (capture,snmp,main,alarm or all)\n"
 	    "  -n               check the configuration and the inputs, then exit\n"
 	    "  -p PIDFILE       write the process id there\n"
 	    "  -u USER          drop to this user after opening the inputs\n"
