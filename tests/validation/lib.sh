@@ -367,3 +367,73 @@ val_mixed_run() {
 		awk '{ n++; c[$1]++ } END { printf "dns_queries=%d\ndns_timeout=%d\ndns_open=%d\n", n, c["timeout"], c["open"] }' \
 		>"$VAL_DIR/results"
 }
+
+# val_http_run SIDE DELAY_MS LOSS CURLS REQS DELAYS...: the HTTP server that
+# sleeps (tests/tools/sleepd): for every requested delay, CURLS curl
+# processes at once, each REQS keep-alive requests on one connection.
+# Writes DIR/sleepd.truth.
+HTTP_PORT=8080
+val_http_run() {
+	side=$1 delay=$2 loss=$3 ncurl=$4 nreq=$5
+	shift 5
+	[ -n "${SLEEPD:-}" ] || SLEEPD=$(val_tool sleepd) || val_die "cannot build sleepd"
+	command -v curl >/dev/null 2>&1 || val_die "curl missing"
+	rm -f "$VAL_DIR/sleepd.truth"
+	if [ "$delay" != 0 ] || [ "$loss" != 0 ]; then
+		if [ "$side" = server ]; then val_impair "$NS_C" "$IF_C" "$delay" "$loss" || return 1
+		else val_impair "$NS_S" "$IF_S" "$delay" "$loss" || return 1; fi
+	fi
+	val_capture_start "$side" "$VAL_DIR/capture.pcap"
+	# Real-time priority (inherited by its per-connection processes), so
+	# that its sleeps end on time.
+	rt=""
+	[ "$VAL_RT" != 0 ] && command -v chrt >/dev/null 2>&1 && rt="chrt -f $VAL_RT"
+	# shellcheck disable=SC2086
+	val_start sleepd "$NS_S" $rt "$SLEEPD" -l "$IP_S" -p "$HTTP_PORT" -t "$VAL_DIR/sleepd.truth"
+	hsrv=$VAL_LAST
+	i=0
+	while [ $i -lt 50 ] && ! ip netns exec "$NS_S" ss -ltn 2>/dev/null | grep -q ":$HTTP_PORT "; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	hpids=""
+	for d in "$@"; do
+		urls=""
+		j=0
+		while [ $j -lt "$nreq" ]; do
+			urls="$urls -o /dev/null http://$IP_S:$HTTP_PORT/sleep?ms=$d&size=2000"
+			j=$((j + 1))
+		done
+		k=0
+		while [ $k -lt "$ncurl" ]; do
+			# shellcheck disable=SC2086
+			ip netns exec "$NS_C" curl -s --max-time 120 $urls &
+			hpids="$hpids $!"
+			k=$((k + 1))
+		done
+	done
+	hrc=0
+	for p in $hpids; do wait "$p" || hrc=1; done
+	sleep 0.3
+	val_stop "$hsrv"
+	val_capture_stop || hrc=1
+	val_unimpair
+	[ $hrc = 0 ]
+}
+
+# The checks of an HTTP (sleepd) scenario: every request measured once,
+# complete, the median response time within 1 ms of the server's own for
+# every delay and, with $2 "strict", within 1 ms of the requested delay (which
+# also needs the server to keep its time).
+val_check_http() {
+	r=$1
+	val_expect "$r" "HTTP: one complete transaction per request" \
+		'v["http_requests"] > 0 && v["http_matched"] == v["http_requests"] && v["http_records"] == v["http_requests"] && v["http_not_complete"] == 0 && v["http_unmatched"] == 0'
+	val_expect "$r" "HTTP: no negative time" 'v["negative_times"] == 0'
+	val_expect "$r" "HTTP: median |first_us - server's own time| within 1 ms for every delay" \
+		'v["http_delays"] > 0 && v["http_delays_srv_ok"] == v["http_delays"]'
+	if [ "${2:-}" = strict ]; then
+		val_expect "$r" "HTTP: median first_us within 1 ms of every requested delay" \
+			'v["http_delays"] > 0 && v["http_delays_ok"] == v["http_delays"]'
+	fi
+}

@@ -9,6 +9,7 @@ builddir=${top_builddir:-$VAL_TOP}
 ARTMON=${ARTMON:-$builddir/cli/artmon}
 [ -x "$builddir/tests/abt" ] && ABT=${ABT:-$builddir/tests/abt}
 [ -x "$builddir/tests/dnsd" ] && DNSD=${DNSD:-$builddir/tests/dnsd}
+[ -x "$builddir/tests/tools/sleepd" ] && SLEEPD=${SLEEPD:-$builddir/tests/tools/sleepd}
 export ARTMON
 VAL_LIB=$here/lib.sh
 export VAL_LIB
@@ -63,6 +64,18 @@ mkdir -p "$VAL_DIR"
 echo "dns: 150 queries, capture on the server side"
 if val_dns_run server 0 0 150 3 d0.test d1.test d20.test d150.test nx5.test drop.test; then
 	sh "$here/compare-dns.sh" "$VAL_DIR" && val_check_dns "$VAL_DIR/results"
+else
+	echo "  FAIL  the run itself"
+	VAL_FAILS=$((VAL_FAILS + 1))
+fi
+
+VAL_DIR=$VAL_WORK/http
+mkdir -p "$VAL_DIR"
+echo "http: sleepd, 2 x 5 requests per delay (0 5 50 ms), capture on the server side"
+if ! command -v curl >/dev/null 2>&1; then
+	echo "  no curl: not run"
+elif val_http_run server 0 0 2 5 0 5 50 && sh "$here/compare-http.sh" "$VAL_DIR"; then
+	val_check_http "$VAL_DIR/results"
 else
 	echo "  FAIL  the run itself"
 	VAL_FAILS=$((VAL_FAILS + 1))
