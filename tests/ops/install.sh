@@ -25,8 +25,13 @@ ops-print-dirs:
 	@echo "docdir='$(docdir)'"
 	@echo "with_snmp='$(if $(NETSNMP_LIBS),yes)'"
 MK
-$MAKE -s --no-print-directory -C "$top_builddir/mibs" -f Makefile -f "$tmp/print.mk" ops-print-dirs >"$tmp/dirs" ||
-	fail "cannot read the configured directories"
+# print_dirs [VAR=VALUE...]: the directories as make expands them (only
+# the name='value' lines: a parent make may add its own messages).
+print_dirs() {
+	$MAKE -s --no-print-directory -C "$top_builddir/mibs" -f Makefile -f "$tmp/print.mk" ops-print-dirs "$@" \
+		2>/dev/null | grep "^[a-z_]*='[^']*'\$"
+}
+print_dirs >"$tmp/dirs" || fail "cannot read the configured directories"
 . "$tmp/dirs"
 echo "# sbindir=$sbindir sysconfdir=$sysconfdir mibdir=$mibdir"
 
@@ -84,12 +89,15 @@ echo "# ok: make uninstall removes every file"
 # prefix given to make install moves everything that follows it.
 $MAKE -C "$top_builddir" install DESTDIR="$dest" prefix=/opt/artmon-prefix-test >"$tmp/install2.log" 2>&1 ||
 	{ tail -n 30 "$tmp/install2.log"; fail "make install prefix=/opt/artmon-prefix-test"; }
-for f in "$bindir/artmon" "$sysconfdir/artmon/artmon.conf" "$mandir/man8/artmond.8" "$mibdir/ARTMON-MIB.txt"; do
-	case $f in
-	"$prefix"/*) ;;
-	*) continue ;; # configured outside the prefix: does not move
-	esac
-	[ -f "$dest/opt/artmon-prefix-test/${f#"$prefix"/}" ] || fail "prefix=/opt/artmon-prefix-test: no ${f#"$prefix"/}"
-done
+# Where make says the files go with that prefix (a directory configured
+# as an absolute path, e.g. --with-mibdir=/usr/share/snmp/mibs, stays).
+(
+	print_dirs prefix=/opt/artmon-prefix-test >"$tmp/dirs2" || fail "cannot read the directories for prefix=..."
+	. "$tmp/dirs2"
+	[ "$bindir" = /opt/artmon-prefix-test/bin ] || fail "bindir does not follow prefix: $bindir"
+	for f in "$bindir/artmon" "$sysconfdir/artmon/artmon.conf" "$mandir/man8/artmond.8" "$mibdir/ARTMON-MIB.txt"; do
+		[ -f "$dest$f" ] || fail "prefix=/opt/artmon-prefix-test: no $f"
+	done
+) || exit 1
 echo "# ok: make install prefix=... honoured"
 echo PASS
