@@ -66,6 +66,10 @@ struct am_alarms {
 	struct status *st;
 	size_t nst, capst;
 	struct hindex st_ix;
+	/* the signature table that artmonAnomalyTable AUGMENTS */
+	int (*sigprov)(void *ctx, const am_subid *idx, size_t len, int after,
+	    struct am_mib_sig_row *out);
+	void *sigctx;
 	/* persistence */
 	struct am_store *store;
 	uint32_t *dirty;           /* indexes whose stored copy is out of date */
@@ -436,6 +440,9 @@ am_alarms_tables(struct am_alarms *a, struct am_mib_tables *out)
 	out->eval_ctx = a;
 	out->alarm_status = prov_status;
 	out->anomaly = prov_anomaly;
+	/* set by the aggregates' view before (am_aggview_tables) */
+	a->sigprov = out->signature;
+	a->sigctx = out->ctx;
 }
 
 /* ------------------------------------------------------------ evaluation */
@@ -765,8 +772,8 @@ judge(struct am_alarms *a, const struct am_mib_alarm_row *r, const struct hkey *
 		return;
 	s->last_event = ev;
 	s->last_change = end;
-	log_info("alarm", "alarm %u %s: %s%s value %u, threshold %u", r->index,
-	    ev == 2 ? "rising" : "falling", name, name[0] ? "," : "", value,
+	log_info("alarm", "alarm %u %s: %s%svalue %u, threshold %u", r->index,
+	    ev == 2 ? "rising" : "falling", name, name[0] ? ", " : "", value,
 	    ev == 2 ? r->rising : r->falling);
 	if (r->rate_limit && s->last_sent && end - s->last_sent < (am_time_t)r->rate_limit * AM_USEC)
 		return;
@@ -921,12 +928,36 @@ prov_status(void *ctx, const am_subid *idx, size_t len, int after, struct am_mib
 	return 1;
 }
 
+/* A row for every signature row (AUGMENTS): the detector's, or learning
+ * with nothing scored yet. */
 static int
 prov_anomaly(void *ctx, const am_subid *idx, size_t len, int after, struct am_mib_anomaly_row *out)
 {
 	struct am_alarms *a = ctx;
+	struct am_mib_sig_row *sr;
+	am_subid me[AM_OID_MAX];
+	size_t ml;
+	int found;
 
-	return a->anomaly ? am_anomaly_row(a->anomaly, idx, len, after, out) : 0;
+	if (a->anomaly == NULL)
+		return 0;
+	if (a->sigprov == NULL)
+		return am_anomaly_row(a->anomaly, idx, len, after, out);
+	sr = am_xmalloc(sizeof(*sr));
+	found = a->sigprov(a->sigctx, idx, len, after, sr);
+	if (found) {
+		ml = am_mib_index_sig(&sr->addr, sr->port, sr->id, me);
+		if (!am_anomaly_row(a->anomaly, me, ml, 0, out) || out->id != sr->id ||
+		    out->port != sr->port || memcmp(&out->addr, &sr->addr, sizeof(sr->addr)) != 0) {
+			memset(out, 0, sizeof(*out));
+			out->addr = sr->addr;
+			out->port = sr->port;
+			out->id = sr->id;
+			out->state = 1;
+		}
+	}
+	free(sr);
+	return found;
 }
 
 /* ------------------------------------------------------------ encoding */

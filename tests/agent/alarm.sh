@@ -108,6 +108,11 @@ echo "$st" | grep -q '^artmonAlarmStatusLastEvent\.7\.1\.4\.10\.1\.0\.1\.80\.0 =
 assert_eq "alarm row status" active "$(snmpget_q ARTMON-MIB::artmonAlarmRowStatus.7)"
 assert_eq "alarm storage" readOnly "$(snmpget_q ARTMON-MIB::artmonAlarmStorageType.7)"
 assert_eq "alarm rising threshold" 200000 "$(snmpget_q ARTMON-MIB::artmonAlarmRisingThreshold.7)"
+# artmonAnomalyTable AUGMENTS the signature table: a row for each
+# signature row, learning here (intervals under the minimum of 100).
+nsig=$(snmpwalk_q ARTMON-MIB::artmonSignatureName | grep -c .)
+[ "$nsig" -ge 1 ] || am_fail "no signature row"
+assert_eq "anomaly rows" "$nsig" "$(snmpwalk_q ARTMON-MIB::artmonAnomalyState | grep -c ' = learning$')"
 # Nothing else of ARTMON-MIB was sent.
 others=$(grep '^TRAP ' "$TRAP_LOG" | grep -E "= $A\.0\." | grep -Evc "= $A\.0\.[12](\||$)")
 assert_eq "other ARTMON notifications" 0 "$others"
