@@ -54,7 +54,7 @@ for n in $names; do
 	case $n in *[!a-z0-9._-]*) am_fail "target name $n: MRTG wants lower case file names" ;; esac
 	case $n in mrtg-test_*) ;; *) am_fail "target name $n does not start with the sensor's name" ;; esac
 	for k in MaxBytes Options Title PageTop; do
-		grep -q "^$k\[$n\]: " "$AM_TMP/mrtg.cfg" || am_fail "$k[$n] missing"
+		grep -q "^$k\[$n\]: " "$AM_TMP/mrtg.cfg" || am_fail "${k}[$n] missing"
 	done
 	grep -q "^Options\[$n\]: gauge" "$AM_TMP/mrtg.cfg" || am_fail "$n is not a gauge"
 done
