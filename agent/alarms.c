@@ -35,6 +35,8 @@ struct status {
 	int last_event;            /* 1 none, 2 rising, 3 falling */
 	am_time_t last_change, last_sent;
 	int evaluated;
+	uint32_t fp;               /* fingerprint of the alarm row it was judged for */
+	uint8_t dirty, inflight;   /* to store; given to a flush not known committed */
 };
 
 /* Open addressing over positions in an array (+1; 0: empty). */
@@ -74,6 +76,11 @@ struct am_alarms {
 	struct am_store *store;
 	uint32_t *dirty;           /* indexes whose stored copy is out of date */
 	size_t ndirty;
+	/* hysteresis states in the store: keys to delete (new, and given to a
+	 * flush), and the store's flush count at the last flush callback */
+	struct hkey *gone, *gone_sent;
+	size_t ngone, ngone_sent;
+	uint64_t flushes_seen;
 };
 
 struct am_alarms *
@@ -98,6 +105,8 @@ am_alarms_free(struct am_alarms *a)
 	free(a->st);
 	free(a->st_ix.slot);
 	free(a->dirty);
+	free(a->gone);
+	free(a->gone_sent);
 	free(a->rows);
 	free(a);
 }
@@ -523,9 +532,16 @@ drop_status(struct am_alarms *a, uint32_t alarm)
 {
 	size_t w = 0;
 
-	for (size_t i = 0; i < a->nst; i++)
-		if (a->st[i].k.alarm != alarm)
+	for (size_t i = 0; i < a->nst; i++) {
+		if (a->st[i].k.alarm != alarm) {
 			a->st[w++] = a->st[i];
+			continue;
+		}
+		if (a->store) {
+			a->gone = am_xrealloc(a->gone, (a->ngone + 1) * sizeof(*a->gone));
+			a->gone[a->ngone++] = a->st[i].k;
+		}
+	}
 	if (w != a->nst) {
 		a->nst = w;
 		hx_rebuild(&a->st_ix, a->st, sizeof(*a->st), a->nst);
@@ -749,6 +765,19 @@ send_alarm(struct am_alarms *a, const struct am_mib_alarm_row *r, const struct h
 	a->ncb(a->nctx, &nt);
 }
 
+/* Identifies a row's definition (a changed row starts over). */
+static uint32_t
+row_fp(const struct am_mib_alarm_row *r)
+{
+	uint8_t buf[512];
+	size_t n = am_alarms_row_encode(r, buf, sizeof(buf));
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ buf[i]) * 16777619u;
+	return h;
+}
+
 /* RMON hysteresis for one alarm on one row with this interval's value. */
 static void
 judge(struct am_alarms *a, const struct am_mib_alarm_row *r, const struct hkey *k,
@@ -760,6 +789,8 @@ judge(struct am_alarms *a, const struct am_mib_alarm_row *r, const struct hkey *
 	s->value = value;
 	if (!s->evaluated) {
 		s->evaluated = 1;
+		s->dirty = 1;
+		s->fp = row_fp(r);
 		if (value >= r->rising && (r->startup & 1))
 			ev = 2;
 		else if (value <= r->falling && (r->startup & 2))
@@ -772,6 +803,7 @@ judge(struct am_alarms *a, const struct am_mib_alarm_row *r, const struct hkey *
 		return;
 	s->last_event = ev;
 	s->last_change = end;
+	s->dirty = 1;
 	log_info("alarm", "alarm %u %s: %s%svalue %u, threshold %u", r->index,
 	    ev == 2 ? "rising" : "falling", name, name[0] ? ", " : "", value,
 	    ev == 2 ? r->rising : r->falling);
@@ -1118,6 +1150,116 @@ on_change_persist(void *ctx, const struct am_mib_alarm_row *row, int gone)
 	a->dirty[a->ndirty++] = row->index;
 }
 
+/* Hysteresis states (artmonAlarmStatusTable) in the store, so that a
+ * restart does not send a rising notification again for a row that
+ * already had one: aux table AUX_ALARM_STATE, written within flushes. */
+#define AUX_ALARM_STATE (AM_AUX_USER + 1)
+#define STATE_KLEN 27
+#define STATE_VLEN 26
+
+static void
+state_key(uint8_t *k, const struct hkey *h)
+{
+	put32(k, h->alarm);
+	k[4] = h->family;
+	memcpy(k + 5, h->a, 16);
+	k[21] = (uint8_t)(h->port >> 8);
+	k[22] = (uint8_t)h->port;
+	put32(k + 23, h->sig);
+}
+
+static uint8_t *
+put64(uint8_t *p, uint64_t v)
+{
+	p = put32(p, (uint32_t)(v >> 32));
+	return put32(p, (uint32_t)v);
+}
+
+static int
+state_cb(void *ctx, const void *key, size_t klen, const void *val, size_t vlen)
+{
+	struct am_alarms *a = ctx;
+	const uint8_t *k = key, *v = val;
+	struct hkey h;
+	struct status *s;
+
+	if (klen != STATE_KLEN || vlen != STATE_VLEN || v[0] != 1)
+		return 0;
+	memset(&h, 0, sizeof(h));
+	h.family = k[4];
+	memcpy(h.a, k + 5, 16);
+	h.port = (uint16_t)(k[21] << 8 | k[22]);
+	h.sig = get32(k + 23);
+	s = status_get(a, get32(k), &h);
+	s->evaluated = 1;
+	s->fp = get32(v + 1);
+	s->last_event = v[5] >= 1 && v[5] <= 3 ? v[5] : 1;
+	s->last_change = (am_time_t)((uint64_t)get32(v + 6) << 32 | get32(v + 10));
+	s->last_sent = (am_time_t)((uint64_t)get32(v + 14) << 32 | get32(v + 18));
+	s->value = get32(v + 22);
+	return 0;
+}
+
+/* States of rows that are gone or changed since they were stored. */
+static void
+prune_states(struct am_alarms *a)
+{
+	for (size_t i = 0; i < a->nst; i++) {
+		struct am_mib_alarm_row r;
+		if (am_alarms_get(a, a->st[i].k.alarm, &r) < 0 || r.status != AM_RS_ACTIVE ||
+		    row_fp(&r) != a->st[i].fp) {
+			drop_status(a, a->st[i].k.alarm);
+			i = (size_t)-1;     /* the array changed: start over */
+		}
+	}
+}
+
+int
+am_alarms_flush(void *ctx, struct am_store_w *w)
+{
+	struct am_alarms *a = ctx;
+	struct am_store_info si;
+	uint8_t k[STATE_KLEN], v[STATE_VLEN], *p;
+
+	if (a->store == NULL)
+		return 0;
+	/* A new flush (not a retry of the last one): what the last one was
+	 * given is stored. */
+	if (am_store_info(a->store, &si) == 0 && si.flushes != a->flushes_seen) {
+		a->flushes_seen = si.flushes;
+		for (size_t i = 0; i < a->nst; i++) {
+			a->st[i].inflight = a->st[i].dirty;
+			a->st[i].dirty = 0;
+		}
+		free(a->gone_sent);
+		a->gone_sent = a->gone;
+		a->ngone_sent = a->ngone;
+		a->gone = NULL;
+		a->ngone = 0;
+	}
+	for (size_t i = 0; i < a->ngone_sent; i++) {
+		state_key(k, &a->gone_sent[i]);
+		if (am_store_aux_put(w, AUX_ALARM_STATE, k, sizeof(k), NULL, 0) < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < a->nst; i++) {
+		const struct status *s = &a->st[i];
+		if (!s->inflight)
+			continue;
+		state_key(k, &s->k);
+		p = v;
+		*p++ = 1;
+		p = put32(p, s->fp);
+		*p++ = (uint8_t)s->last_event;
+		p = put64(p, (uint64_t)s->last_change);
+		p = put64(p, (uint64_t)s->last_sent);
+		put32(p, s->value);
+		if (am_store_aux_put(w, AUX_ALARM_STATE, k, sizeof(k), v, sizeof(v)) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int
 load_cb(void *ctx, const void *key, size_t klen, const void *val, size_t vlen)
 {
@@ -1143,6 +1285,13 @@ am_alarms_attach_store(struct am_alarms *a, struct am_store *st)
 		am_alarms_on_change(a, on_change_persist, a);
 	if (am_store_aux_walk(st, AM_AUX_ALARM, load_cb, a) < 0)
 		return -1;
+	if (am_store_aux_walk(st, AUX_ALARM_STATE, state_cb, a) < 0)
+		return -1;
+	{
+		struct am_store_info si;
+		if (am_store_info(st, &si) == 0)
+			a->flushes_seen = si.flushes;
+	}
 	return a->n - before;
 }
 
@@ -1194,5 +1343,6 @@ am_alarms_load_config(struct am_alarms *a, const struct am_settings *set)
 		if (am_alarms_put(a, &r) < 0)
 			log_warnx("alarm", "alarm %u: the table is full", c->index);
 	}
+	prune_states(a);
 	return skipped;
 }

@@ -88,8 +88,14 @@ int64_t am_alarms_stat_value(const struct am_rec *rec, int statistic, int timing
  * be made at once (a flush is open) is retried by am_alarms_tick.  Returns
  * the rows loaded, or -1. */
 struct am_store;
+struct am_store_w;
 int am_alarms_attach_store(struct am_alarms *a, struct am_store *st);
 void am_alarms_tick(struct am_alarms *a);
+/* The hysteresis state of every alarm on every target is kept in the store
+ * too (written within flushes: call from the aggregator's flush callback)
+ * and loaded by am_alarms_attach_store; am_alarms_load_config then drops
+ * the states of rows that are gone or changed meanwhile. */
+int am_alarms_flush(void *ctx, struct am_store_w *w);
 /* The rows of the configuration file (struct am_settings of rules.h)
  * replace the readOnly rows; a file row whose index a manager's row holds
  * is skipped (returned count).  NULL: no rows from the file. */

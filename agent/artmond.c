@@ -443,6 +443,18 @@ alarm_notify(void *ctx, const struct am_mib_notification *nt)
 	agent_notify(nt);
 }
 
+/* Within every flush's write transaction: the anomaly detector's quantile
+ * functions and the alarms' hysteresis states. */
+static int
+alarm_flush(void *ctx, struct am_store_w *w)
+{
+	struct daemon *d = ctx;
+
+	if (am_anomaly_flush(d->anomaly, w) < 0)
+		return -1;
+	return am_alarms_flush(d->alarms, w);
+}
+
 static void
 apply_alarm_settings(struct daemon *d)
 {
@@ -1067,7 +1079,7 @@ main(int argc, char **argv)
 	am_alarms_on_notify(d->alarms, alarm_notify, d);
 	am_anomaly_on_notify(d->anomaly, alarm_notify, d);
 	if (d->store)
-		am_agg_on_flush(d->agg, am_anomaly_flush, d->anomaly);
+		am_agg_on_flush(d->agg, alarm_flush, d);
 	if (d->store && am_alarms_attach_store(d->alarms, d->store) < 0)
 		log_warnx("alarm", "the alarm rows kept in the store cannot be read");
 	am_aggview_chain_close(d->view, am_alarms_close, d->alarms);

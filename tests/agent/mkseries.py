@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""mkseries.py KIND OUT
+"""mkseries.py KIND OUT [FIRST LAST]
 
 Writes a pcap of synthetic HTTP exchanges whose `first` times follow a
 known schedule over many summary intervals, for the alarm and anomaly
@@ -121,10 +121,12 @@ ALARM = [
 LIVE = [(20, 20000), (20, 300000), (20, 20000)]
 
 
-def alarm(out, gap=False, plan=ALARM):
+def alarm(out, gap=False, plan=ALARM, first=0, last=None):
     w = Writer(out)
     srv = bytes([10, 1, 0, 1])
     for i, (n, base) in enumerate(plan):
+        if i < first or (last is not None and i > last):
+            continue
         firsts = [base + (k % 10) * base // 100 for k in range(n)]   # base .. base x1.09
         w.connection(srv, T0 + 10 * i + 0.2, 9.0, firsts, gap=gap and base == 300000)
         print(i, n, p90(firsts))
@@ -153,7 +155,10 @@ def history(out):
 if __name__ == "__main__":
     kind, out = sys.argv[1], sys.argv[2]
     if kind == "alarm":
-        alarm(out)
+        if len(sys.argv) > 4:
+            alarm(out, first=int(sys.argv[3]), last=int(sys.argv[4]))
+        else:
+            alarm(out)
     elif kind == "live":
         alarm(out, plan=LIVE)
     elif kind == "gap":
