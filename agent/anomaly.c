@@ -35,7 +35,12 @@ struct row {
 /* A quantile function to store (or, vlen 0, one to delete). */
 #define QF_KLEN 31
 #define QF_VLEN (1 + 4 + 2 * NB)
+#define ST_KLEN 23              /* a row: family, address, port, signature id */
+#define ST_VLEN 22
+#define AUX_ANOMALY_STATE (AM_AUX_USER + 2)
 struct qf_put {
+	int table;                 /* AM_AUX_BASELINE or AUX_ANOMALY_STATE */
+	size_t klen;
 	uint8_t key[QF_KLEN];
 	uint8_t val[QF_VLEN];
 	size_t vlen;
@@ -67,6 +72,8 @@ am_anomaly_cfg_default(struct am_anomaly_cfg *c)
 	c->days = 14;
 }
 
+static int state_load_cb(void *ctx, const void *key, size_t klen, const void *val, size_t vlen);
+
 struct am_anomaly *
 am_anomaly_new(const struct am_anomaly_cfg *cfg, struct am_store *st)
 {
@@ -77,6 +84,15 @@ am_anomaly_new(const struct am_anomaly_cfg *cfg, struct am_store *st)
 		am_anomaly_set_cfg(an, cfg);
 	an->st = st;
 	an->budget = 100000;
+	/* the states of the last run (baselines come back from the store
+	 * when each row is next scored) */
+	if (st) {
+		struct am_store_info si;
+		if (am_store_aux_walk(st, AUX_ANOMALY_STATE, state_load_cb, an) < 0)
+			log_warnx("alarm", "the anomaly states kept in the store cannot be read");
+		if (am_store_info(st, &si) == 0)
+			an->sent_flushes = si.flushes;
+	}
 	return an;
 }
 
@@ -119,8 +135,8 @@ am_anomaly_set_cfg(struct am_anomaly *an, const struct am_anomaly_cfg *cfg)
 		an->cfg.intervals = 1000;
 	if (an->cfg.days < 1)
 		an->cfg.days = 1;
-	if (an->cfg.days > 60)
-		an->cfg.days = 60;
+	if (an->cfg.days > AM_ANOMALY_KEEP_DAYS - 1)
+		an->cfg.days = AM_ANOMALY_KEEP_DAYS - 1;
 	if (an->cfg.min_history < 2)
 		an->cfg.min_history = 2;
 	/* baselines are rebuilt with the new settings */
@@ -379,6 +395,8 @@ qf_keep(struct am_anomaly *an, const struct row *r, am_time_t start, const doubl
 	if (an->st == NULL)
 		return;
 	p = qf_add(an);
+	p->table = AM_AUX_BASELINE;
+	p->klen = QF_KLEN;
 	qf_key(p->key, &r->addr, r->port, r->sig, start);
 	v = p->val;
 	*v++ = 1;
@@ -393,8 +411,69 @@ qf_keep(struct am_anomaly *an, const struct row *r, am_time_t start, const doubl
 	}
 	p->vlen = QF_VLEN;
 	p = qf_add(an);
+	p->table = AM_AUX_BASELINE;
+	p->klen = QF_KLEN;
 	qf_key(p->key, &r->addr, r->port, r->sig, start - (am_time_t)AM_ANOMALY_KEEP_DAYS * DAY_US);
 	p->vlen = 0;
+}
+
+/* Keeps a row's state at the next flush. */
+static void
+state_keep(struct am_anomaly *an, const struct row *r)
+{
+	struct qf_put *p;
+	uint8_t *v;
+	uint32_t u[3] = { r->score, r->beyond, r->within };
+	uint64_t t = (uint64_t)r->last_change;
+
+	if (an->st == NULL)
+		return;
+	p = qf_add(an);
+	p->table = AUX_ANOMALY_STATE;
+	p->klen = ST_KLEN;
+	qf_key(p->key, &r->addr, r->port, r->sig, 0);
+	v = p->val;
+	*v++ = 1;
+	*v++ = (uint8_t)r->state;
+	for (int k = 0; k < 3; k++)
+		for (int i = 0; i < 4; i++)
+			*v++ = (uint8_t)(u[k] >> (24 - 8 * i));
+	for (int i = 0; i < 8; i++)
+		*v++ = (uint8_t)(t >> (56 - 8 * i));
+	p->vlen = ST_VLEN;
+}
+
+static struct row *row_get(struct am_anomaly *an, const struct am_addr *addr, uint16_t port,
+    uint32_t sig);
+
+static int
+state_load_cb(void *ctx, const void *key, size_t klen, const void *val, size_t vlen)
+{
+	struct am_anomaly *an = ctx;
+	const uint8_t *k = key, *v = val;
+	struct am_addr addr;
+	struct row *r;
+	uint32_t u[3];
+	uint64_t t = 0;
+
+	if (klen != ST_KLEN || vlen != ST_VLEN || v[0] != 1 || v[1] < 1 || v[1] > 3)
+		return 0;
+	memset(&addr, 0, sizeof(addr));
+	addr.family = k[0];
+	memcpy(addr.a, k + 1, 16);
+	r = row_get(an, &addr, (uint16_t)(k[17] << 8 | k[18]),
+	    (uint32_t)k[19] << 24 | (uint32_t)k[20] << 16 | (uint32_t)k[21] << 8 | k[22]);
+	for (int i = 0; i < 3; i++)
+		u[i] = (uint32_t)v[2 + 4 * i] << 24 | (uint32_t)v[3 + 4 * i] << 16 |
+		    (uint32_t)v[4 + 4 * i] << 8 | v[5 + 4 * i];
+	for (int i = 0; i < 8; i++)
+		t = t << 8 | v[14 + i];
+	r->state = v[1];
+	r->score = u[0];
+	r->beyond = u[1];
+	r->within = u[2];
+	r->last_change = (am_time_t)t;
+	return 0;
 }
 
 static int
@@ -436,7 +515,7 @@ am_anomaly_flush(void *ctx, struct am_store_w *w)
 	}
 	for (size_t i = 0; i < an->nsent; i++) {
 		const struct qf_put *p = &an->sent[i];
-		if (am_store_aux_put(w, AM_AUX_BASELINE, p->key, QF_KLEN, p->vlen ? p->val : NULL,
+		if (am_store_aux_put(w, p->table, p->key, p->klen, p->vlen ? p->val : NULL,
 		    p->vlen) < 0)
 			return -1;
 	}
@@ -515,6 +594,7 @@ am_anomaly_eval(struct am_anomaly *an, am_time_t start, uint32_t interval_s,
 		r->state = 1;
 		r->score = 0;
 		r->beyond = r->within = 0;
+		state_keep(an, r);
 		return;
 	}
 	r->score = baseline_score(&r->b, q);
@@ -542,6 +622,7 @@ am_anomaly_eval(struct am_anomaly *an, am_time_t start, uint32_t interval_s,
 		log_info("alarm", "anomaly cleared: signature %s (%u), score %u", sig_name, r->sig, r->score);
 		notify(an, r, sig_name, 0, end);
 	}
+	state_keep(an, r);
 }
 
 int

@@ -27,14 +27,14 @@
 #define AM_ANOMALY_BINS 40
 #define AM_ANOMALY_FLOOR 0.2      /* least spread, log2 units (x1.15) */
 #define AM_ANOMALY_MAX_KEYS 8     /* store keys summed into one signature row */
-#define AM_ANOMALY_KEEP_DAYS 61   /* quantile functions kept in the store */
+#define AM_ANOMALY_KEEP_DAYS 32   /* quantile functions kept in the store */
 
 struct am_anomaly_cfg {
 	uint32_t bound;            /* thousandths (default 4000) */
 	uint32_t intervals;        /* 1..1000 (default 2) */
 	uint32_t min_history;      /* past intervals in the baseline (default 7) */
 	uint32_t min_txns;         /* transactions in an interval (default 100) */
-	uint32_t days;             /* days of history (default 14, at most 60) */
+	uint32_t days;             /* days of history (default 14, at most 31) */
 };
 void am_anomaly_cfg_default(struct am_anomaly_cfg *c);
 

@@ -556,7 +556,7 @@ artmon_setting(struct ld *l, const struct kv *kv)
 		if (val_uint(l, kv, 1, UINT32_MAX, &u) == 0)
 			s->anomaly_min_txns = (uint32_t)u;
 	} else if (KEY("anomaly_days")) {
-		if (val_uint(l, kv, 1, 60, &u) == 0)
+		if (val_uint(l, kv, 1, 31, &u) == 0)
 			s->anomaly_days = (uint32_t)u;
 	} else {
 		err(l, kv->key, "unknown setting '%s' in the artmon section (expected interface, "
