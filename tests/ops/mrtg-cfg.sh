@@ -14,7 +14,13 @@ ARTMON=${ARTMON:-$top_builddir/cli/artmon}
 cap="$top_srcdir/tests/captures/http-nginx.pcap"
 [ -f "$cap" ] || am_skip "no $cap"
 
-snmpd_start
+# The master also listens on [::1] (mrtg-cfg over IPv6).
+P6=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); s.bind(("::1",0)); print(s.getsockname()[1])' 2>/dev/null)
+if [ -n "$P6" ]; then
+	snmpd_start "agentAddress udp6:[::1]:$P6" "rocommunity6 public ::1"
+else
+	snmpd_start
+fi
 artmond_start -c "$top_srcdir/rules/conf/artmon.conf" -r "$cap" --interval 10 --name mrtg-test
 artmond_wait_registered
 replay_finished() { [ "$(snmpget_q ARTMON-MIB::artmonCaptureState.1)" = finished ]; }
@@ -101,6 +107,27 @@ if perl -MRRDs -e 1 2>/dev/null && command -v rrdtool >/dev/null 2>&1; then
 	am_log "ok: mrtg --rrd stored the gauges of $nsrv servers in RRD files"
 else
 	am_log "librrds-perl missing: LogFormat rrdtool not tried"
+fi
+
+# The same rows through an IPv6 agent address: EnableIPv6 and a bracketed
+# host; MRTG itself needs Socket6 and IO::Socket::INET6 for IPv6.
+if [ -n "$P6" ]; then
+	"$ARTMON" mrtg-cfg -w "$AM_TMP/mrtg6" -o "$AM_TMP/mrtg6.cfg" "public@[::1]:$P6" 2>"$AM_TMP/cfg6.err" ||
+		am_fail "artmon mrtg-cfg over IPv6: $(cat "$AM_TMP/cfg6.err")"
+	grep -q '^EnableIPv6: yes$' "$AM_TMP/mrtg6.cfg" || am_fail "no EnableIPv6 for an IPv6 agent"
+	sed -n 's/^Target\[[^]]*\]: \([^:]*\):public@\[::1\]:'"$P6"'::::2$/\1/p' "$AM_TMP/mrtg6.cfg" | sort >"$AM_TMP/actual6"
+	cmp -s "$AM_TMP/actual" "$AM_TMP/actual6" || am_fail "IPv6 agent: targets differ: $(diff "$AM_TMP/actual" "$AM_TMP/actual6")"
+	am_log "ok: the same $((nsrv + nsig)) targets through [::1]:$P6"
+	if perl -MSocket6 -MIO::Socket::INET6 -e 1 2>/dev/null; then
+		mkdir -p "$AM_TMP/mrtg6"
+		env LANG=C LC_ALL=C mrtg "$AM_TMP/mrtg6.cfg" >"$AM_TMP/mrtg6.out" 2>&1
+		n=$(sed -n 's/^Target\[\([^]]*\)\].*/\1/p' "$AM_TMP/mrtg6.cfg" | head -n 1)
+		[ "$(head -n 1 "$AM_TMP/mrtg6/$n.log" | cut -d' ' -f2-)" = "$(head -n 1 "$AM_TMP/mrtg/$n.log" | cut -d' ' -f2-)" ] ||
+			am_fail "mrtg over IPv6 recorded $(head -n 1 "$AM_TMP/mrtg6/$n.log"): $(tail -n 5 "$AM_TMP/mrtg6.out")"
+		am_log "ok: mrtg over IPv6 recorded the gauges"
+	else
+		am_log "Socket6/IO::Socket::INET6 missing: mrtg not run over IPv6"
+	fi
 fi
 
 # Errors: a usage error, a port where nothing answers, an agent without
