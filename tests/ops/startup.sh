@@ -47,6 +47,13 @@ am_log "ok: with CAP_NET_RAW and CAP_NET_ADMIN as ambient capabilities, -n accep
 as_nobody caps -f -i nosuch0 -s none -x "$AGENTX_SOCKET"
 expect_exit1 "missing interface" 'nosuch0: .*(No such device|does not exist)'
 
+# Nothing to capture (the shipped artmon.conf names no interface): a usage
+# error, status 2 (artmond.service does not restart on it).
+as_nobody caps -f -s none -x "$AGENTX_SOCKET"
+[ "$rc" = 2 ] || am_fail "no input: status $rc, expected 2: $(cat "$AM_TMP/out")"
+grep -q 'nothing to capture.*-i IFACE.*interface =' "$AM_TMP/out" || am_fail "no input: $(cat "$AM_TMP/out")"
+am_log "ok: no input: $(head -n 1 "$AM_TMP/out")"
+
 # 2. Store directory: not writable by the user, or under a directory the
 #    user cannot create in: the start fails naming the directory.
 mkdir -p "$AM_TMP/rostore" "$AM_TMP/rodir"
