@@ -261,23 +261,48 @@ START_TEST(test_loss_holds_back)
 	struct am_mib_alarm_row r = p90_row(1, NULL, 0, "");
 	struct am_mib_alarm_row got;
 
+	struct am_mib_alarm_row cl;
 	am_alarms_put(a, &r);
+	/* a captureLoss alarm: per sensor, not held back */
+	am_alarms_row_default(&cl, 2);
+	cl.statistic = 8;
+	cl.timing = 1;
+	cl.rising = 100000;
+	cl.falling = 0;
+	cl.missing = 0;
+	cl.status = AM_RS_ACTIVE;
+	ck_assert(am_alarms_row_complete(&cl));
+	am_alarms_put(a, &cl);
 	am_alarms_set_loss_bound(a, 10000);
 	/* 1000 of 4000 bytes missing: 25% loss */
 	feed(a, 0, "192.0.2.10", 80, 1, "GET", 20, 900000);
 	am_alarms_add_gap(a, T0 + 5 * AM_USEC, 1000);
 	am_alarms_complete(a);
-	ck_assert_int_eq(count(AM_NT_ALARM_RISING), 0);
 	ck_assert_int_eq(count(AM_NT_LOSS_RISING), 1);
 	ck_assert_uint_eq(am_alarms_held_back(a), 1);
 	ck_assert_int_eq(am_alarms_get(a, 1, &got), 0);
 	ck_assert_uint_eq(got.held_back, 1);
 	ck_assert_uint_eq(am_alarms_last_loss(a), 200000);
+	/* the captureLoss alarm rose (startup rising) with the loss */
+	{
+		int found = 0;
+		for (int i = 0; i < nsent; i++)
+			if (sent[i].alarm == 2) {
+				ck_assert_uint_eq(sent[i].type, AM_NT_ALARM_RISING);
+				ck_assert_uint_eq(sent[i].value, 200000);
+				ck_assert_uint_eq(sent[i].port, 0);
+				found++;
+			}
+		ck_assert_int_eq(found, 1);
+	}
+	ck_assert_int_eq(count(AM_NT_ALARM_RISING), 1);     /* not the held-back p90 */
 	/* the next interval is whole: loss falls, the alarm is judged */
 	feed(a, 1, "192.0.2.10", 80, 1, "GET", 20, 900000);
 	am_alarms_complete(a);
 	ck_assert_int_eq(count(AM_NT_LOSS_FALLING), 1);
-	ck_assert_int_eq(count(AM_NT_ALARM_RISING), 1);
+	/* now the p90 alarm rises; the captureLoss one falls (0 <= 0) */
+	ck_assert_int_eq(count(AM_NT_ALARM_RISING), 2);
+	ck_assert_int_eq(count(AM_NT_ALARM_FALLING), 1);
 	am_alarms_free(a);
 }
 END_TEST
