@@ -61,7 +61,7 @@ struct txst {
 
 /* Payload-aware pairing: requests waiting for (or holding) their response,
  * in request order.  One slot per framed connection, from a bounded pool. */
-#define FR_PENDING 16
+#define FR_PENDING AM_TRACKER_MAX_PENDING
 enum { FE_REQ_END = 1, FE_RESP = 2, FE_DONE = 4 };
 
 struct fent {
@@ -174,6 +174,7 @@ am_tracker_cfg_default(struct am_tracker_cfg *cfg)
 	cfg->quiet = 500000;
 	cfg->wait_for_syn = 1;
 	cfg->max_framed = 16384;
+	cfg->max_pending = AM_TRACKER_MAX_PENDING;
 }
 
 struct am_tracker *
@@ -192,6 +193,8 @@ am_tracker_new(const struct am_tracker_cfg *cfg, const struct am_tracker_cb *cb)
 		t->cfg.seed = am_random_seed();
 	if (t->cfg.max_sessions == 0)
 		t->cfg.max_sessions = 1;
+	if (t->cfg.max_pending == 0 || t->cfg.max_pending > AM_TRACKER_MAX_PENDING)
+		t->cfg.max_pending = AM_TRACKER_MAX_PENDING;
 	t->limit = t->cfg.max_sessions;
 	if (t->cfg.memcap) {
 		uint64_t bymem = t->cfg.memcap / sizeof(struct sess);
@@ -558,7 +561,7 @@ fr_event(void *ctx, const struct am_fr_event *ev)
 	case AM_FR_REQ_START:
 		if (ev->flags & AM_FR_F_NOREPLY)
 			return;          /* no response will come: not an exchange */
-		if (f->n == FR_PENDING) {
+		if (f->n >= t->cfg.max_pending) {
 			f->overflow = 1;
 			return;
 		}

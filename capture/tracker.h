@@ -143,8 +143,12 @@ struct am_tracker_cfg {
 	uint8_t wait_for_syn;         /* 1: ignore connections without a handshake (default) */
 	uint8_t client_rst_as_fin;    /* 1: a client RST after a response ends it normally */
 	uint32_t max_framed;          /* connections paired from the payload at once (16384) */
+	uint32_t max_pending;         /* unanswered requests kept per framed connection (32, at
+	                               * most AM_TRACKER_MAX_PENDING); beyond: header-only, counted */
 	uint64_t seed;                /* hash seed, 0: random */
 };
+
+#define AM_TRACKER_MAX_PENDING 32
 
 void am_tracker_cfg_default(struct am_tracker_cfg *cfg);
 

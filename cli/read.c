@@ -77,6 +77,7 @@ read_usage(FILE *fp)
 	    "      --midstream      also measure connections whose handshake was not seen\n"
 	    "      --max-sessions N bound on tracked connections (default 262144)\n"
 	    "      --quiet-ms N     response complete after N ms without data once ACKed (500)\n"
+	    "      --max-pending N  unanswered pipelined requests kept per connection (1-32, 32)\n"
 	    "  -D, --debug TOKENS   debug output for subsystems (tracker, capture, all)\n"
 	    "  -q, --quiet          no progress and no counters on stderr\n"
 	    "  -h, --help           this help\n\n"
@@ -499,6 +500,7 @@ cmd_read(int argc, char **argv)
 		{ "top", required_argument, NULL, 8 },
 		{ "midstream", no_argument, NULL, 1 },
 		{ "max-sessions", required_argument, NULL, 2 },
+		{ "max-pending", required_argument, NULL, 9 },
 		{ "quiet-ms", required_argument, NULL, 3 },
 		{ "debug", required_argument, NULL, 'D' },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -512,7 +514,7 @@ cmd_read(int argc, char **argv)
 	char **files = am_xcalloc((size_t)argc + 1, sizeof(char *));
 	const char *config = NULL, *store_dir = NULL;
 	int nfiles = 0, quiet = 0, ch, rc = 0, no_rules = 0, no_unclaimed = 0, midstream = 0;
-	uint32_t max_sessions = 0, interval_s = 0;
+	uint32_t max_sessions = 0, interval_s = 0, max_pending = 0;
 	int64_t quiet_us = -1;
 	char *end;
 	struct am_config *rules = NULL;
@@ -576,6 +578,15 @@ cmd_read(int argc, char **argv)
 			max_sessions = (uint32_t)strtoul(optarg, &end, 10);
 			if (*end || max_sessions == 0) {
 				fprintf(stderr, "artmon read: --max-sessions needs a positive number\n");
+				rc = 2;
+				goto out;
+			}
+			break;
+		case 9:
+			max_pending = (uint32_t)strtoul(optarg, &end, 10);
+			if (*end || max_pending == 0 || max_pending > AM_TRACKER_MAX_PENDING) {
+				fprintf(stderr, "artmon read: --max-pending needs a number from 1 to %d\n",
+				    AM_TRACKER_MAX_PENDING);
 				rc = 2;
 				goto out;
 			}
@@ -655,6 +666,8 @@ cmd_read(int argc, char **argv)
 		ec.tracker.wait_for_syn = 0;
 	if (max_sessions)
 		ec.tracker.max_sessions = max_sessions;
+	if (max_pending)
+		ec.tracker.max_pending = max_pending;
 	if (quiet_us >= 0)
 		ec.tracker.quiet = quiet_us;
 	if (no_unclaimed)
