@@ -42,6 +42,8 @@ am_engine_cfg_from_rules(struct am_engine_cfg *cfg, const struct am_config *rule
 
 	if (s->max_sessions)
 		cfg->tracker.max_sessions = s->max_sessions;
+	if (s->max_pending)
+		cfg->tracker.max_pending = s->max_pending;
 	if (s->memcap)
 		cfg->tracker.memcap = s->memcap;
 	if (s->adu_quiet > 0)

@@ -430,6 +430,7 @@ am_settings_default(struct am_settings *s)
 	s->anomaly_min_txns = 100;
 	s->anomaly_days = 14;
 	s->max_sessions = 262144;
+	s->max_pending = 32;
 	s->memcap = 256ull << 20;
 	s->max_keys = 100000;
 	s->max_signatures = 256;
@@ -519,6 +520,9 @@ artmon_setting(struct ld *l, const struct kv *kv)
 	} else if (KEY("max_sessions")) {
 		if (val_uint(l, kv, 16, 1u << 30, &u) == 0)
 			s->max_sessions = (uint32_t)u;
+	} else if (KEY("max_pending")) {
+		if (val_uint(l, kv, 1, 32, &u) == 0)
+			s->max_pending = (uint32_t)u;
 	} else if (KEY("memcap")) {
 		if (val_size(l, kv, 1u << 20, 1ull << 40, &u) == 0)
 			s->memcap = u;
@@ -561,7 +565,7 @@ artmon_setting(struct ld *l, const struct kv *kv)
 	} else {
 		err(l, kv->key, "unknown setting '%s' in the artmon section (expected interface, "
 		    "filter, snaplen, buffer, interval, store, agentx, user, group, sensor, "
-		    "netmasklen, netmasklen6, max_sessions, memcap, max_keys, max_signatures, "
+		    "netmasklen, netmasklen6, max_sessions, max_pending, memcap, max_keys, max_signatures, "
 		    "max_signature_name, regex_match_limit, regex_depth_limit, adu_quiet, loss_bound, "
 		    "anomaly_bound, anomaly_intervals, anomaly_min_history, anomaly_min_transactions, "
 		    "anomaly_days or an alarm N { } block)", k);
