@@ -299,7 +299,12 @@ decode_l4(struct cur *c, uint8_t proto, struct am_packet *pkt)
 	case AM_IPPROTO_UDP:
 		return decode_udp(c, pkt);
 	default:
+		/* Not measured, but the payload is at hand for whoever wants it
+		 * (ICMP errors are counted per server). */
 		pkt->proto = proto;
+		pkt->seg_len = c->wire;
+		pkt->payload = c->p;
+		pkt->payload_len = c->len;
 		return AM_DEC_SKIP_OTHER_L4;
 	}
 }

@@ -20,7 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
-enum records { REC_TXN, REC_CONN, REC_SUMMARY, REC_ADU, REC_HANDSHAKE, REC_FILTERS, REC_TOPN };
+enum records { REC_TXN, REC_CONN, REC_SUMMARY, REC_ADU, REC_HANDSHAKE, REC_FILTERS, REC_TOPN, REC_ICMP };
 
 enum { T_FIRST, T_LAST, T_ACK, T_THINK, T_RTT, T__COUNT };
 static const char *const timing_names[T__COUNT] = { "first", "last", "ack", "think", "rtt" };
@@ -61,7 +61,8 @@ read_usage(FILE *fp)
 	    "Measure every TCP transaction in pcap/pcapng files (read in order).\n\n"
 	    "  -R, --records KIND   transactions (default), connections, summary, adu or\n"
 	    "                       handshakes (connections watched by tcpsynack rules),\n"
-	    "                       filters (filter-set and hardwired counters) or topn\n"
+	    "                       filters (filter-set and hardwired counters), topn, or\n"
+	    "                       icmp (ICMP errors per server, per the rules' ICMP section)\n"
 	    "      --filter-set SPEC  SET:LABEL=BPF,LABEL=BPF... counted per label (repeatable)\n"
 	    "      --top N          rows per top-N table (10)\n"
 	    "  -F, --format FMT     text (default), csv or json (JSON Lines)\n"
@@ -283,6 +284,23 @@ write_summary(struct readctx *r)
 }
 
 static void
+write_icmp(struct readctx *r, const struct am_engine *e)
+{
+	struct am_engine_icmp_row row;
+	char a[AM_ADDRSTRLEN];
+
+	for (uint32_t i = 0; am_engine_icmp_row(e, i, &row) == 0; i++) {
+		struct am_out *o = &r->out;
+		out_begin(o);
+		out_str(o, "server", am_addr_fmt(&row.server, a, sizeof(a)), 15);
+		out_u64(o, "server_port", row.port, 5);
+		for (int k = 0; k < AM_ICMP__KINDS; k++)
+			out_u64(o, am_icmp_kind_name((enum am_icmp_kind)k), row.count[k], 4);
+		out_end(o);
+	}
+}
+
+static void
 sum_free(struct readctx *r)
 {
 	for (int b = 0; b < SUM_BUCKETS; b++) {
@@ -438,6 +456,9 @@ print_counters(struct am_source *src, struct am_engine *e, struct am_agg *agg)
 		    PRIu64 " not tracked (table full), %" PRIu64 " malformed\n",
 		    dst->queries, dst->answered, dst->unanswered, dst->duplicate_responses, dst->unsolicited,
 		    dst->retransmitted_queries, dst->pending_cap, dst->malformed);
+	if (es.icmp_errors || es.icmp_overflow)
+		fprintf(stderr, "  ICMP errors about watched services: %" PRIu64 " (%" PRIu64 " not counted: table full)\n",
+		    es.icmp_errors, es.icmp_overflow);
 	if (es.rules.requests)
 		fprintf(stderr, "  rules: %" PRIu64 " requests, %" PRIu64 " named, %" PRIu64 " catch-all, %"
 		    PRIu64 " regex limit hits, %" PRIu64 " names over the cap\n",
@@ -542,12 +563,14 @@ cmd_read(int argc, char **argv)
 				r->rec = REC_ADU;
 			else if (strcmp(optarg, "handshakes") == 0)
 				r->rec = REC_HANDSHAKE;
+			else if (strcmp(optarg, "icmp") == 0)
+				r->rec = REC_ICMP;
 			else if (strcmp(optarg, "filters") == 0)
 				r->rec = REC_FILTERS;
 			else if (strcmp(optarg, "topn") == 0)
 				r->rec = REC_TOPN;
 			else {
-				fprintf(stderr, "artmon read: unknown record kind \"%s\" (transactions, connections, summary, adu, handshakes, filters, topn)\n", optarg);
+				fprintf(stderr, "artmon read: unknown record kind \"%s\" (transactions, connections, summary, adu, handshakes, filters, topn, icmp)\n", optarg);
 				rc = 2;
 				goto out;
 			}
@@ -763,6 +786,8 @@ cmd_read(int argc, char **argv)
 	}
 	if (r->rec == REC_SUMMARY)
 		write_summary(r);
+	if (r->rec == REC_ICMP)
+		write_icmp(r, eng);
 	if (r->census) {
 		am_census_interval(r->census);
 		if (r->rec == REC_FILTERS)

@@ -21,6 +21,9 @@ struct am_engine {
 	struct am_dns *dns;
 	struct am_decode_stats ds;
 	uint64_t ignored, unclaimed;
+	struct am_engine_icmp_row *icmp;
+	uint32_t nicmp;
+	uint64_t icmp_errors, icmp_overflow;
 	am_time_t clock;
 };
 
@@ -253,6 +256,7 @@ am_engine_free(struct am_engine *e)
 		return;
 	am_tracker_free(e->tr);
 	am_dns_free(e->dns);
+	free(e->icmp);
 	free(e);
 }
 
@@ -271,6 +275,71 @@ am_engine_set_rules(struct am_engine *e, const struct am_config *rules)
 	return gone;
 }
 
+static int
+icmp_wanted(const struct am_icmp *sw, enum am_icmp_kind k)
+{
+	switch (k) {
+	case AM_ICMP_UNREACHABLE: return sw->destination_unreachable;
+	case AM_ICMP_SOURCE_QUENCH: return sw->source_quench;
+	case AM_ICMP_REDIRECT: return sw->redirect;
+	case AM_ICMP_TIME_EXCEEDED: return sw->time_exceeded;
+	case AM_ICMP_PARAMETER: return sw->parameter_problem;
+	case AM_ICMP_CONVERSION: return sw->conversion_error;
+	default: return sw->the_rest;
+	}
+}
+
+/* An ICMP error about a packet of a watched service: counted under the
+ * server the returned packet went to (or came from). */
+static void
+icmp_count(struct am_engine *e, const struct am_packet *p)
+{
+	struct am_icmp_err ie;
+	const struct am_config *cfg = e->rules;
+	struct am_addr srv;
+	uint16_t port;
+
+	if (cfg == NULL || !cfg->icmp.present || !am_icmp_parse(p, &ie) || !icmp_wanted(&cfg->icmp, ie.kind))
+		return;
+	if (am_rules_bind(cfg, &ie.inner_src, ie.inner_sport, &ie.inner_dst, ie.inner_dport) >= 0) {
+		srv = ie.inner_dst;
+		port = ie.inner_dport;
+	} else if (am_rules_bind(cfg, &ie.inner_dst, ie.inner_dport, &ie.inner_src, ie.inner_sport) >= 0) {
+		srv = ie.inner_src;
+		port = ie.inner_sport;
+	} else {
+		return;
+	}
+	for (uint32_t i = 0; i < e->nicmp; i++) {
+		struct am_engine_icmp_row *r = &e->icmp[i];
+		if (r->port == port && am_addr_cmp(&r->server, &srv) == 0) {
+			r->count[ie.kind]++;
+			e->icmp_errors++;
+			return;
+		}
+	}
+	if (e->nicmp >= AM_ENGINE_ICMP_ROWS) {
+		e->icmp_overflow++;
+		return;
+	}
+	if (e->icmp == NULL)
+		e->icmp = am_xcalloc(AM_ENGINE_ICMP_ROWS, sizeof(*e->icmp));
+	struct am_engine_icmp_row *r = &e->icmp[e->nicmp++];
+	r->server = srv;
+	r->port = port;
+	r->count[ie.kind] = 1;
+	e->icmp_errors++;
+}
+
+int
+am_engine_icmp_row(const struct am_engine *e, uint32_t i, struct am_engine_icmp_row *row)
+{
+	if (i >= e->nicmp)
+		return -1;
+	*row = e->icmp[i];
+	return 0;
+}
+
 enum am_dec
 am_engine_frame(struct am_engine *e, const struct am_frame *f)
 {
@@ -282,6 +351,8 @@ am_engine_frame(struct am_engine *e, const struct am_frame *f)
 		if (e->agg)
 			am_agg_advance(e->agg, e->clock);
 	}
+	if (r == AM_DEC_SKIP_OTHER_L4 && (p.proto == 1 || p.proto == 58))
+		icmp_count(e, &p);
 	if (r != AM_DEC_OK)
 		return r;
 	p.ts = f->ts;
@@ -325,5 +396,7 @@ am_engine_stats(const struct am_engine *e, struct am_engine_stats *st)
 		am_rules_stats(e->rules, &st->rules);
 	st->ignored_txn = e->ignored;
 	st->unclaimed_txn = e->unclaimed;
+	st->icmp_errors = e->icmp_errors;
+	st->icmp_overflow = e->icmp_overflow;
 	st->clock = e->clock;
 }

@@ -14,6 +14,7 @@
 
 #include "capture/decode.h"
 #include "capture/dns.h"
+#include "capture/icmp.h"
 #include "capture/source.h"
 #include "capture/tracker.h"
 #include "rules/rules.h"
@@ -72,6 +73,17 @@ void am_engine_tick(struct am_engine *e, am_time_t now);
  * interval is closed and flushed. */
 int am_engine_finish(struct am_engine *e);
 
+/* ICMP errors counted per server and port (the rules' ICMP section says
+ * which kinds), in a bounded table. */
+#define AM_ENGINE_ICMP_ROWS 4096
+struct am_engine_icmp_row {
+	struct am_addr server;
+	uint16_t port;
+	uint64_t count[AM_ICMP__KINDS];
+};
+/* Row i (0..), 0 found, -1 past the end. */
+int am_engine_icmp_row(const struct am_engine *e, uint32_t i, struct am_engine_icmp_row *row);
+
 struct am_engine_stats {
 	struct am_decode_stats decode;
 	struct am_tracker_stats tracker;
@@ -79,6 +91,8 @@ struct am_engine_stats {
 	struct am_rules_stats rules;
 	uint64_t ignored_txn;        /* exchanges matching `Ignore = 1` */
 	uint64_t unclaimed_txn;      /* exchanges on connections no rule claims */
+	uint64_t icmp_errors;        /* ICMP errors counted per server */
+	uint64_t icmp_overflow;      /* ... not counted: the table was full */
 	am_time_t clock;
 };
 void am_engine_stats(const struct am_engine *e, struct am_engine_stats *st);

@@ -2,6 +2,7 @@
  * every fixture truncated at every length. */
 #include "config.h"
 #include "capture/decode.h"
+#include "capture/icmp.h"
 #include "tests/pktbuild.h"
 
 #include <check.h>
@@ -257,6 +258,47 @@ START_TEST(test_counting)
 }
 END_TEST
 
+/* An ICMP port unreachable returning a UDP datagram sent to 10.0.0.53:53. */
+START_TEST(test_icmp_error)
+{
+	uint8_t f[128];
+	struct am_packet p;
+	struct am_icmp_err ie;
+	static const uint8_t frame[] = {
+		0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 2, 0x08, 0x00,
+		0x45, 0, 0, 56, 0, 0, 0, 0, 64, 1, 0, 0, 10, 0, 0, 53, 10, 0, 0, 1,       /* IP, ICMP */
+		3, 3, 0, 0, 0, 0, 0, 0,                                                /* unreachable/port */
+		0x45, 0, 0, 40, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 53,      /* returned IP */
+		0xc3, 0x50, 0, 53, 0, 20, 0, 0,                                         /* returned UDP */
+	};
+	size_t n = sizeof(frame);
+
+	memcpy(f, frame, n);
+	ck_assert_int_eq(am_decode(DLT_EN10MB, f, (uint32_t)n, (uint32_t)n, &p), AM_DEC_SKIP_OTHER_L4);
+	ck_assert_int_eq(p.proto, 1);
+	ck_assert_int_eq(am_icmp_parse(&p, &ie), 1);
+	ck_assert_int_eq(ie.kind, AM_ICMP_UNREACHABLE);
+	ck_assert_int_eq(ie.code, 3);
+	ck_assert_int_eq(ie.inner_proto, 17);
+	ck_assert_int_eq(ie.inner_dst.a[3], 53);
+	ck_assert_int_eq(ie.inner_dport, 53);
+	ck_assert_int_eq(ie.inner_sport, 50000);
+	/* every truncation: never read past the capture, never a wrong answer */
+	for (size_t len = 0; len < n; len++) {
+		uint8_t *cut = malloc(len ? len : 1);
+		memcpy(cut, frame, len);
+		if (am_decode(DLT_EN10MB, cut, (uint32_t)len, (uint32_t)n, &p) == AM_DEC_SKIP_OTHER_L4 &&
+		    am_icmp_parse(&p, &ie) == 1 && ie.inner_dport != 0)
+			ck_assert_int_eq(ie.inner_dport, 53);
+		free(cut);
+	}
+	/* an echo request is no error */
+	f[14 + 20] = 8;
+	ck_assert_int_eq(am_decode(DLT_EN10MB, f, (uint32_t)n, (uint32_t)n, &p), AM_DEC_SKIP_OTHER_L4);
+	ck_assert_int_eq(am_icmp_parse(&p, &ie), 0);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -271,6 +313,7 @@ main(void)
 	tcase_add_test(tc, test_malformed);
 	tcase_add_test(tc, test_padding_and_udp);
 	tcase_add_test(tc, test_counting);
+	tcase_add_test(tc, test_icmp_error);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
