@@ -83,6 +83,7 @@ struct fslot {
 	uint8_t head, n;          /* ring of pending requests */
 	uint8_t overflow;         /* more requests than the ring holds: stop framing */
 	uint8_t ackpos;           /* next slot of acks[] */
+	am_time_t last_fed[2];    /* time of the last bytes fed, per direction */
 	struct { uint32_t ack; am_time_t ts; } acks[8];  /* the client's last ACK advances */
 	struct fent e[FR_PENDING];
 };
@@ -425,10 +426,30 @@ txn_finish(struct am_tracker *t, struct sess *s, enum am_outcome outcome)
 
 /* --- payload-aware pairing ------------------------------------------ */
 
+/* A response that started but whose end the framer never saw: it ends,
+ * as far as anyone knows, with the last server bytes fed. */
+static void
+fent_close_resp(struct fslot *f, struct fent *e)
+{
+	if (!(e->state & FE_RESP) || (e->state & FE_DONE))
+		return;
+	if (f->last_fed[1] > e->resp_last)
+		e->resp_last = f->last_fed[1];
+	if (e->resp_last < e->resp_first)
+		e->resp_last = e->resp_first;
+	if (f->fr.d[1].pos > e->resp_pos)
+		e->resp_bytes = f->fr.d[1].pos - e->resp_pos;
+}
+
 static void
 fent_emit(struct am_tracker *t, struct sess *s, struct fent *e, enum am_outcome outcome)
 {
 	struct am_txn r;
+
+	fent_close_resp(s->fs, e);
+	/* An ACK can only follow the bytes it acknowledges. */
+	if (e->ack && e->ack < e->resp_last)
+		e->ack = 0;
 
 	if (!(e->state & FE_RESP) && outcome == AM_OUT_COMPLETE)
 		outcome = AM_OUT_INCOMPLETE;
@@ -528,8 +549,9 @@ fr_handover(struct am_tracker *t, struct sess *s)
 		x->phase = (e->state & FE_RESP) ? PH_RESP : PH_REQ;
 		x->req_first = e->req_first;
 		x->req_last = e->req_last ? e->req_last : t->now;
+		fent_close_resp(f, e);
 		x->resp_first = e->resp_first;
-		x->resp_last = e->resp_last ? e->resp_last : e->resp_first;
+		x->resp_last = e->resp_last;
 		x->req_bytes = e->req_bytes;
 		x->resp_bytes = e->resp_bytes;
 		x->req_pkts = e->req_pkts;
@@ -609,7 +631,7 @@ fr_event(void *ctx, const struct am_fr_event *ev)
 			 * covered it from the recent ones. */
 			for (int i = 0; i < 8 && e->ack == 0; i++) {
 				int k = (f->ackpos + i) % 8;
-				if (f->acks[k].ts && SEQ_GEQ(f->acks[k].ack, e->end_seq))
+				if (f->acks[k].ts >= e->resp_last && SEQ_GEQ(f->acks[k].ack, e->end_seq))
 					e->ack = f->acks[k].ts;
 			}
 			if (f->head == (uint8_t)(e - f->e))
@@ -664,6 +686,8 @@ fr_feed(struct am_tracker *t, struct sess *s, int d, const struct am_packet *p, 
 		f->base[d] = p->seq + p->seg_len - fresh - gap;
 		f->base_ok[d] = 1;
 	}
+	if (fresh)
+		f->last_fed[d] = t->now;
 	if (gap)
 		am_framer_gap(&f->fr, d, t->now, gap, fr_event, &fc);
 	if (fresh && framed(s)) {
