@@ -7,5 +7,6 @@ int cmd_read(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_store(int argc, char **argv);
 int cmd_mrtg_cfg(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 #endif

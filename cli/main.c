@@ -16,6 +16,7 @@ static const struct {
 	{ "check", cmd_check, "check a configuration file and list what it loads" },
 	{ "store", cmd_store, "list and show what an artmon store holds" },
 	{ "mrtg-cfg", cmd_mrtg_cfg, "write an MRTG configuration for the rows an agent serves" },
+	{ "report", cmd_report, "write an HTML report (charts) of what an artmon store holds" },
 };
 
 static void
