@@ -55,16 +55,22 @@ sql 'create database bench' >/dev/null || { pl_fail "create database"; exit 1; }
 pl_c pgbench -i -q -s 1 bench >"$pl_work/pgbench-init.log" 2>&1 || { pl_fail "pgbench -i: $(tail -3 "$pl_work/pgbench-init.log")"; exit 1; }
 
 # committed transactions of database bench, once the backends that ran them
-# have gone (a backend reports its counts when it exits)
+# have gone (a backend reports its counts when it exits) and the count has
+# stopped moving
 commits() {
-	local i n
+	local i n prev=-1
 	for i in $(seq 1 50); do
 		n=$(sql "select count(*) from pg_stat_activity where datname = 'bench'")
 		[ "$n" = 0 ] && break
 		sleep 0.1
 	done
-	sleep 0.2
-	sql "select pg_stat_clear_snapshot(); select xact_commit from pg_stat_database where datname = 'bench'" | tail -n1
+	for i in $(seq 1 20); do
+		sleep 0.2
+		n=$(sql "select pg_stat_clear_snapshot(); select xact_commit from pg_stat_database where datname = 'bench'" | tail -n1)
+		[ "$n" = "$prev" ] && break
+		prev=$n
+	done
+	echo "$n"
 }
 loglines() { wc -l <"$pg/server.log"; }
 
@@ -107,7 +113,7 @@ run() {
 	txn=$(jq -s 'map(select(.server_port == 5432)) | length' "$pl_work/$name.jsonl")
 	startups=$(jq -s 'map(select(.server_port == 5432 and .signature == "startup")) | length' "$pl_work/$name.jsonl")
 	nbad=$(jq -r 'select(.server_port == 5432 and (.outcome != "complete" or .first_us == null))' "$pl_work/$name.jsonl" | grep -c '^{')
-	echo "$pl_name: $name: pgbench $runs script runs; server: $conns connections, $stmts statements, $batches commits (batches); artmon: $txn transactions, $startups startups"
+	echo "$pl_name: $name: ${runs:+pgbench $runs script runs; }server: $conns connections, $stmts statements, $batches commits (batches); artmon: $txn transactions, $startups startups"
 	[ -n "$runs" ] || runs=0
 	[ "$nbad" -eq 0 ] || pl_fail "$name: $nbad transactions not complete or without a response"
 	[ "$startups" -eq "$conns" ] || pl_fail "$name: artmon reports $startups startups, the server authorized $conns connections"
@@ -141,6 +147,7 @@ check() {   # check NAME STATEMENTS-PER-RUN BATCHES-PER-RUN
 
 run extended pgbench -n -M extended -c 3 -t 150 -f "$pl_work/extended.sql" bench
 check extended 3 3
+[ "$runs" -eq 450 ] || pl_fail "extended: pgbench ran $runs scripts, 450 asked"
 # each statement is its own request, named by its command
 sigs=$(jq -r 'select(.server_port == 5432 and .signature != "startup") | .signature' "$pl_work/extended.jsonl" | sort | uniq -c | awk '{ printf "%s %s;", $2, $1 }')
 [ "$sigs" = "SELECT $((2 * runs));UPDATE $runs;" ] || pl_fail "extended: signatures $sigs, expected SELECT $((2 * runs));UPDATE $runs;"
@@ -149,6 +156,7 @@ ver=$(pgbench --version | sed -n 's/.* \([0-9][0-9]*\)[.0-9]*.*/\1/p' | head -n1
 if [ "${ver:-0}" -ge 14 ]; then
 	run pipeline pgbench -n -M extended -c 3 -t 150 -f "$pl_work/pipeline.sql" bench
 	check pipeline 3 1
+	[ "$runs" -eq 450 ] || pl_fail "pipeline: pgbench ran $runs scripts, 450 asked"
 	# one request per pipeline, named by its first statement, holding the
 	# three statements: longer than any single-statement batch
 	sigs=$(jq -r 'select(.server_port == 5432 and .signature != "startup") | .signature' "$pl_work/pipeline.jsonl" | sort | uniq -c | awk '{ printf "%s %s;", $2, $1 }')
