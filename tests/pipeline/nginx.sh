@@ -62,10 +62,14 @@ H="Host: pl"
 	printf 'HEAD /missing HTTP/1.1\r\n%s\r\n\r\n' "$H"
 	printf 'GET /f5000 HTTP/1.1\r\n%s\r\nConnection: close\r\n\r\n' "$H"
 } >"$pl_work/batch1"
-# 32 small requests in one write (about 1 KB: one segment): exactly
-# artmon's largest --max-pending, all unanswered at once
+# 32 requests in one write (about 3.5 KB: three segments, requests cut
+# across them), exactly artmon's largest --max-pending, all unanswered at
+# once; responses of 0 to 5000 bytes, so that they straddle segments too
 {
-	for i in $(seq 1 31); do printf 'GET /f%s HTTP/1.1\r\n%s\r\n\r\n' $(( i % 3 == 0 ? 100 : 0 )) "$H"; done
+	for i in $(seq 1 31); do
+		case $((i % 4)) in 0) f=f0 ;; 1) f=f100 ;; 2) f=f1448 ;; 3) f=f5000 ;; esac
+		printf 'GET /%s?req=%s HTTP/1.1\r\n%s\r\nAccept: */*\r\nUser-Agent: artmon-pipeline-test/1.0\r\n\r\n' "$f" "$i" "$H"
+	done
 	printf 'GET /f100 HTTP/1.1\r\n%s\r\nConnection: close\r\n\r\n' "$H"
 } >"$pl_work/batch2"
 # 120 requests in one write (several segments: request lines straddle

@@ -38,7 +38,11 @@ for b in $(seq 1 3); do
 		for i in $(seq 1 "$n"); do
 			ms=0; [ "$i" = "$k" ] && ms=$D
 			conn=""; [ "$i" = "$n" ] && conn=$'Connection: close\r\n'
-			printf 'GET /sleep?ms=%s&size=%s&i=%s HTTP/1.1\r\nHost: pl\r\n%s\r\n' "$ms" $((i * 700)) "$i" "$conn"
+			# in the first batch, request 2 has a chunked body sent 20 ms
+			# after its headers (the requests behind it wait for it, well
+			# below D)
+			extra=""; [ "$b" = 1 ] && [ "$i" = 2 ] && extra="&chunks=3&body_delay=20"
+			printf 'GET /sleep?ms=%s&size=%s&i=%s%s HTTP/1.1\r\nHost: pl\r\n%s\r\n' "$ms" $((i * 700)) "$i" "$extra" "$conn"
 		done
 	} >"$pl_work/batch$b"
 done
