@@ -131,7 +131,6 @@ for port in $(cut -f1 "$pl_work/nginx.tsv" | sort -un); do
 	fi
 done
 total_ng=$(wc -l <"$pl_work/nginx.tsv")
-total_am=$(wc -l <"$pl_work/artmon.tsv")
 [ "$total_ng" -eq 162 ] || pl_fail "nginx logged $total_ng requests, the client sent 162"
 echo "$pl_name: statuses (artmon): $(cut -f2 "$pl_work/artmon.tsv" | sort | uniq -c | awk '{printf "%s %s x%s; ", $2, $3, $1}')"
 pl_end

@@ -41,7 +41,11 @@ for b in $(seq 1 3); do
 			# in the first batch, request 2 has a chunked body sent 20 ms
 			# after its headers (the requests behind it wait for it, well
 			# below D)
-			extra=""; [ "$b" = 1 ] && [ "$i" = 2 ] && extra="&chunks=3&body_delay=20"
+			# in the last batch, the last response has no length: it ends
+			# at the close
+			extra=""
+			[ "$b" = 1 ] && [ "$i" = 2 ] && extra="&chunks=3&body_delay=20"
+			[ "$b" = 3 ] && [ "$i" = "$n" ] && extra="&close=1&body_delay=30"
 			printf 'GET /sleep?ms=%s&size=%s&i=%s%s HTTP/1.1\r\nHost: pl\r\n%s\r\n' "$ms" $((i * 700)) "$i" "$extra" "$conn"
 		done
 	} >"$pl_work/batch$b"
@@ -73,10 +77,10 @@ ntx=$(jq -s 'map(select(.server_port == 8080)) | length' "$pl_work/txn.jsonl")
 	pl_fail "artmon reports $ntx transactions, sleepd served $ntruth requests"
 
 # per connection, in request order: client port, request number, first_us,
-# status, method, outcome, request bytes
-jq -r 'select(.server_port == 8080) | [.client_port, .ts, .first_us, .status, .signature, .outcome, .req_bytes] | @tsv' \
+# status, method, outcome, request bytes, last_us
+jq -r 'select(.server_port == 8080) | [.client_port, .ts, .first_us, .status, .signature, .outcome, .req_bytes, .last_us] | @tsv' \
 	"$pl_work/txn.jsonl" | sort -s -t"$(printf '\t')" -k1,1n -k2,2n -k3,3n |
-	awk -F'\t' '{ if ($1 != p) { p = $1; i = 0 } print $1 "\t" ++i "\t" $3 "\t" $4 "\t" $5 "\t" $6 "\t" $7 }' >"$pl_work/txn.tsv"
+	awk -F'\t' '{ if ($1 != p) { p = $1; i = 0 } print $1 "\t" ++i "\t" $3 "\t" $4 "\t" $5 "\t" $6 "\t" $7 "\t" $8 }' >"$pl_work/txn.tsv"
 # connections in the order they were made = client ports from sleepd's
 # truth file in order of appearance
 ports=$(awk '{ sub("client_port=", "", $2); if (!seen[$2]++) print $2 }' "$pl_work/truth")
@@ -110,7 +114,7 @@ for b in 1 2 3; do
 	k=$1 n=$2
 	port=$(echo "$ports" | sed -n "$((b + 1))p")
 	awk -v p="$port" -v k="$k" -v n="$n" -v D=$D -v name="$pl_name" -v b="$b" -F'\t' '
-		$1 == p { c++; f[c] = $3; st[c] = $4; o[c] = $6 }
+		$1 == p { c++; f[c] = $3; st[c] = $4; o[c] = $6; l[c] = $8 }
 		END {
 			if (c != n) { printf "FAIL: %s: batch %d (request %d of %d delayed): %d transactions\n", name, b, k, n, c; exit 1 }
 			for (i = 1; i <= n; i++) {
@@ -120,6 +124,8 @@ for b in 1 2 3; do
 				if (i >= k && f[i] < D * 1000) { printf "FAIL: %s: batch %d request %d (the delayed one or after it): first_us %d < %d\n", name, b, i, f[i], D * 1000; bad = 1 }
 				line = line sprintf(" %d", f[i])
 			}
+			# the close-delimited body of the last batch: 30 ms after its headers
+			if (b == 3 && (l[n] == "null" || l[n] < (D + 30) * 1000)) { printf "FAIL: %s: batch 3 request %d (body delimited by the close, 30 ms after the headers): last_us %s < %d\n", name, n, l[n], (D + 30) * 1000; bad = 1 }
 			if (!bad) printf "ok: %s: batch %d, request %d of %d delayed %d ms: first_us%s\n", name, b, k, n, D, line
 			exit bad
 		}' "$pl_work/txn.tsv" || pl_rc=1
