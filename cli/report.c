@@ -657,9 +657,9 @@ write_row(FILE *fp, const struct report *rp, const struct row *w)
 
 	fprintf(fp, "<section class=\"row\" id=\"k%" PRIu32 "\">\n<h2>", w->ki.id);
 	row_title(fp, &w->ki);
-	fprintf(fp, "</h2>\n<p>Key %" PRIu32 ", rule ", w->ki.id);
+	fprintf(fp, "</h2>\n<p>Key %" PRIu32 " (rule ", w->ki.id);
 	esc(fp, w->ki.key.rule[0] ? w->ki.key.rule : "(none)");
-	fprintf(fp, ": %" PRIu64 " transactions, %" PRIu64 " errors (resets, timeouts, incomplete) in %" PRIu32
+	fprintf(fp, "): %" PRIu64 " transactions, %" PRIu64 " errors (resets, timeouts, incomplete) in %" PRIu32
 	    " points", w->count, w->errors, w->npts);
 	if (have)
 		fprintf(fp, "; first byte mean %s, p50 %s, p90 %s, p99 %s",
