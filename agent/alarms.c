@@ -62,6 +62,7 @@ struct am_alarms {
 	uint64_t acc_bytes, acc_gap;
 	uint64_t conn_gap;         /* gaps of ended connections, not yet in an interval */
 	size_t anomaly_turn;       /* first row of the next anomaly pass */
+	int64_t grace;             /* see am_alarms_due */
 	struct acc *acc;
 	size_t nacc, capacc;       /* capacc entries have an initialised record */
 	struct hindex acc_ix;
@@ -90,6 +91,7 @@ am_alarms_new(void)
 
 	a->rows = am_xcalloc(AM_ALARMS_MAX, sizeof(*a->rows));
 	a->acc_start = -1;
+	a->grace = 11 * AM_USEC;
 	return a;
 }
 
@@ -565,6 +567,19 @@ void
 am_alarms_set_loss_bound(struct am_alarms *a, uint32_t ppm)
 {
 	a->loss_bound = ppm;
+}
+
+void
+am_alarms_set_grace(struct am_alarms *a, int64_t us)
+{
+	a->grace = us;
+}
+
+void
+am_alarms_due(struct am_alarms *a, int64_t clock)
+{
+	if (a->acc_start >= 0 && clock >= a->acc_start + (am_time_t)a->acc_len * AM_USEC + a->grace)
+		am_alarms_complete(a);
 }
 
 void

@@ -73,6 +73,13 @@ void am_alarms_close(void *ctx, int64_t start, uint32_t interval_s, const struct
     const struct am_rec *rec);
 /* Evaluates the interval summed so far, if any. */
 void am_alarms_complete(struct am_alarms *a);
+/* The same once `clock` (the aggregator's) has passed the interval's end
+ * by the grace: the sequence gaps of a connection are known when it ends,
+ * which the tracker reports after its closed-state timeout, so the
+ * capture loss of an interval is complete that long after its end (or
+ * when the next interval closes).  Grace in microseconds (default 11 s). */
+void am_alarms_set_grace(struct am_alarms *a, int64_t us);
+void am_alarms_due(struct am_alarms *a, int64_t clock);
 uint32_t am_alarms_held_back(const struct am_alarms *a);
 /* Loss (ppm) of the last evaluated interval. */
 uint32_t am_alarms_last_loss(const struct am_alarms *a);

@@ -491,7 +491,13 @@ alarms_check(struct daemon *d)
 		drops += d->caps[i].kernel_drops + d->caps[i].if_drops;
 	}
 	am_alarms_set_capture(d->alarms, packets, drops);
-	am_alarms_complete(d->alarms);
+	if (d->eof) {
+		am_alarms_complete(d->alarms);
+	} else {
+		struct am_agg_stats as;
+		am_agg_stats(d->agg, &as);
+		am_alarms_due(d->alarms, as.clock);
+	}
 	am_alarms_tick(d->alarms);
 	d->mib.alarms_held_back = am_alarms_held_back(d->alarms);
 	d->mib.anomalies_active = am_anomaly_active(d->anomaly);
@@ -1074,6 +1080,7 @@ main(int argc, char **argv)
 	d->eng = am_engine_new(&ec, d->rules, d->agg, &cb);
 	d->view = am_aggview_new(d->agg, d->store, le, n_le, d->o.history);
 	d->alarms = am_alarms_new();
+	am_alarms_set_grace(d->alarms, ec.tracker.timeout_closed + AM_USEC);
 	d->anomaly = am_anomaly_new(NULL, d->store);
 	am_alarms_set_anomaly(d->alarms, d->anomaly);
 	am_alarms_on_notify(d->alarms, alarm_notify, d);
