@@ -233,6 +233,28 @@ START_TEST(test_wildcards)
 }
 END_TEST
 
+START_TEST(test_due)
+{
+	struct am_alarms *a = fresh();
+	struct am_mib_alarm_row r = p90_row(1, NULL, 0, "");
+	int64_t end = T0 + IV * AM_USEC;
+
+	am_alarms_put(a, &r);
+	am_alarms_set_grace(a, 5 * AM_USEC);
+	feed(a, 0, "192.0.2.10", 80, 1, "GET", 20, 900000);
+	am_alarms_due(a, end + 5 * AM_USEC - 1);
+	ck_assert_int_eq(nsent, 0);
+	/* a connection of the interval ends late: its gap still counts */
+	am_alarms_set_loss_bound(a, 10000);
+	am_alarms_add_gap(a, end - AM_USEC, 1000);
+	am_alarms_due(a, end + 5 * AM_USEC);
+	ck_assert_int_eq(count(AM_NT_LOSS_RISING), 1);
+	ck_assert_int_eq(count(AM_NT_ALARM_RISING), 0);
+	ck_assert_uint_eq(am_alarms_held_back(a), 1);
+	am_alarms_free(a);
+}
+END_TEST
+
 START_TEST(test_rate_limit)
 {
 	struct am_alarms *a = fresh();
@@ -573,6 +595,7 @@ suite(void)
 	tcase_add_test(tc, test_min_txns_and_startup);
 	tcase_add_test(tc, test_wildcards);
 	tcase_add_test(tc, test_rate_limit);
+	tcase_add_test(tc, test_due);
 	tcase_add_test(tc, test_loss_holds_back);
 	tcase_add_test(tc, test_statistics);
 	tcase_add_test(tc, test_row_encoding);
