@@ -1,6 +1,7 @@
 #!/bin/sh
-# examples/nagios-artmon.cfg with real check_snmp: the command line of its
-# check_artmon command and the OIDs and thresholds of its services, run
+# examples/nagios/ with real check_snmp: the command line of the
+# check_artmon command (commands.cfg) and the OIDs and thresholds of the
+# services (services.cfg), run
 # against a private snmpd + artmond replaying a capture of 192.0.2.10:80
 # (the example's own server) with 5 answered requests (p90 10 ms) and 3
 # reset by the server.  The OIDs must be the objects the comments name;
@@ -12,7 +13,8 @@ agent_setup
 agent_require artmond stdmibs snmptranslate
 PLUGINS=${NAGIOS_PLUGINS:-/usr/lib/nagios/plugins}
 [ -x "$PLUGINS/check_snmp" ] || am_skip "check_snmp not installed (monitoring-plugins-standard)"
-cfg="$top_srcdir/examples/nagios-artmon.cfg"
+cmds="$top_srcdir/examples/nagios/commands.cfg"
+cfg="$top_srcdir/examples/nagios/services.cfg"
 
 python3 "$top_srcdir/tests/ops/mkerrors.py" "$AM_TMP/errors.pcap" 5 3 || am_fail "mkerrors.py"
 snmpd_start
@@ -26,10 +28,10 @@ assert_eq "p90 in the last interval" 10000 "$(snmpget_q -OU "ARTMON-MIB::artmonS
 
 # The command as the example defines it; the test's snmpd listens on its
 # own port, which the example leaves at check_snmp's default (161).
-cmdline=$(sed -n 's/^[[:space:]]*command_line[[:space:]]*//p' "$cfg" | head -n 1)
+cmdline=$(sed -n 's/^[[:space:]]*command_line[[:space:]]*//p' "$cmds" | head -n 1)
 case $cmdline in
 *check_snmp*'$ARG1$'*'$ARG2$'*'$ARG3$'*) ;;
-*) am_fail "unexpected command_line in $cfg: $cmdline" ;;
+*) am_fail "unexpected command_line in $cmds: $cmdline" ;;
 esac
 # run_cmd OID WARN CRIT: prints the exit status of the example's command.
 run_cmd() {
