@@ -657,8 +657,8 @@ write_row(FILE *fp, const struct report *rp, const struct row *w)
 
 	fprintf(fp, "<section class=\"row\" id=\"k%" PRIu32 "\">\n<h2>", w->ki.id);
 	row_title(fp, &w->ki);
-	fprintf(fp, "</h2>\n<p>Key %" PRIu32 " (rule ", w->ki.id);
-	esc(fp, w->ki.key.rule[0] ? w->ki.key.rule : "(none)");
+	fprintf(fp, "</h2>\n<p>Key %" PRIu32 " (%s", w->ki.id, w->ki.key.rule[0] ? "rule " : "no rule");
+	esc(fp, w->ki.key.rule);
 	fprintf(fp, "): %" PRIu64 " transactions, %" PRIu64 " errors (resets, timeouts, incomplete) in %" PRIu32
 	    " points", w->count, w->errors, w->npts);
 	if (have)

@@ -49,7 +49,7 @@ got() {
 	/<path class="bars cntbars"/ {
 		s = $0; sub(/.* d="/, "", s); sub(/".*/, "", s); bars[id] = gsub(/M/, "M", s)
 	}
-	/^<p>Key [0-9]+ \(rule / {
+	/^<p>Key [0-9]+ \((rule |no rule)/ {
 		s = $0; sub(/ transactions, .*/, "", s); n = split(s, a, " "); tx[id] = a[n]
 	}
 	END { for (i = 1; i <= nid; i++) printf "%d %d %d %d\n", ids[i], pts[ids[i]], bars[ids[i]], tx[ids[i]] }
