@@ -107,15 +107,16 @@ report_time(const char *s, am_time_t *out)
 	return 0;
 }
 
-/* "2023-11-14 22:13:20" (UTC); `full` 0 leaves the date out. */
+/* "2023-11-14 22:13:20" (UTC); `full` 0 leaves the date out, 2 the
+ * seconds, 3 the time of day. */
 static const char *
 fmt_when(am_time_t t, int full, char *buf, size_t len)
 {
 	char iso[48];
 
 	am_time_fmt_iso(t, iso, sizeof(iso));
-	iso[19] = '\0';
-	iso[10] = ' ';
+	iso[full == 3 ? 10 : full == 2 ? 16 : 19] = '\0';
+	iso[10] = iso[10] ? ' ' : '\0';
 	snprintf(buf, len, "%s", full ? iso : iso + 11);
 	return buf;
 }
@@ -324,9 +325,13 @@ x_time_axis(FILE *fp, const struct report *rp)
 
 	for (size_t i = 0; i < sizeof(steps_s) / sizeof(steps_s[0]); i++) {
 		tstep = steps_s[i] * AM_USEC;
-		if (span / tstep <= (full ? 4 : 6))
+		if (span / tstep <= (full ? 5 : 7))
 			break;
 	}
+	if (span / tstep > 7)
+		tstep = span / 6;
+	if (full)   /* a date, and the time of day when it is not midnight */
+		full = tstep % (86400 * AM_USEC) == 0 ? 3 : 2;
 	t0 = (rp->tmin + tstep - 1) / tstep * tstep;
 	for (am_time_t t = t0; t <= rp->tmin + span; t += tstep) {
 		double x = RPT_ML + pw * (double)(t - rp->tmin) / (double)span;
@@ -365,7 +370,7 @@ chart_latency(FILE *fp, const struct report *rp, const struct row *w)
 	}
 	x_time_axis(fp, rp);
 	for (int q = 2; q >= 0; q--) {
-		fprintf(fp, "<polyline class=\"%s\" points=\"", cls[q]);
+		fprintf(fp, "<polyline class=\"%s%s\" points=\"", cls[q], w->npts <= 250 ? " dots" : "");
 		for (uint32_t i = 0; i < w->npts; i++) {
 			const struct point *p = &w->pts[i];
 			uint64_t v = q == 0 ? p->p50 : q == 1 ? p->p90 : p->p99;
@@ -509,8 +514,8 @@ static const char report_css[] =
     "svg .xt,svg .yt{text-anchor:middle;fill:#222;font-size:12px}\n"
     "svg polyline{fill:none;stroke-width:1.5;stroke-linejoin:round}\n"
     "svg polyline.p50{stroke:#1f77b4}svg polyline.p90{stroke:#ff7f0e}svg polyline.p99{stroke:#d62728}\n"
-    "svg.defs{position:absolute}svg polyline.p50{marker:url(#dotp50)}svg polyline.p90{marker:url(#dotp90)}"
-    "svg polyline.p99{marker:url(#dotp99)}\n"
+    "svg.defs{position:absolute}svg polyline.dots.p50{marker:url(#dotp50)}"
+    "svg polyline.dots.p90{marker:url(#dotp90)}svg polyline.dots.p99{marker:url(#dotp99)}\n"
     "svg circle.p50{fill:#1f77b4}svg circle.p90{fill:#ff7f0e}svg circle.p99{fill:#d62728}\n"
     "svg text.p50{fill:#1f77b4}svg text.p90{fill:#ff7f0e}svg text.p99{fill:#d62728}\n"
     "svg .mark{stroke-dasharray:4 3;stroke-width:1.2}svg .mark.p50{stroke:#1f77b4}"

@@ -43,7 +43,7 @@ got() {
 	/<section class="row" id="k[0-9]+">/ {
 		match($0, /id="k[0-9]+"/); id = substr($0, RSTART + 5, RLENGTH - 6); ids[++nid] = id
 	}
-	/<polyline class="p50"/ {
+	/<polyline class="p50/ {
 		s = $0; sub(/.*points="/, "", s); sub(/".*/, "", s); pts[id] = split(s, a, " ")
 	}
 	/<path class="bars cntbars"/ {
@@ -71,7 +71,7 @@ check_report() {
 	tail -1 "$2" | grep -qx '</html>' || fail "$2: HTML not finished"
 	self_contained "$2"
 	for c in '<section class="row"' '<svg class="chart lat"' '<svg class="chart cnt"' '<svg class="chart err"' \
-	    '<svg class="chart hist"' '<polyline class="p50"' '<line class="mark p90"'; do
+	    '<svg class="chart hist"' '<polyline class="p50' '<line class="mark p90"'; do
 		n=$(grep -c "$c" "$2")
 		[ "$n" = "$nkeys" ] || fail "$2: $n of $c for $nkeys stored rows"
 	done
@@ -111,7 +111,8 @@ done
 # the histogram has log buckets; rows with a single interval still show
 # their point (markers on the line)
 grep -q 'log scale, 5 buckets per power of ten' "$tmp/r.html" || fail "histogram axis"
-grep -q 'marker:url(#dotp50)' "$tmp/r.html" || fail "point markers"
+grep -q 'polyline.dots.p50{marker:url(#dotp50)}' "$tmp/r.html" || fail "point markers"
+[ "$(grep -c '<polyline class="p50 dots"' "$tmp/r.html")" = "$nkeys" ] || fail "markers on every short line"
 
 # --from/--to (epoch and ISO): the records of the range only
 from=1700000020; to=1700000060
@@ -180,7 +181,7 @@ cp "$tmp/r.html" "$tmp/report.html"
 browse --dump-dom "file://$tmp/report.html" > "$tmp/dom.html" || fail "chromium --dump-dom: $(tail -5 "$tmp/chromium.err")"
 grep -q '</html>' "$tmp/dom.html" || fail "chromium dumped no document"
 for c in '<section class="row"' '<svg class="chart lat"' '<svg class="chart cnt"' '<svg class="chart err"' \
-    '<svg class="chart hist"' '<polyline class="p50"'; do
+    '<svg class="chart hist"' '<polyline class="p50'; do
 	n=$(grep -o "$c" "$tmp/dom.html" | wc -l)
 	[ "$n" = "$nkeys" ] || fail "DOM: $n of $c for $nkeys stored rows"
 done
