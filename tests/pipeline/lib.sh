@@ -133,7 +133,10 @@ pl_cap_start() {
 	local i
 	# not through pl_s: a function run with & is a subshell, and $! would
 	# not be tcpdump's pid
-	ip netns exec "$pl_nss" tcpdump -i "$pl_vs" -s 0 --immediate-mode -Z root -U -n \
+	# a large kernel buffer (KiB) and no per-packet flush (-U): benchmarks
+	# run at full speed while other tests share the CPUs; tcpdump writes
+	# everything out when stopped
+	ip netns exec "$pl_nss" tcpdump -i "$pl_vs" -s 0 --immediate-mode -Z root -B 32768 -n \
 		-w "$pl_work/cap.pcap" "${1:-tcp}" 2>"$pl_work/tcpdump.err" &
 	pl_tcpdump=$!
 	for i in $(seq 1 100); do
