@@ -45,7 +45,8 @@ report_usage(FILE *fp)
 	    "      --from T          intervals starting at or after T\n"
 	    "      --to T            intervals starting before T\n"
 	    "  -l, --level N         1 intervals (default) or 2 rollups\n"
-	    "      --max-rows N      at most N rows (server, port, signature) (default 200)\n"
+	    "      --max-rows N      at most N rows (server, port, signature), the busiest\n"
+	    "                        (default 200)\n"
 	    "      --max-points N    at most N points per chart; adjacent intervals are\n"
 	    "                        merged beyond that (default 1000)\n"
 	    "      --title TEXT      the report's title\n"
@@ -182,6 +183,7 @@ struct point {
 struct row {
 	struct am_key_info ki;
 	uint64_t nrec;             /* records in range */
+	uint64_t tx;               /* their transactions */
 	int shown;
 	struct point *pts;
 	uint32_t npts, cap;
@@ -216,7 +218,6 @@ count_rec(void *ctx, am_time_t start, uint32_t id, const struct am_rec *r)
 {
 	struct report *rp = ctx;
 
-	(void)r;
 	if (id >= rp->nkeys || rp->rows[id] == NULL)
 		return 0;
 	if (rp->nrec == 0 || start < rp->tmin)
@@ -225,6 +226,7 @@ count_rec(void *ctx, am_time_t start, uint32_t id, const struct am_rec *r)
 		rp->tmax = start;
 	rp->nrec++;
 	rp->rows[id]->nrec++;
+	rp->rows[id]->tx += r->count;
 	return 0;
 }
 
@@ -603,7 +605,7 @@ write_header(FILE *fp, const struct report *rp, const char *dir, const char *tit
 	fprintf(fp, ". Times are microseconds (&#181;s) or milliseconds (ms) from the end of a request "
 	    "to the first byte of its response.</p>\n");
 	if (nshown < nrows)
-		fprintf(fp, "<p class=\"warn\">Only the first %u of %u rows are shown (--max-rows).</p>\n", nshown, nrows);
+		fprintf(fp, "<p class=\"warn\">Only the %u busiest of %u rows are shown (--max-rows).</p>\n", nshown, nrows);
 
 	fprintf(fp, "<h2>Store settings and health</h2>\n<table class=\"info\">\n");
 	kv(fp, "format", "%" PRIu32, in->format);
@@ -685,6 +687,17 @@ write_row(FILE *fp, const struct report *rp, const struct row *w)
 	fprintf(fp, "</section>\n");
 }
 
+/* busiest first, then by key id */
+static int
+row_cmp(const void *a, const void *b)
+{
+	const struct row *x = *(const struct row *const *)a, *y = *(const struct row *const *)b;
+
+	if (x->tx != y->tx)
+		return x->tx > y->tx ? -1 : 1;
+	return x->ki.id < y->ki.id ? -1 : x->ki.id > y->ki.id;
+}
+
 static int
 make_report(struct am_store *st, FILE *fp, const char *dir, const char *title, int level, am_time_t from,
     am_time_t to, uint32_t max_rows, uint32_t max_points)
@@ -722,17 +735,15 @@ make_report(struct am_store *st, FILE *fp, const char *dir, const char *title, i
 		r = -1;
 
 	if (r == 0) {
-		/* rows with records in range, in key id order, at most max_rows */
+		/* rows with records in range, the busiest first, at most max_rows */
 		order = am_xcalloc(rp.nkeys, sizeof(*order));
-		for (id = 1; id < rp.nkeys; id++) {
-			if (rp.rows[id] == NULL || rp.rows[id]->nrec == 0)
-				continue;
-			nrows++;
-			if (nshown < max_rows) {
-				rp.rows[id]->shown = 1;
-				order[nshown++] = rp.rows[id];
-			}
-		}
+		for (id = 1; id < rp.nkeys; id++)
+			if (rp.rows[id] != NULL && rp.rows[id]->nrec > 0)
+				order[nrows++] = rp.rows[id];
+		qsort(order, nrows, sizeof(*order), row_cmp);
+		nshown = nrows < max_rows ? nrows : max_rows;
+		for (uint32_t i = 0; i < nshown; i++)
+			order[i]->shown = 1;
 		nslots = rp.nrec ? (uint64_t)((rp.tmax - rp.tmin) / rp.len) + 1 : 1;
 		rp.factor = (uint32_t)((nslots + max_points - 1) / max_points);
 		if (rp.factor < 1)

@@ -144,7 +144,13 @@ awk '$3 < 4' "$tmp/got" | grep -q . || fail "no row with fewer than 4 merged poi
 # --max-rows caps the sections and says so
 "$artmon" report -s "$tmp/s" --max-rows 5 -o "$tmp/cap.html" || fail "report --max-rows"
 [ "$(grep -c '<section class="row"' "$tmp/cap.html")" = 5 ] || fail "--max-rows 5"
-grep -q "Only the first 5 of $nkeys rows" "$tmp/cap.html" || fail "--max-rows note"
+grep -q "Only the 5 busiest of $nkeys rows" "$tmp/cap.html" || fail "--max-rows note"
+# the busiest: the 5 rows with the most transactions, in that order
+got "$tmp/cap.html" | sort -k4,4nr -k1,1n | awk '{ print $1 }' > "$tmp/cap.got"
+grep -o '<section class="row" id="k[0-9]*"' "$tmp/cap.html" | sed 's/.*"k//; s/"//' > "$tmp/cap.order"
+cmp -s "$tmp/cap.got" "$tmp/cap.order" || fail "--max-rows sections are not busiest first"
+expect "$tmp/l1.csv" | sort -k4,4nr -k1,1n | head -5 | awk '{ print $1 }' > "$tmp/cap.want"
+cmp -s "$tmp/cap.want" "$tmp/cap.order" || fail "--max-rows does not keep the busiest rows"
 
 # an empty range is a valid report without rows
 "$artmon" report -s "$tmp/s" --from 2030-01-01 -o "$tmp/empty.html" || fail "empty range"
