@@ -83,7 +83,7 @@ am_anomaly_new(const struct am_anomaly_cfg *cfg, struct am_store *st)
 	if (cfg)
 		am_anomaly_set_cfg(an, cfg);
 	an->st = st;
-	an->budget = 100000;
+	an->budget = 50000;
 	/* the states of the last run (baselines come back from the store
 	 * when each row is next scored) */
 	if (st) {
@@ -568,13 +568,18 @@ am_anomaly_eval(struct am_anomaly *an, am_time_t start, uint32_t interval_s,
     const struct am_addr *addr, uint16_t port, uint32_t sig, const char *sig_name,
     const uint32_t *key_ids, int nkeys, const struct am_rec *rec)
 {
-	struct row *r = row_get(an, addr, port, sig);
+	struct row *r;
 	am_time_t end = start + (am_time_t)interval_s * AM_USEC;
 	double q[NB];
 
-	/* too few transactions: not scored (and no baseline read) */
+	/* the row's quantile functions are kept by row, not by store key */
+	(void)key_ids;
+	(void)nkeys;
+	/* too few transactions: not scored, no baseline read, no row made
+	 * (the table shows such rows as learning) */
 	if (rec->t[AM_T_FIRST].count < an->cfg.min_txns || am_anomaly_qf(&rec->t[AM_T_FIRST], q) < 0)
 		return;
+	r = row_get(an, addr, port, sig);
 	qf_keep(an, r, start, q, rec->t[AM_T_FIRST].count);
 	if (r->hour != start / HOUR_US) {
 		am_time_t t0;

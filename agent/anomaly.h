@@ -51,7 +51,7 @@ void am_anomaly_on_notify(struct am_anomaly *an, am_anomaly_notify_cb cb, void *
 
 /* Reading baselines from the store costs about a millisecond per row and
  * hour: one evaluation pass (the rows of one interval) builds baselines for
- * at most this long (microseconds; default 100 ms), so that SNMP stays
+ * at most this long (microseconds; default 50 ms), so that SNMP stays
  * responsive; rows left over are not scored in that interval and are
  * built in the next ones.  Call am_anomaly_pass before each pass. */
 void am_anomaly_set_budget(struct am_anomaly *an, int64_t us);
