@@ -29,15 +29,18 @@ tmp=$(mktemp -d /tmp/artmon-report.XXXXXX)
 
 col() { head -1 "$1" | tr ',' '\n' | grep -nx "$2" | cut -d: -f1; }
 
-# "key points bars transactions" per row of a store show CSV, sorted by key
+# "key points bars transactions errors" per row of a store show CSV,
+# sorted by key
 expect() {
 	k=$(col "$1" key_id); p=$(col "$1" first_p50_us); c=$(col "$1" count)
-	tail -n +2 "$1" | awk -F, -v k="$k" -v p="$p" -v c="$c" '
-		{ n[$k]++; if ($p != "") m[$k]++; t[$k] += $c }
-		END { for (i in n) printf "%d %d %d %d\n", i, m[i] + 0, n[i], t[i] }' | sort -n
+	r=$(col "$1" resets); t=$(col "$1" timeouts); i=$(col "$1" incomplete)
+	tail -n +2 "$1" | awk -F, -v k="$k" -v p="$p" -v c="$c" -v r="$r" -v t="$t" -v i="$i" '
+		{ n[$k]++; if ($p != "") m[$k]++; tx[$k] += $c; e[$k] += $r + $t + $i }
+		END { for (x in n) printf "%d %d %d %d %d\n", x, m[x] + 0, n[x], tx[x], e[x] }' | sort -n
 }
 # the same from a report: points of the p50 line, bars of the count chart
-# and the transactions of the row's text, per section
+# (and as many in the errors chart), the transactions and errors of the
+# row's text, per section
 got() {
 	awk '
 	/<section class="row" id="k[0-9]+">/ {
@@ -49,10 +52,20 @@ got() {
 	/<path class="bars cntbars"/ {
 		s = $0; sub(/.* d="/, "", s); sub(/".*/, "", s); bars[id] = gsub(/M/, "M", s)
 	}
+	/<path class="bars errbars"/ {
+		s = $0; sub(/.* d="/, "", s); sub(/".*/, "", s); ebars[id] = gsub(/M/, "M", s)
+	}
 	/^<p>Key [0-9]+ \((rule |no rule)/ {
 		s = $0; sub(/ transactions, .*/, "", s); n = split(s, a, " "); tx[id] = a[n]
+		s = $0; sub(/ errors \(resets.*/, "", s); n = split(s, a, " "); er[id] = a[n]
 	}
-	END { for (i = 1; i <= nid; i++) printf "%d %d %d %d\n", ids[i], pts[ids[i]], bars[ids[i]], tx[ids[i]] }
+	END {
+		for (i = 1; i <= nid; i++) {
+			x = ids[i]
+			# an errors chart with another number of bars shows as a bad count
+			printf "%d %d %d %d %d\n", x, pts[x], bars[x] == ebars[x] ? bars[x] : -1, tx[x], er[x]
+		}
+	}
 	' "$1" | sort -n
 }
 self_contained() {
@@ -82,6 +95,14 @@ check_report() {
 	cmp -s "$tmp/want" "$tmp/got" || { diff "$tmp/want" "$tmp/got" >&2; fail "$2: points per row differ from store show"; }
 	grep -q ": $nrec records, $nkeys rows" "$2" || fail "$2: header shows $nrec records, $nkeys rows"
 }
+
+# a synthetic store with resets, timeouts and incomplete exchanges
+"$top_builddir/tests/store_fill" "$tmp/f" 3 24 30 1699999200 || fail "store_fill"
+"$artmon" report -s "$tmp/f" -o "$tmp/f.html" || fail "report of store_fill's store"
+check_report "$tmp/f" "$tmp/f.html"
+[ "$nkeys" = 3 ] || fail "store_fill: 3 rows expected, got $nkeys"
+awk '$5 == 0' "$tmp/want" | grep -q . && fail "store_fill rows without errors: nothing tested"
+grep -q '<td class="n warn">[1-9]' "$tmp/f.html" || fail "errors not flagged in the rows table"
 
 # the committed capture: rows by signature, escaped names and addresses
 "$artmon" report -s "$tmp/h" -o "$tmp/h.html" || fail "report of http-sleep"
@@ -135,8 +156,8 @@ grep -q 'level 2 (rollups of 3600 s)' "$tmp/l2.html" || fail "level 2 header"
 "$artmon" report -s "$tmp/s" --max-points 4 -o "$tmp/ds.html" || fail "report --max-points"
 got "$tmp/ds.html" > "$tmp/got"
 awk '$2 > 4 || $3 > 4' "$tmp/got" | grep -q . && fail "more than 4 points with --max-points 4"
-awk '{ print $1, $4 }' "$tmp/got" > "$tmp/tx.got"
-expect "$tmp/l1.csv" | awk '{ print $1, $4 }' > "$tmp/tx.want"
+awk '{ print $1, $4, $5 }' "$tmp/got" > "$tmp/tx.got"
+expect "$tmp/l1.csv" | awk '{ print $1, $4, $5 }' > "$tmp/tx.want"
 cmp -s "$tmp/tx.want" "$tmp/tx.got" || fail "merged points lose transactions"
 grep -q 'intervals are merged into each point' "$tmp/ds.html" || fail "merge noted in the header"
 awk '$3 < 4' "$tmp/got" | grep -q . || fail "no row with fewer than 4 merged points"
