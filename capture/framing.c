@@ -1226,8 +1226,11 @@ pg_c_step(struct fc *c, const uint8_t *p, size_t n)
 	uint64_t body = len - 4;
 	if (f->phase == PG_INIT)
 		f->phase = PG_READY;          /* picked up after the startup */
-	if (f->phase == PG_STARTUP && f->d[1].blind && type != 'p')
-		f->phase = PG_READY;          /* the startup's answer was not seen to its end */
+	/* Only password/SASL/GSS messages ('p') belong to the startup; any other
+	 * message means the client has moved on (with trust authentication it
+	 * may send its first requests together with the startup). */
+	if (f->phase == PG_STARTUP && type != 'p')
+		f->phase = PG_READY;
 	if (f->phase != PG_READY) {
 		skip_then(c, body, A_NONE);   /* password/SASL messages of the startup */
 		return;

@@ -61,7 +61,6 @@ struct txst {
 
 /* Payload-aware pairing: requests waiting for (or holding) their response,
  * in request order.  One slot per framed connection, from a bounded pool. */
-#define FR_PENDING AM_TRACKER_MAX_PENDING
 enum { FE_REQ_END = 1, FE_RESP = 2, FE_DONE = 4 };
 
 struct fent {
@@ -80,12 +79,12 @@ struct fslot {
 	struct am_framer fr;
 	uint32_t base[2];         /* sequence number of stream offset 0, per direction */
 	uint8_t base_ok[2];
-	uint8_t head, n;          /* ring of pending requests */
+	uint16_t head, n, cap;    /* ring of pending requests (cap = max_pending) */
 	uint8_t overflow;         /* more requests than the ring holds: stop framing */
 	uint8_t ackpos;           /* next slot of acks[] */
 	am_time_t last_fed[2];    /* time of the last bytes fed, per direction */
 	struct { uint32_t ack; am_time_t ts; } acks[8];  /* the client's last ACK advances */
-	struct fent e[FR_PENDING];
+	struct fent e[];          /* cap entries */
 };
 
 struct sess {
@@ -174,8 +173,8 @@ am_tracker_cfg_default(struct am_tracker_cfg *cfg)
 	cfg->emerg_percent = 90;
 	cfg->quiet = 500000;
 	cfg->wait_for_syn = 1;
-	cfg->max_framed = 16384;
-	cfg->max_pending = AM_TRACKER_MAX_PENDING;
+	cfg->max_framed = 4096;
+	cfg->max_pending = 256;
 }
 
 struct am_tracker *
@@ -447,6 +446,10 @@ fent_emit(struct am_tracker *t, struct sess *s, struct fent *e, enum am_outcome 
 	struct am_txn r;
 
 	fent_close_resp(s->fs, e);
+	/* A request still arriving (the server answered before its end): its
+	 * bytes so far. */
+	if (!(e->state & FE_REQ_END) && s->fs->fr.d[0].pos > e->req_pos)
+		e->req_bytes = s->fs->fr.d[0].pos - e->req_pos;
 	/* An ACK can only follow the bytes it acknowledges. */
 	if (e->ack && e->ack < e->resp_last)
 		e->ack = 0;
@@ -462,7 +465,8 @@ fent_emit(struct am_tracker *t, struct sess *s, struct fent *e, enum am_outcome 
 	r.first = span(e->req_first, e->resp_first);
 	r.last = span(e->req_first, e->resp_last);
 	r.ack = span(e->req_first, e->ack);
-	r.think = span(e->req_last, e->resp_first);
+	/* think is only defined when the request ended before the answer began */
+	r.think = e->req_last <= e->resp_first ? span(e->req_last, e->resp_first) : -1;
 	r.req_bytes = e->req_bytes;
 	r.resp_bytes = e->resp_bytes;
 	r.req_pkts = e->req_pkts;
@@ -480,7 +484,7 @@ static struct fent *
 fent_find(struct fslot *f, uint32_t req)
 {
 	for (int i = f->n - 1; i >= 0; i--) {
-		struct fent *e = &f->e[(f->head + i) % FR_PENDING];
+		struct fent *e = &f->e[(f->head + i) % f->cap];
 		if (e->req == req)
 			return e;
 	}
@@ -496,10 +500,12 @@ fent_drain(struct am_tracker *t, struct sess *s, int force)
 
 	while (f->n > 0) {
 		struct fent *e = &f->e[f->head];
-		if (!(e->state & FE_DONE) || (!force && e->ack == 0))
+		/* Wait for the request's own end too (a server may answer
+		 * before the body is in), unless forced. */
+		if (!(e->state & FE_DONE) || (!force && (e->ack == 0 || !(e->state & FE_REQ_END))))
 			break;
 		fent_emit(t, s, e, AM_OUT_COMPLETE);
-		f->head = (uint8_t)((f->head + 1) % FR_PENDING);
+		f->head = (uint16_t)((f->head + 1) % f->cap);
 		f->n--;
 	}
 	if (f->n == 0 || !(f->e[f->head].state & FE_DONE))
@@ -522,7 +528,7 @@ fent_flush(struct am_tracker *t, struct sess *s, enum am_outcome why, int drop)
 			t->st.framed_dropped++;
 		else
 			fent_emit(t, s, e, (e->state & FE_RESP) && why == AM_OUT_COMPLETE ? AM_OUT_COMPLETE : why);
-		f->head = (uint8_t)((f->head + 1) % FR_PENDING);
+		f->head = (uint16_t)((f->head + 1) % f->cap);
 		f->n--;
 	}
 }
@@ -541,7 +547,7 @@ fr_handover(struct am_tracker *t, struct sess *s)
 	x->sig = -1;
 	while (f->n > 0 && (f->e[f->head].state & FE_DONE)) {
 		fent_emit(t, s, &f->e[f->head], AM_OUT_COMPLETE);
-		f->head = (uint8_t)((f->head + 1) % FR_PENDING);
+		f->head = (uint16_t)((f->head + 1) % f->cap);
 		f->n--;
 	}
 	if (f->n > 0) {
@@ -558,7 +564,7 @@ fr_handover(struct am_tracker *t, struct sess *s)
 		x->resp_pkts = e->resp_pkts;
 		x->resp_end = s->d[1].nxt;
 		x->sig = e->sig;
-		f->head = (uint8_t)((f->head + 1) % FR_PENDING);
+		f->head = (uint16_t)((f->head + 1) % f->cap);
 		f->n--;
 	}
 	t->st.framed_dropped += f->n;
@@ -587,7 +593,7 @@ fr_event(void *ctx, const struct am_fr_event *ev)
 			f->overflow = 1;
 			return;
 		}
-		e = &f->e[(f->head + f->n) % FR_PENDING];
+		e = &f->e[(f->head + f->n) % f->cap];
 		f->n++;
 		memset(e, 0, sizeof(*e));
 		e->req = ev->req;
@@ -634,7 +640,7 @@ fr_event(void *ctx, const struct am_fr_event *ev)
 				if (f->acks[k].ts >= e->resp_last && SEQ_GEQ(f->acks[k].ack, e->end_seq))
 					e->ack = f->acks[k].ts;
 			}
-			if (f->head == (uint8_t)(e - f->e))
+			if (f->head == (uint16_t)(e - f->e))
 				quiet_append(t, s);
 		}
 		return;
@@ -662,7 +668,7 @@ static void
 fent_count_pkt(struct fslot *f, int d)
 {
 	for (int i = 0; i < f->n; i++) {
-		struct fent *e = &f->e[(f->head + i) % FR_PENDING];
+		struct fent *e = &f->e[(f->head + i) % f->cap];
 		if (d == 0 && !(e->state & FE_REQ_END)) {
 			e->req_pkts++;
 			return;
@@ -710,6 +716,12 @@ fr_fin(struct am_tracker *t, struct sess *s, int d)
 	am_framer_fin(&s->fs->fr, d, fr_event, &fc);
 }
 
+static size_t
+fslot_size(const struct am_tracker *t)
+{
+	return sizeof(struct fslot) + (size_t)t->cfg.max_pending * sizeof(struct fent);
+}
+
 static void
 fr_attach(struct am_tracker *t, struct sess *s)
 {
@@ -718,18 +730,19 @@ fr_attach(struct am_tracker *t, struct sess *s)
 	if (f) {
 		t->fs_free = f->next_free;
 	} else if (t->fs_count < t->cfg.max_framed) {
-		f = malloc(sizeof(*f));
+		f = malloc(fslot_size(t));
 		if (f == NULL) {
 			t->st.framed_cap++;
 			return;
 		}
 		t->fs_count++;
-		t->st.memory += sizeof(*f);
+		t->st.memory += fslot_size(t);
 	} else {
 		t->st.framed_cap++;
 		return;
 	}
-	memset(f, 0, sizeof(*f));
+	memset(f, 0, fslot_size(t));
+	f->cap = (uint16_t)t->cfg.max_pending;
 	if (am_framer_init(&f->fr, (enum am_fr_proto)s->c.framing) < 0) {
 		f->next_free = t->fs_free;
 		t->fs_free = f;
@@ -1128,7 +1141,7 @@ on_client_ack(struct am_tracker *t, struct sess *s, uint32_t ack)
 			f->ackpos = (uint8_t)((f->ackpos + 1) % 8);
 		}
 		for (int i = 0; i < f->n; i++) {
-			struct fent *e = &f->e[(f->head + i) % FR_PENDING];
+			struct fent *e = &f->e[(f->head + i) % f->cap];
 			if (!(e->state & FE_DONE))
 				break;
 			if (e->ack == 0 && SEQ_GEQ(ack, e->end_seq))

@@ -142,13 +142,14 @@ struct am_tracker_cfg {
 	                               * an ADU ends after this long without new data (500 ms) */
 	uint8_t wait_for_syn;         /* 1: ignore connections without a handshake (default) */
 	uint8_t client_rst_as_fin;    /* 1: a client RST after a response ends it normally */
-	uint32_t max_framed;          /* connections paired from the payload at once (16384) */
-	uint32_t max_pending;         /* unanswered requests kept per framed connection (32, at
-	                               * most AM_TRACKER_MAX_PENDING); beyond: header-only, counted */
+	uint32_t max_framed;          /* connections paired from the payload at once (4096) */
+	uint32_t max_pending;         /* unanswered requests kept per framed connection (256, at
+	                               * most AM_TRACKER_MAX_PENDING, about 100 bytes each);
+	                               * beyond: header-only, counted */
 	uint64_t seed;                /* hash seed, 0: random */
 };
 
-#define AM_TRACKER_MAX_PENDING 32
+#define AM_TRACKER_MAX_PENDING 1024
 
 void am_tracker_cfg_default(struct am_tracker_cfg *cfg);
 

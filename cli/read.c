@@ -78,7 +78,7 @@ read_usage(FILE *fp)
 	    "      --midstream      also measure connections whose handshake was not seen\n"
 	    "      --max-sessions N bound on tracked connections (default 262144)\n"
 	    "      --quiet-ms N     response complete after N ms without data once ACKed (500)\n"
-	    "      --max-pending N  unanswered pipelined requests kept per connection (1-32, 32)\n"
+	    "      --max-pending N  unanswered pipelined requests kept per connection (1-1024, 256)\n"
 	    "  -D, --debug TOKENS   debug output for subsystems (tracker, capture, all)\n"
 	    "  -q, --quiet          no progress and no counters on stderr\n"
 	    "  -h, --help           this help\n\n"

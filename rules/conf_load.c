@@ -430,7 +430,7 @@ am_settings_default(struct am_settings *s)
 	s->anomaly_min_txns = 100;
 	s->anomaly_days = 14;
 	s->max_sessions = 262144;
-	s->max_pending = 32;
+	s->max_pending = 256;
 	s->memcap = 256ull << 20;
 	s->max_keys = 100000;
 	s->max_signatures = 256;
@@ -521,7 +521,7 @@ artmon_setting(struct ld *l, const struct kv *kv)
 		if (val_uint(l, kv, 16, 1u << 30, &u) == 0)
 			s->max_sessions = (uint32_t)u;
 	} else if (KEY("max_pending")) {
-		if (val_uint(l, kv, 1, 32, &u) == 0)
+		if (val_uint(l, kv, 1, 1024, &u) == 0)
 			s->max_pending = (uint32_t)u;
 	} else if (KEY("memcap")) {
 		if (val_size(l, kv, 1u << 20, 1ull << 40, &u) == 0)

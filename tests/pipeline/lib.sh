@@ -159,7 +159,8 @@ pl_cap_stop() {
 pl_read() {
 	local artmon lost
 	artmon=$(cap_artmon) || return 1
-	"$artmon" read -c "$cap_conf" --records transactions --format json "$pl_work/cap.pcap" \
+	# shellcheck disable=SC2086
+	"$artmon" read -c "$cap_conf" ${PL_READ_OPTS:-} --records transactions --format json "$pl_work/cap.pcap" \
 		>"$pl_work/txn.jsonl" 2>"$pl_work/read.err" || { pl_fail "artmon read: $(cat "$pl_work/read.err")"; return 1; }
 	grep 'paired from the payload' "$pl_work/read.err" | sed "s/^ */$pl_name: /"
 	# every capture here is whole (full snaplen, no loss): the framer must

@@ -73,9 +73,10 @@ H="Host: pl"
 	printf 'GET /f100 HTTP/1.1\r\n%s\r\nConnection: close\r\n\r\n' "$H"
 } >"$pl_work/batch2"
 # 120 requests in one write (several segments: request lines straddle
-# them), more than artmon keeps pending (--max-pending, at most 32): the
-# connection must fall back to header-only timing, counted, and report no
-# more transactions than there were requests
+# them): paired one by one with the default bound (256); read again with
+# --max-pending 100, more than artmon keeps pending: the connection must fall
+# back to header-only timing, counted, and report no more transactions than
+# there were requests
 {
 	for i in $(seq 1 119); do printf 'GET /f1448?i=%s HTTP/1.1\r\n%s\r\nUser-Agent: pipeline-test\r\n\r\n' "$i" "$H"; done
 	printf 'GET /f0 HTTP/1.1\r\n%s\r\nConnection: close\r\n\r\n' "$H"
@@ -89,7 +90,12 @@ for b in batch1 batch2 batch3; do
 done
 pl_cap_stop
 sleep 0.2
-pl_read allow-pending
+pl_read
+big=$(awk '$2 == 120 { print $1 }' "$www/logs/access.log")
+n_am=$(jq -r --argjson p "${big:-0}" 'select(.server_port == 80 and .client_port == $p) | .status' "$pl_work/txn.jsonl" | wc -l)
+[ "$n_am" = 120 ] || pl_fail "batch of 120 with the default bound: $n_am transactions, 120 expected"
+[ "$n_am" = 120 ] && pl_ok "batch of 120 (port $big): 120 transactions with the default bound"
+PL_READ_OPTS="--max-pending 100" pl_read allow-pending
 
 # nginx: per connection (client port), in request order, "status method"
 sort -k1,1n -k2,2n "$www/logs/access.log" | awk '{ print $1 "\t" $3 " " $4 }' >"$pl_work/nginx.tsv"
