@@ -7,6 +7,11 @@
 # Skips (77) when not root or when namespaces or servers are unavailable.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
+# Fresh captures vary with the kernel's segmentation and timing, and tshark's
+# own request/response matching trips on some of them: this is a heavy,
+# occasionally unstable run, kept for `make validate` and by hand
+# (ARTMON_HEAVY=1); the committed captures are checked on every run.
+[ "${ARTMON_HEAVY:-0}" = 1 ] || { echo "SKIP: heavy test: set ARTMON_HEAVY=1 to run it"; exit 77; }
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root (network namespaces)"; exit 77; }
 for t in ip tcpdump nginx curl psql redis-server redis-cli ethtool tshark jq; do
 	command -v "$t" >/dev/null || { echo "SKIP: $t missing (scripts/install-deps)"; exit 77; }
