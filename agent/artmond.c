@@ -493,7 +493,11 @@ alarms_check(struct daemon *d)
 	am_alarms_set_capture(d->alarms, packets, drops);
 	if (d->eof) {
 		am_alarms_complete(d->alarms);
-	} else {
+	} else if (d->live) {
+		/* Live: judge an interval once its connections had time to end.
+		 * A replay judges at the next interval close or at the end of
+		 * the input only, so that its result does not depend on how
+		 * fast this loop samples the packet clock. */
 		struct am_agg_stats as;
 		am_agg_stats(d->agg, &as);
 		am_alarms_due(d->alarms, as.clock);
