@@ -6,7 +6,7 @@
 # the monitor sees its own side's packets as they were sent.
 #
 # Callers set: VAL_TOP (source tree), VAL_WORK (a scratch directory), and
-# may set ARTMON, ABT, DNSD, NFQDELAY (programs; built into VAL_WORK from
+# may set ARTMON, ABT, DNSD, NFQDELAY, SLEEPD (programs; built into VAL_WORK from
 # the sources when unset).
 
 VAL_ID=${VAL_ID:-$$}
