@@ -96,6 +96,7 @@ struct sess {
 	uint8_t ignored;
 	uint8_t live;
 	uint8_t quiet;                   /* on the quiet list (since quiet_since) */
+	uint8_t fr_tried;                /* a framer was asked for (at the first data) */
 	am_time_t quiet_since;
 	am_time_t last_syn_ts;
 	struct am_conn c;
@@ -1007,8 +1008,6 @@ sess_new(struct am_tracker *t, const struct am_packet *p, uint32_t h, int client
 	if (t->cb.conn_new && t->cb.conn_new(t->cb.ctx, &s->c) != 0)
 		s->ignored = 1;
 	s->c.framed = 0;
-	if (s->c.framing && !s->ignored)
-		fr_attach(t, s);
 	return s;
 }
 
@@ -1326,6 +1325,13 @@ am_tracker_packet(struct am_tracker *t, const struct am_packet *p)
 		uint32_t fresh = seg_data(t, s, d, p, &adv);
 		s->c.bytes[d] += fresh;
 		if (adv && s->state != ST_CLOSED) {
+			/* A framer only for connections that carry data: half-open
+			 * floods never take the bounded slots. */
+			if (s->c.framing && !s->fr_tried && !s->ignored) {
+				s->fr_tried = 1;
+				if (s->c.bytes[0] + s->c.bytes[1] == fresh)   /* the very first bytes */
+					fr_attach(t, s);
+			}
 			if (framed(s))
 				fr_feed(t, s, d, p, had_init && SEQ_GT(p->seq, old_nxt) ? p->seq - old_nxt : 0, fresh);
 			int conc = check_concurrent(t, s, d);
