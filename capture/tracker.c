@@ -896,8 +896,9 @@ sess_release(struct am_tracker *t, struct sess *s, enum am_outcome why)
 	}
 	fr_detach(t, s);
 	txn_finish(t, s, txo);
+	/* In progress only if the connection was still open when the input ended. */
 	for (int d = 0; d < 2; d++)
-		adu_close(t, s, d, why == AM_OUT_OPEN ? AM_ADU_INC : AM_ADU_ADU, -1);
+		adu_close(t, s, d, why == AM_OUT_OPEN && s->c.closed_by == 0 ? AM_ADU_INC : AM_ADU_ADU, -1);
 	adu_emit(t, s, AM_ADU_END, s->c.last_ts, 0, 0, -1, -1);
 	if (s->c.closed_by == 1)
 		s->c.outcome = AM_OUT_COMPLETE;

@@ -357,10 +357,15 @@ am_engine_frame(struct am_engine *e, const struct am_frame *f)
 		return r;
 	p.ts = f->ts;
 	p.source = (uint8_t)f->index;
-	if (p.proto == AM_IPPROTO_TCP)
+	/* One clock for both: each also moves on the other's packets, so a
+	 * query times out while only TCP flows, and the reverse. */
+	if (p.proto == AM_IPPROTO_TCP) {
+		am_dns_tick(e->dns, e->clock);
 		am_tracker_packet(e->tr, &p);
-	else
+	} else {
+		am_tracker_tick(e->tr, e->clock);
 		am_dns_packet(e->dns, &p);
+	}
 	return r;
 }
 
