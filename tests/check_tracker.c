@@ -72,9 +72,11 @@ mk(struct am_tracker_cfg *cfg)
 
 static uint16_t cport = 40000;
 
-/* One packet of the connection 10.0.0.1:cport <-> 10.0.0.2:80 at T0 + us. */
+/* One packet of the connection 10.0.0.1:cport <-> 10.0.0.2:80 at T0 + us,
+ * carrying len bytes (data: their captured content, or NULL). */
 static void
-pk(struct am_tracker *t, int dir, int64_t us, uint8_t flags, uint32_t seq, uint32_t ack, uint32_t len)
+pkt(struct am_tracker *t, int dir, int64_t us, uint8_t flags, uint32_t seq, uint32_t ack,
+    const uint8_t *data, uint32_t len)
 {
 	struct am_packet p;
 
@@ -91,36 +93,24 @@ pk(struct am_tracker *t, int dir, int64_t us, uint8_t flags, uint32_t seq, uint3
 	p.seq = seq;
 	p.ack = ack;
 	p.seg_len = len;
-	p.payload_len = 0;
+	p.payload = data;
+	p.payload_len = data ? len : 0;
 	p.wscale = 0xff;
 	p.mss = (flags & SYN) ? 1460 : 0;
 	am_tracker_packet(t, &p);
 }
 
-/* The same with payload bytes. */
+static void
+pk(struct am_tracker *t, int dir, int64_t us, uint8_t flags, uint32_t seq, uint32_t ack, uint32_t len)
+{
+	pkt(t, dir, us, flags, seq, ack, NULL, len);
+}
+
 static void
 pkd(struct am_tracker *t, int dir, int64_t us, uint8_t flags, uint32_t seq, uint32_t ack,
     const char *data)
 {
-	struct am_packet p;
-	uint32_t len = (uint32_t)strlen(data);
-
-	memset(&p, 0, sizeof(p));
-	p.ts = T0 + us;
-	p.proto = AM_IPPROTO_TCP;
-	p.src.family = p.dst.family = AM_AF_INET;
-	uint8_t c[4] = { 10, 0, 0, 1 }, s[4] = { 10, 0, 0, 2 };
-	memcpy(p.src.a, dir == C2S ? c : s, 4);
-	memcpy(p.dst.a, dir == C2S ? s : c, 4);
-	p.sport = dir == C2S ? cport : 80;
-	p.dport = dir == C2S ? 80 : cport;
-	p.tcp_flags = flags;
-	p.seq = seq;
-	p.ack = ack;
-	p.seg_len = p.payload_len = len;
-	p.payload = (const uint8_t *)data;
-	p.wscale = 0xff;
-	am_tracker_packet(t, &p);
+	pkt(t, dir, us, flags, seq, ack, (const uint8_t *)data, (uint32_t)strlen(data));
 }
 
 /* Handshake at 0 / 100 / 300 us: client ISN 1000, server ISN 5000. */
