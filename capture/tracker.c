@@ -22,7 +22,6 @@
 #include <string.h>
 
 #define MAX_HOLES 4
-#define LATE_MAX AM_USEC          /* how late a packet may be and keep its own time */
 #define SLAB_SESSIONS 1024
 
 #define SEQ_LT(a, b)  ((int32_t)((a) - (b)) < 0)
@@ -811,7 +810,7 @@ adu_data(struct am_tracker *t, struct sess *s, int d, uint32_t fresh)
 	struct dir *dr = &s->d[d], *od = &s->d[1 - d];
 
 	if (!s->c.concurrent && od->adu_on)
-		adu_close(t, s, 1 - d, AM_ADU_ADU, span(od->adu_last, t->now));
+		adu_close(t, s, 1 - d, AM_ADU_ADU, t->now - od->adu_last);
 	if (dr->adu_on && t->now - dr->adu_last >= t->cfg.quiet)
 		adu_close(t, s, d, AM_ADU_ADU, t->now - dr->adu_last);
 	if (!dr->adu_on) {
@@ -1210,39 +1209,26 @@ on_syn(struct am_tracker *t, struct sess *s, int d, const struct am_packet *p)
 	s->d[0].acked = p->ack;
 	s->c.synack_ts = t->now;
 	if (s->last_syn_ts)
-		s->c.srv_rtt = span(s->last_syn_ts, t->now);
+		s->c.srv_rtt = t->now - s->last_syn_ts;
 	s->c.mss[1] = p->mss;
 	s->c.wscale[1] = p->wscale;
 	s->state = ST_SYNACK;
 	adu_emit(t, s, AM_ADU_RTT, t->now, 1, 0, -1, s->c.srv_rtt);
 }
 
-static void packet_body(struct am_tracker *t, const struct am_packet *p);
-
 void
 am_tracker_packet(struct am_tracker *t, const struct am_packet *p)
 {
+	struct sess *s;
+	int d = 0;
+
 	if (p->proto != AM_IPPROTO_TCP)
 		return;
 	t->st.packets++;
 	if (p->ts > t->now)
 		t->now = p->ts;
 	expire(t, t->now);
-	/* A packet a little late behind another interface's (live merge)
-	 * records its own time in its instants; the clock that drives timeouts
-	 * never goes back.  Much later ones (files out of order) count as now. */
-	am_time_t clock = t->now;
-	if (p->ts > 0 && p->ts < clock && clock - p->ts <= LATE_MAX)
-		t->now = p->ts;
-	packet_body(t, p);
-	t->now = clock;
-}
 
-static void
-packet_body(struct am_tracker *t, const struct am_packet *p)
-{
-	struct sess *s;
-	int d = 0;
 	uint32_t h = flow_hash(t, &p->src, p->sport, &p->dst, p->dport);
 	s = lookup(t, p, h, &d);
 	uint8_t fl = p->tcp_flags;
@@ -1313,7 +1299,7 @@ packet_body(struct am_tracker *t, const struct am_packet *p)
 	/* Handshake completion, or a handshake the monitor only saw in part. */
 	if (s->state == ST_SYNACK && d == 0 && (fl & AM_TH_ACK) && p->ack == s->d[1].isn + 1) {
 		s->c.est_ts = t->now;
-		s->c.cli_rtt = span(s->c.synack_ts, t->now);
+		s->c.cli_rtt = t->now - s->c.synack_ts;
 		s->state = ST_EST;
 		adu_emit(t, s, AM_ADU_SEQ, t->now, 0, 0, -1, -1);
 		if (t->cb.handshake && !s->ignored)

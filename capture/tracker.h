@@ -185,10 +185,8 @@ struct am_tracker;
 struct am_tracker *am_tracker_new(const struct am_tracker_cfg *cfg, const struct am_tracker_cb *cb);
 void am_tracker_free(struct am_tracker *t);
 
-/* Feeds one decoded TCP packet (others are ignored).  Packets should come in
- * time order; one up to a second late (as when live interfaces are merged)
- * records its own time in the instants it sets, an older one counts as "now";
- * the clock that drives timeouts never goes back. */
+/* Feeds one decoded TCP packet (others are ignored).  Packets must come in
+ * non-decreasing time order; an older timestamp is treated as "now". */
 void am_tracker_packet(struct am_tracker *t, const struct am_packet *p);
 /* Advances the clock without a packet (live idle links). */
 void am_tracker_tick(struct am_tracker *t, am_time_t now);

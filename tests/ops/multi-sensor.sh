@@ -11,11 +11,10 @@ set -u
 agent_setup
 agent_require artmond ip curl mrtg snmpwalk
 [ "$(id -u)" = 0 ] || am_skip "live capture and network namespaces need root"
-# artmond merges live interfaces by the frames each handle has ready; a
-# handle whose frames arrive late is fed behind the other's clock.  Such
-# packets now keep their own time (up to 1 s late), which cured the timings
-# that collapsed to 0 on the veth here one run in a few; until this run has a
-# longer record it stays heavy only.
+# Known problem: artmond merges live interfaces by the frames each handle has
+# ready; a handle whose frames arrive late is fed behind the other's clock,
+# and its server's timings collapse to 0 (seen on the veth here, one run in
+# a few).  Until the merge holds a reorder window this run is heavy only.
 [ "${ARTMON_HEAVY:-0}" = 1 ] || am_skip "heavy test (known live-merge problem): set ARTMON_HEAVY=1"
 ARTMON=${ARTMON:-$top_builddir/cli/artmon}
 [ -x "$ARTMON" ] || am_skip "artmon not built"
