@@ -9,6 +9,7 @@
 #include "capture/decode.h"
 #include "capture/source.h"
 #include "common/log.h"
+#include "engine/census_conf.h"
 #include "engine/engine.h"
 #include "rules/rules.h"
 #include "store/agg.h"
@@ -274,7 +275,13 @@ config_load(struct daemon *d, int reload)
 	}
 	snprintf(m->config_file, sizeof(m->config_file), "%s", path);
 	am_diags_init(&diags);
-	cfg = am_config_load(path, &diags);
+	int dlt = 0;          /* filter sets are checked against the open capture's link type */
+	if (d->src) {
+		struct am_source_stats ss;
+		am_source_stats(d->src, 0, &ss);
+		dlt = ss.dlt > 0 ? ss.dlt : 0;
+	}
+	cfg = am_config_load_checked(path, dlt, &diags);
 	for (size_t i = 0; i < diags.n; i++) {
 		const struct am_diag *g = &diags.v[i];
 		(g->error ? log_warnx : log_info)("config", "%s:%u:%u: %s: %s", g->file, g->line, g->col,

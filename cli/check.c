@@ -1,6 +1,7 @@
 /* artmon check: load a configuration, list what it holds, report every error. */
 #include "config.h"
 #include "cli/cli.h"
+#include "engine/census_conf.h"
 #include "rules/rules.h"
 
 #include <stdio.h>
@@ -51,7 +52,7 @@ cmd_check(int argc, char **argv)
 	if (path == NULL)
 		path = am_config_default_path();
 	am_diags_init(&diags);
-	cfg = am_config_load(path, &diags);
+	cfg = am_config_load_checked(path, 0, &diags);
 	am_diags_print(&diags, stderr);
 	if (cfg == NULL) {
 		fprintf(stderr, "%s: %u error%s, %u warning%s\n", path, diags.errors,

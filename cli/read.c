@@ -5,6 +5,7 @@
 #include "capture/census.h"
 #include "capture/source.h"
 #include "common/log.h"
+#include "engine/census_conf.h"
 #include "engine/engine.h"
 #include "rules/rules.h"
 #include "store/agg.h"
@@ -493,7 +494,7 @@ load_rules(const char *path, int quiet, struct am_config **out)
 		}
 	}
 	am_diags_init(&diags);
-	*out = am_config_load(path, &diags);
+	*out = am_config_load_checked(path, 0, &diags);
 	if (*out == NULL || (diags.warnings && !quiet) || diags.errors)
 		am_diags_print(&diags, stderr);
 	am_diags_free(&diags);
@@ -534,7 +535,7 @@ cmd_read(int argc, char **argv)
 	enum am_fmt fmt = FMT_TEXT;
 	char **files = am_xcalloc((size_t)argc + 1, sizeof(char *));
 	const char *config = NULL, *store_dir = NULL;
-	int nfiles = 0, quiet = 0, ch, rc = 0, no_rules = 0, no_unclaimed = 0, midstream = 0;
+	int nfiles = 0, quiet = 0, ch, rc = 0, no_rules = 0, top_given = 0, no_unclaimed = 0, midstream = 0;
 	uint32_t max_sessions = 0, interval_s = 0, max_pending = 0;
 	int64_t quiet_us = -1;
 	char *end;
@@ -544,6 +545,7 @@ cmd_read(int argc, char **argv)
 	struct am_source *src = NULL;
 	struct am_engine *eng = NULL;
 	struct am_census_spec spec = { 0 };
+	struct am_census_filter *conf_filters = NULL;   /* the configuration's, when no --filter-set */
 	struct am_census_cfg cc;
 
 	am_source_opts_default(&so);
@@ -646,6 +648,7 @@ cmd_read(int argc, char **argv)
 			break;
 		}
 		case 8:
+			top_given = 1;
 			cc.top.n = (uint32_t)strtoul(optarg, &end, 10);
 			if (*end || cc.top.n == 0 || cc.top.n > 1000) {
 				fprintf(stderr, "artmon read: --top needs a number from 1 to 1000\n");
@@ -740,6 +743,20 @@ cmd_read(int argc, char **argv)
 		cc.filters = spec.filters;
 		cc.nfilters = spec.n;
 		cc.dlt = ss.dlt;
+		/* Without --filter-set, the configuration's filter sets; its
+		 * top_n and top_capacity unless --top was given. */
+		if (rules != NULL) {
+			const struct am_settings *set = &rules->set;
+			if (spec.n == 0 && set->nfilters > 0) {
+				conf_filters = am_census_filters_from_config(rules);
+				cc.filters = conf_filters;
+				cc.nfilters = set->nfilters;
+			}
+			if (!top_given && set->top_n > 0) {
+				cc.top.n = set->top_n;
+				cc.top.capacity = set->top_capacity;
+			}
+		}
 		r->census = am_census_new(&cc, err, sizeof(err));
 		if (r->census == NULL) {
 			fprintf(stderr, "artmon read: %s\n", err);
@@ -806,6 +823,7 @@ out:
 	am_engine_free(eng);
 	am_census_free(r->census);
 	am_census_spec_free(&spec);
+	free(conf_filters);
 	am_agg_free(agg);
 	if (store)
 		am_store_close(store);

@@ -151,6 +151,18 @@ diag_add(struct am_diags *d, int error, const char *file, uint32_t line, uint32_
 }
 
 void
+am_diags_add(struct am_diags *d, int error, const struct am_loc *loc, const char *fmt, ...)
+{
+	va_list ap;
+	char buf[512];
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	diag_add(d, error, loc ? loc->file : NULL, loc ? loc->line : 0, loc ? loc->col : 0, "%s", buf);
+}
+
+void
 am_diags_print(const struct am_diags *d, FILE *out)
 {
 	for (size_t i = 0; i < d->n; i++) {

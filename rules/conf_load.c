@@ -26,6 +26,9 @@ struct ld {
 	struct am_diags *d;
 	/* settings given in artmon { } win over pastmon { } */
 	uint8_t art_user, art_group, art_mask4, art_mask6;
+	/* top_n and top_capacity as written, checked together at the end */
+	const struct tok *top_n_tok, *top_cap_tok;
+	uint32_t capfilters;
 	/* growing arrays */
 	uint32_t caprules, capsynack;
 };
@@ -438,6 +441,8 @@ am_settings_default(struct am_settings *s)
 	s->regex_match_limit = 100000;
 	s->regex_depth_limit = 1000;
 	s->adu_quiet = 500000;
+	s->top_n = 10;
+	s->top_capacity = 4096;
 }
 
 const char *
@@ -562,13 +567,19 @@ artmon_setting(struct ld *l, const struct kv *kv)
 	} else if (KEY("anomaly_days")) {
 		if (val_uint(l, kv, 1, 31, &u) == 0)
 			s->anomaly_days = (uint32_t)u;
+	} else if (KEY("top_n")) {
+		if (val_uint(l, kv, 0, AM_TOP_N_MAX, &u) == 0)
+			s->top_n = (uint32_t)u, l->top_n_tok = kv->items[0].t;
+	} else if (KEY("top_capacity")) {
+		if (val_uint(l, kv, 16, AM_TOP_CAPACITY_MAX, &u) == 0)
+			s->top_capacity = (uint32_t)u, l->top_cap_tok = kv->items[0].t;
 	} else {
 		err(l, kv->key, "unknown setting '%s' in the artmon section (expected interface, "
 		    "filter, snaplen, buffer, interval, store, agentx, user, group, sensor, "
 		    "netmasklen, netmasklen6, max_sessions, max_pending, memcap, max_keys, max_signatures, "
 		    "max_signature_name, regex_match_limit, regex_depth_limit, adu_quiet, loss_bound, "
 		    "anomaly_bound, anomaly_intervals, anomaly_min_history, anomaly_min_transactions, "
-		    "anomaly_days or an alarm N { } block)", k);
+		    "anomaly_days, top_n, top_capacity, an alarm N { } or a filter_set NAME { } block)", k);
 	}
 #undef KEY
 }
@@ -713,6 +724,106 @@ alarm_block(struct ld *l, const struct node *blk)
 	s->alarms[s->nalarms++] = c;
 }
 
+/* A census name (set or label): [A-Za-z0-9_.-]+, at most 64 bytes. */
+static int
+census_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 64)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '.' && s[i] != '-')
+			return 0;
+	return 1;
+}
+
+/* filter_set NAME { LABEL = "BPF expression"; ... } */
+static void
+filter_set_block(struct ld *l, const struct node *blk)
+{
+	struct am_settings *s = &l->cfg->set;
+	const struct tok *nt;
+	char *name, b[96];
+	struct kv kv;
+	uint32_t first = s->nfilters;
+
+	if (blk->ntoks != 2 || (blk->toks[1].type != TK_WORD && blk->toks[1].type != TK_STRING)) {
+		err(l, &blk->toks[0], "expected 'filter_set NAME { LABEL = \"EXPRESSION\"; ... }'");
+		return;
+	}
+	nt = &blk->toks[1];
+	name = tok_value(l, nt);
+	if (!census_name_ok(name) || strncasecmp(name, "hw.", 3) == 0) {
+		err(l, nt, "a filter set name must be 1 to 64 letters, digits, '_', '.' or '-' "
+		    "and not begin with 'hw.', got %s", desc(nt, b, sizeof(b)));
+		return;
+	}
+	for (uint32_t k = 0; k < s->nfilters; k++)
+		if (strcmp(s->filters[k].set, name) == 0) {
+			err(l, nt, "filter set '%s' is defined twice (first at %s:%u)", name,
+			    s->filters[k].loc.file, s->filters[k].loc.line);
+			return;
+		}
+	if (blk->child == NULL)
+		warn(l, nt, "filter set '%s' has no labels", name);
+	for (const struct node *n = blk->child; n != NULL; n = n->next) {
+		const struct tok *t;
+		char *label, *expr;
+		if (n->block) {
+			err(l, &n->toks[0], "unexpected block '%s' in filter set '%s' "
+			    "(expected LABEL = \"EXPRESSION\";)", n->toks[0].text, name);
+			continue;
+		}
+		if (get_assign(l, n, &kv) < 0)
+			continue;
+		label = tok_value(l, kv.key);
+		if (!census_name_ok(label)) {
+			err(l, kv.key, "a filter label must be 1 to 64 letters, digits, '_', '.' or '-', "
+			    "got %s", desc(kv.key, b, sizeof(b)));
+			continue;
+		}
+		if ((t = one_value(l, &kv)) == NULL)
+			continue;
+		if (t->type != TK_STRING) {
+			err(l, t, "expected a BPF expression in double quotes for label '%s', got %s",
+			    label, desc(t, b, sizeof(b)));
+			continue;
+		}
+		expr = tok_value(l, t);
+		if (memchr(t->text, '\0', t->len) != NULL || expr[0] == '\0' || strlen(expr) > 1024) {
+			err(l, t, "the expression of label '%s' is empty, longer than 1024 bytes "
+			    "or holds a NUL byte", label);
+			continue;
+		}
+		int dup = 0;
+		for (uint32_t k = first; k < s->nfilters && !dup; k++)
+			if (strcmp(s->filters[k].label, label) == 0) {
+				err(l, kv.key, "label '%s' is given twice in filter set '%s' (first at line %u)",
+				    label, name, s->filters[k].loc.line);
+				dup = 1;
+			}
+		if (dup)
+			continue;
+		if (s->nfilters >= AM_FILTERS_MAX) {
+			err(l, kv.key, "too many filter labels (at most %u in all sets)", AM_FILTERS_MAX);
+			return;
+		}
+		if (s->nfilters == l->capfilters) {
+			uint32_t ncap = l->capfilters ? l->capfilters * 2 : 8;
+			s->filters = arena_grow(l->a, s->filters, s->nfilters, ncap, sizeof(*s->filters));
+			l->capfilters = ncap;
+		}
+		struct am_filter_conf *f = &s->filters[s->nfilters++];
+		f->set = name;
+		f->label = label;
+		f->expr = expr;
+		f->loc.file = t->file;
+		f->loc.line = t->line;
+		f->loc.col = t->col;
+	}
+}
+
 static void
 artmon_section(struct ld *l, const struct node *blk)
 {
@@ -723,9 +834,14 @@ artmon_section(struct ld *l, const struct node *blk)
 			alarm_block(l, n);
 			continue;
 		}
+		if (n->block && is_word(&n->toks[0], "filter_set")) {
+			filter_set_block(l, n);
+			continue;
+		}
 		if (n->block) {
 			err(l, &n->toks[0], "unexpected block '%s' in the artmon section "
-			    "(expected settings such as 'interface = \"eth0\";' or 'alarm N { ... }')",
+			    "(expected settings such as 'interface = \"eth0\";', 'alarm N { ... }' "
+			    "or 'filter_set NAME { ... }')",
 			    n->toks[0].text);
 			continue;
 		}
@@ -1641,6 +1757,10 @@ top_level(struct ld *l, const struct node *top)
 	for (const struct node *n = top; n != NULL; n = n->next)
 		if (n->block && n->ntoks == 1 && is_word(&n->toks[0], "artmon"))
 			artmon_section(l, n);
+	if (l->cfg->set.top_n > 0 && l->cfg->set.top_capacity < l->cfg->set.top_n)
+		err(l, l->top_cap_tok ? l->top_cap_tok : l->top_n_tok,
+		    "top_capacity (%u) must be at least top_n (%u)", l->cfg->set.top_capacity,
+		    l->cfg->set.top_n);
 	for (const struct node *n = top; n != NULL; n = n->next) {
 		const struct tok *k = &n->toks[0];
 		if (!n->block) {

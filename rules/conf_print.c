@@ -206,6 +206,14 @@ am_config_print(const struct am_config *cfg, FILE *out)
 			startups[a->startup > 0 && a->startup <= 3 ? a->startup : 0], a->min_txns,
 			a->rate_limit);
 	}
+	if (s->top_n != 10 || s->top_capacity != 4096 || s->nfilters > 0)
+		fprintf(out, "  top_n %u, top_capacity %u\n", s->top_n, s->top_capacity);
+	for (uint32_t i = 0; i < s->nfilters; i++) {
+		const struct am_filter_conf *f = &s->filters[i];
+		if (i == 0 || strcmp(f->set, s->filters[i - 1].set) != 0)
+			fprintf(out, "  filter_set %s\n", f->set);
+		fprintf(out, "    %s \"%s\" (%s:%u)\n", f->label, f->expr, f->loc.file, f->loc.line);
+	}
 	fprintf(out, "generic: %u rule%s\n", cfg->nrules, cfg->nrules == 1 ? "" : "s");
 	for (uint32_t i = 0; i < cfg->nrules; i++)
 		print_rule(out, cfg, &cfg->rules[i]);

@@ -71,6 +71,11 @@ void am_diags_init(struct am_diags *d);
 void am_diags_free(struct am_diags *d);
 /* "file:line:col: error: msg" (or "warning:"), one a line, in order found. */
 void am_diags_print(const struct am_diags *d, FILE *out);
+struct am_loc;
+/* Adds an error (error = 1) or a warning found after loading, e.g. by a
+ * check rules/ cannot make itself (a BPF expression compiled with pcap). */
+void am_diags_add(struct am_diags *d, int error, const struct am_loc *loc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 /* ------------------------------------------------------------------ */
 /* The loaded configuration                                           */
@@ -230,6 +235,26 @@ struct am_settings {
 	uint32_t anomaly_min_history; /* past intervals (7) */
 	uint32_t anomaly_min_txns;   /* (100) */
 	uint32_t anomaly_days;       /* (14) */
+	/* traffic census (issue 11, doc/census.md) */
+	struct am_filter_conf *filters; /* `filter_set NAME { LABEL = "EXPR"; }`, in order */
+	uint32_t nfilters;
+	uint32_t top_n;              /* rows per top-N table; 0: no top-N tables (10) */
+	uint32_t top_capacity;       /* counters per top-N table (4096) */
+};
+
+#define AM_TOP_N_MAX 1000
+#define AM_TOP_CAPACITY_MAX 65536
+#define AM_FILTERS_MAX 1024          /* labels in all filter sets */
+
+/* One label of a `filter_set NAME { ... }` block of the artmon section.  The
+ * expression is BPF text, not compiled here (rules/ knows nothing of pcap):
+ * the programs that use it compile it and report errors at `loc`
+ * (engine/conf.h: am_config_load_checked). */
+struct am_filter_conf {
+	char *set;                   /* [A-Za-z0-9_.-]+, not beginning with "hw." */
+	char *label;                 /* [A-Za-z0-9_.-]+, unique within the set */
+	char *expr;                  /* BPF expression as written */
+	struct am_loc loc;           /* of the expression */
 };
 
 /* An `alarm N { ... }` block of the artmon section: a readOnly row of

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "rules/rules.h"
+#include "engine/census_conf.h"
 #include "common/util.h"
 
 static struct am_diags D;
@@ -62,6 +63,22 @@ static const struct errcase errcases[] = {
 	{ "generic {\n rule r {\n", 3, 1, "expected '}' to close the block 'rule' opened at line 2" },
 	{ "artmon { }\n}", 2, 1, "unexpected '}' with no block open" },
 	{ "{ snaplen = 1; }", 1, 1, "expected a block name before '{'" },
+	/* census: filter sets and top-N settings */
+	{ "artmon { filter_set { a = \"tcp\"; } }", 1, 10, "expected 'filter_set NAME {" },
+	{ "artmon { filter_set a b { x = \"tcp\"; } }", 1, 10, "expected 'filter_set NAME {" },
+	{ "artmon { filter_set hw.x { a = \"tcp\"; } }", 1, 21, "not begin with 'hw.'" },
+	{ "artmon { filter_set \"a b\" { x = \"tcp\"; } }", 1, 21, "a filter set name must be" },
+	{ "artmon { filter_set w { a = tcp; } }", 1, 29, "expected a BPF expression in double quotes" },
+	{ "artmon { filter_set w { a = \"\"; } }", 1, 29, "is empty" },
+	{ "artmon { filter_set w { a = \"tcp\", \"udp\"; } }", 1, 36, "expected a single value" },
+	{ "artmon { filter_set w {\n a = \"tcp\";\n a = \"udp\"; } }", 3, 2,
+	  "label 'a' is given twice in filter set 'w' (first at line 2)" },
+	{ "artmon { filter_set w { a = \"tcp\"; }\n filter_set w { b = \"udp\"; } }", 2, 13,
+	  "filter set 'w' is defined twice" },
+	{ "artmon { filter_set w { x { } } }", 1, 25, "unexpected block 'x' in filter set 'w'" },
+	{ "artmon { top_n = 1001; }", 1, 18, "expected a number from 0 to 1000 for 'top_n'" },
+	{ "artmon { top_capacity = 8; }", 1, 25, "from 16 to 65536" },
+	{ "artmon { top_n = 100;\n top_capacity = 50; }", 2, 17, "top_capacity (50) must be at least top_n (100)" },
 	{ "snaplen = 1;", 1, 1, "at the top level" },
 	{ "artmon extra { }", 1, 8, "expected '{' after the section name 'artmon'" },
 	{ "artmon { include; }", 1, 17, "expected a file name in double quotes after 'include'" },
@@ -183,6 +200,126 @@ START_TEST(test_error_paths)
 	ck_assert_uint_ge(D.errors, 1);
 	ck_assert_msg(has_diag(1, c->line, c->col, c->msg),
 		      "case %d: no error at %u:%u holding \"%s\"", _i, c->line, c->col, c->msg);
+}
+END_TEST
+
+/* filter_set blocks and top-N settings: values, order, printing; BPF
+ * expressions are compiled by am_config_check_filters (engine/), which
+ * reports a bad one at its own file:line:column. */
+START_TEST(test_census_settings)
+{
+	struct am_config *cfg = load_text(
+		"artmon {\n"
+		"  top_n = 20; top_capacity = 8192;\n"
+		"  filter_set web {\n"
+		"    http = \"tcp port 80\";\n"
+		"    tls  = \"tcp port 443 or tcp port 8443\";\n"
+		"  }\n"
+		"  filter_set \"dns\" { q = \"udp dst port 53\"; }\n"
+		"}\n");
+	const struct am_settings *s;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *fp;
+
+	if (cfg == NULL)
+		dump_diags();
+	ck_assert_ptr_nonnull(cfg);
+	s = &cfg->set;
+	ck_assert_uint_eq(s->top_n, 20);
+	ck_assert_uint_eq(s->top_capacity, 8192);
+	ck_assert_uint_eq(s->nfilters, 3);
+	ck_assert_str_eq(s->filters[0].set, "web");
+	ck_assert_str_eq(s->filters[0].label, "http");
+	ck_assert_str_eq(s->filters[0].expr, "tcp port 80");
+	ck_assert_uint_eq(s->filters[0].loc.line, 4);
+	ck_assert_uint_eq(s->filters[0].loc.col, 12);
+	ck_assert_str_eq(s->filters[1].label, "tls");
+	ck_assert_str_eq(s->filters[1].expr, "tcp port 443 or tcp port 8443");
+	ck_assert_str_eq(s->filters[2].set, "dns");
+	ck_assert_str_eq(s->filters[2].label, "q");
+	ck_assert_uint_eq(am_config_check_filters(cfg, 0, &D), 0);
+	ck_assert_uint_eq(D.errors, 0);
+	fp = open_memstream(&buf, &len);
+	am_config_print(cfg, fp);
+	fclose(fp);
+	ck_assert_ptr_nonnull(strstr(buf, "  top_n 20, top_capacity 8192\n"
+		"  filter_set web\n    http \"tcp port 80\" (t.conf:4)\n"
+		"    tls \"tcp port 443 or tcp port 8443\" (t.conf:5)\n"
+		"  filter_set dns\n    q \"udp dst port 53\" (t.conf:7)\n"));
+	free(buf);
+	/* the same census, and not after a change */
+	struct am_config *same = load_text(
+		"artmon { top_n = 20; top_capacity = 8192;\n"
+		" filter_set web { http = \"tcp port 80\"; tls = \"tcp port 443 or tcp port 8443\"; }\n"
+		" filter_set dns { q = \"udp dst port 53\"; } }\n");
+	struct am_config *other = load_text(
+		"artmon { top_n = 20; top_capacity = 8192;\n"
+		" filter_set web { http = \"tcp port 8080\"; tls = \"tcp port 443 or tcp port 8443\"; }\n"
+		" filter_set dns { q = \"udp dst port 53\"; } }\n");
+	ck_assert_ptr_nonnull(same);
+	ck_assert_ptr_nonnull(other);
+	ck_assert_int_eq(am_census_config_same(cfg, same), 1);
+	ck_assert_int_eq(am_census_config_same(cfg, other), 0);
+	ck_assert_int_eq(am_census_config_same(cfg, NULL), 0);
+	ck_assert_int_eq(am_census_config_same(NULL, NULL), 1);
+	/* a census built from it has the sets, labels and expressions */
+	char err[256];
+	struct am_census *c = am_census_from_config(cfg, 0, err, sizeof(err));
+	ck_assert_msg(c != NULL, "%s", err);
+	ck_assert_uint_eq(am_census_nsets(c), 2);
+	ck_assert_str_eq(am_census_set_name(c, 1), "dns");
+	ck_assert_str_eq(am_census_expr(c, 0, 1), "tcp port 443 or tcp port 8443");
+	ck_assert_uint_eq(am_topn_n(am_census_topn(c, AM_TOP_TALKER_PKTS)), 20);
+	ck_assert_uint_eq(am_topn_capacity(am_census_topn(c, AM_TOP_TALKER_PKTS)), 8192);
+	am_census_free(c);
+	am_config_free(same);
+	am_config_free(other);
+	am_config_free(cfg);
+	/* defaults, and top_n = 0: no top-N tables */
+	cfg = load_text("artmon { top_n = 0; }\n");
+	ck_assert_ptr_nonnull(cfg);
+	ck_assert_uint_eq(cfg->set.top_n, 0);
+	ck_assert_uint_eq(cfg->set.top_capacity, 4096);
+	ck_assert_uint_eq(cfg->set.nfilters, 0);
+	c = am_census_from_config(cfg, 0, err, sizeof(err));
+	ck_assert_ptr_nonnull(c);
+	ck_assert_ptr_null(am_census_topn(c, AM_TOP_TALKER_PKTS));
+	am_census_free(c);
+	am_config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_census_bpf_errors)
+{
+	/* every bad expression reported at its place, the good ones not */
+	struct am_config *cfg = load_text(
+		"artmon {\n"
+		"  filter_set web {\n"
+		"    ok = \"tcp port 80\";\n"
+		"    bad = \"tcp port eighty\";\n"
+		"  }\n"
+		"  filter_set x { also = \"host 300.1.2.3\"; fine = \"ip6\"; }\n"
+		"}\n");
+
+	ck_assert_ptr_nonnull(cfg);
+	ck_assert_uint_eq(am_config_check_filters(cfg, 0, &D), 2);
+	if (!has_diag(1, 4, 11, "filter set 'web', label 'bad': the BPF expression does not compile") ||
+	    !has_diag(1, 6, 25, "filter set 'x', label 'also'"))
+		dump_diags();
+	ck_assert(has_diag(1, 4, 11, "filter set 'web', label 'bad': the BPF expression does not compile"));
+	ck_assert(has_diag(1, 6, 25, "filter set 'x', label 'also'"));
+	ck_assert_uint_eq(D.errors, 2);
+	/* an expression for another link type */
+	am_diags_free(&D);
+	am_diags_init(&D);
+	am_config_free(cfg);
+	cfg = load_text("artmon { filter_set l { b = \"ether broadcast\"; } }\n");
+	ck_assert_ptr_nonnull(cfg);
+	ck_assert_uint_eq(am_config_check_filters(cfg, 0, &D), 0);
+	ck_assert_uint_eq(am_config_check_filters(cfg, 12 /* DLT_RAW */, &D), 1);
+	ck_assert(has_diag(1, 1, 29, "label 'b'"));
+	am_config_free(cfg);
 }
 END_TEST
 
@@ -719,6 +856,8 @@ rules_suite(void)
 
 	tcase_add_loop_test(tc, test_error_paths, 0, (int)(sizeof(errcases) / sizeof(errcases[0])));
 	tcase_add_test(tc, test_all_errors_reported);
+	tcase_add_test(tc, test_census_settings);
+	tcase_add_test(tc, test_census_bpf_errors);
 	tcase_add_test(tc, test_diags_print);
 	suite_add_tcase(s, tc);
 
