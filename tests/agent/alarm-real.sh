@@ -28,7 +28,7 @@ for b in 0 1 2 3 4 5; do
 	tcpdump -i lo -n -U --immediate-mode -Z root -w "$AM_TMP/part$b.pcap" "tcp port $port" \
 		>"$AM_TMP/tcpdump.log" 2>&1 &
 	td=$!
-	wait_until 5 grep -q 'listening on' "$AM_TMP/tcpdump.log" || am_fail "tcpdump did not start"
+	wait_until 30 grep -q 'listening on' "$AM_TMP/tcpdump.log" || am_fail "tcpdump did not start"
 	# 15 requests on one keep-alive connection
 	args=""
 	i=0

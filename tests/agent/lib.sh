@@ -290,7 +290,7 @@ make_loopback_capture() {
 		tcpdump -i lo -n -U --immediate-mode -Z root -w "$AM_TMP/part$_b.pcap" \
 			"tcp port $_p4 or tcp port $_p6" >"$AM_TMP/tcpdump.log" 2>&1 &
 		_td=$!
-		wait_until 5 grep -q 'listening on' "$AM_TMP/tcpdump.log" || am_fail "tcpdump did not start"
+		wait_until 30 grep -q 'listening on' "$AM_TMP/tcpdump.log" || am_fail "tcpdump did not start"
 		for _i in 1 2 3; do
 			curl -s -o /dev/null "http://127.0.0.1:$_p4/index.html"
 			curl -s -o /dev/null "http://127.0.0.1:$_p4/big.txt"

@@ -139,7 +139,9 @@ pl_cap_start() {
 	ip netns exec "$pl_nss" tcpdump -i "$pl_vs" -s 0 --immediate-mode -Z root -B 32768 -n \
 		-w "$pl_work/cap.pcap" "${1:-tcp}" 2>"$pl_work/tcpdump.err" &
 	pl_tcpdump=$!
-	for i in $(seq 1 100); do
+	# generous: on a loaded 2-core machine tcpdump can take seconds to
+	# allocate its buffer and start
+	for i in $(seq 1 600); do
 		grep -q "listening on" "$pl_work/tcpdump.err" 2>/dev/null && break
 		sleep 0.05
 	done
