@@ -2,6 +2,7 @@
  * ARTMON-MIB through an AgentX subagent. */
 #include "config.h"
 #include "agent/aggview.h"
+#include "agent/censusd.h"
 #include "agent/alarms.h"
 #include "agent/anomaly.h"
 #include "agent/mib.h"
@@ -83,6 +84,7 @@ struct daemon {
 	struct am_aggview *view;
 	struct am_alarms *alarms;   /* artmonAlarmTable and its evaluation */
 	struct am_anomaly *anomaly; /* artmonAnomalyTable */
+	struct am_censusd census;   /* artmonCensus: filter sets, top-N */
 	unsigned masklen4, masklen6;
 	/* notifications: what was seen at the last check */
 	uint32_t nt_intervals;
@@ -307,6 +309,13 @@ config_load(struct daemon *d, int reload)
 	am_diags_free(&diags);
 	m->config_result = 1;
 	m->config_message[0] = 0;
+	if (reload && d->census.census && !am_census_config_same(d->rules, cfg)) {
+		char err[256];
+		if (am_censusd_configure(&d->census, cfg, dlt, err, sizeof(err)) < 0)
+			log_warnx("census", "keeping the previous filter sets: %s", err);
+		else
+			log_info("census", "filter sets and top-N tables replaced: counters start again");
+	}
 	if (reload && d->eng) {
 		const struct am_config *unused = am_engine_set_rules(d->eng, cfg);
 		/* The engine hands back rules nothing uses any more. */
@@ -333,6 +342,7 @@ cb_txn(void *ctx, const struct am_engine_txn *t)
 	struct daemon *d = ctx;
 
 	am_aggview_txn(d->view, t->conn, t->txn, t->signature, t->masklen4, t->masklen6);
+	am_censusd_txn(&d->census, t->conn, t->txn);
 }
 
 static void
@@ -355,6 +365,7 @@ handle_frame(struct daemon *d, const struct am_frame *f)
 		for (int k = 0; k < i; k++)
 			d->caps[k].state = AM_CAPS_FINISHED;
 	r = am_engine_frame(d->eng, f);
+	am_censusd_frame(&d->census, f);
 	d->ds[i].packets++;
 	d->ds[i].bytes += f->wirelen;
 	if ((unsigned)r < AM_DEC__COUNT)
@@ -570,6 +581,7 @@ replay_end(struct daemon *d)
 {
 	d->eof = 1;
 	finish(d);
+	am_censusd_finish(&d->census);
 	for (int i = 0; i < d->nsrc && i < MAX_INPUTS; i++)
 		d->caps[i].state = AM_CAPS_FINISHED;
 	update_mib(d);
@@ -699,6 +711,7 @@ live_some(struct daemon *d)
 		handle_frame(d, &f);
 	}
 	am_engine_tick(d->eng, am_now_wall());
+	am_censusd_tick(&d->census, am_now_wall());
 	am_aggview_touch(d->view);
 }
 
@@ -904,6 +917,26 @@ run(struct daemon *d)
 	}
 }
 
+/* The census of the configuration, on the link type of the first input,
+ * its top-N intervals those of the aggregates. */
+static int
+census_start(struct daemon *d)
+{
+	struct am_source_stats ss;
+	char err[256];
+
+	memset(&ss, 0, sizeof(ss));
+	if (d->src)
+		am_source_stats(d->src, 0, &ss);
+	am_censusd_init(&d->census, am_agg_interval_s(d->agg));
+	if (am_censusd_configure(&d->census, d->rules, ss.dlt > 0 ? ss.dlt : 0, err, sizeof(err)) < 0) {
+		log_warnx("census", "%s", err);
+		return -1;
+	}
+	d->mib.census = &d->census;
+	return 0;
+}
+
 static char *
 own(struct daemon *d, const char *str)
 {
@@ -1089,6 +1122,10 @@ main(int argc, char **argv)
 	d->masklen4 = ec.masklen4;
 	d->masklen6 = ec.masklen6;
 	d->eng = am_engine_new(&ec, d->rules, d->agg, &cb);
+	if (census_start(d) < 0) {
+		rc = 1;
+		goto out;
+	}
 	d->view = am_aggview_new(d->agg, d->store, le, n_le, d->o.history);
 	d->alarms = am_alarms_new();
 	am_alarms_set_grace(d->alarms, ec.tracker.timeout_closed + AM_USEC);
@@ -1126,6 +1163,7 @@ out:
 	am_aggview_free(d->view);
 	am_alarms_free(d->alarms);
 	am_anomaly_free(d->anomaly);
+	am_censusd_free(&d->census);
 	am_agg_free(d->agg);
 	if (d->store)
 		am_store_close(d->store);

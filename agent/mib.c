@@ -1,6 +1,7 @@
 /* ARTMON-MIB object handling without Net-SNMP: see mib.h. */
 #include "config.h"
 #include "agent/mib.h"
+#include "agent/census_mib.h"
 #include "capture/decode.h"
 
 #include <string.h>
@@ -223,6 +224,18 @@ v_date(struct am_mib_value *v, am_time_t t)
 {
 	v->type = AM_V_OCTETS;
 	v->len = am_mib_date_and_time(t, v->s);
+}
+
+void
+am_mib_value_str(struct am_mib_value *v, const char *s)
+{
+	v_str(v, s);
+}
+
+void
+am_mib_value_date(struct am_mib_value *v, am_time_t t)
+{
+	v_date(v, t);
 }
 
 /* ------------------------------------------------------------------ scalars */
@@ -644,6 +657,19 @@ static const struct node nodes[] = {
 	{ N_SCALARS, { AM_O_OBJECTS, AM_O_ANOMALY }, AM_AN_ACTIVE, anomaly_scalar_value, { { 0 }, 0, 0, 0, NULL } },
 	{ N_TABLE, { 0 }, 0, NULL,
 	  { { AM_O_OBJECTS, AM_O_ANOMALY, AM_AN_TABLE, 1 }, 4, AM_ANC_STATE, AM_ANC__MAX, row_anomaly } },
+	/* artmonCensus: agent/census_mib.c */
+	{ N_SCALARS, { AM_O_OBJECTS, AM_O_CENSUS }, AM_CE__MAX, am_census_mib_scalar, { { 0 }, 0, 0, 0, NULL } },
+	{ N_TABLE, { 0 }, 0, NULL,
+	  { { AM_O_OBJECTS, AM_O_CENSUS, AM_CE_FILTER_TABLE, 1 }, 4, AM_FC_SET_NAME, AM_FC__MAX,
+	    am_census_mib_filter } },
+	{ N_TABLE, { 0 }, 0, NULL,
+	  { { AM_O_OBJECTS, AM_O_CENSUS, AM_CE_HW_TABLE, 1 }, 4, AM_HC_GROUP, AM_HC__MAX, am_census_mib_hw } },
+	{ N_TABLE, { 0 }, 0, NULL,
+	  { { AM_O_OBJECTS, AM_O_CENSUS, AM_CE_TOPINFO_TABLE, 1 }, 4, AM_TI_NAME, AM_TI__MAX,
+	    am_census_mib_topinfo } },
+	{ N_TABLE, { 0 }, 0, NULL,
+	  { { AM_O_OBJECTS, AM_O_CENSUS, AM_CE_TOP_TABLE, 1 }, 4, AM_TC_ADDR_TYPE, AM_TC__MAX,
+	    am_census_mib_top } },
 };
 #define NNODES (sizeof(nodes) / sizeof(nodes[0]))
 

@@ -192,6 +192,8 @@ struct am_mib_tables {
 
 /* --- the state ------------------------------------------------------------- */
 
+struct am_censusd;            /* agent/censusd.h */
+
 enum am_cap_kind { AM_CAPK_INTERFACE = 1, AM_CAPK_FILE = 2 };
 enum am_cap_state { AM_CAPS_UP = 1, AM_CAPS_DOWN, AM_CAPS_REOPENING, AM_CAPS_FINISHED };
 
@@ -245,6 +247,8 @@ struct am_mib_state {
 	uint32_t anomalies_active;
 	/* tables read through providers */
 	struct am_mib_tables tables;
+	/* artmonCensus (agent/census_mib.c); NULL: no census */
+	const struct am_censusd *census;
 };
 
 /* --- requests ------------------------------------------------------------- */
@@ -296,6 +300,10 @@ size_t am_mib_index_server_decode(const am_subid *idx, size_t len, struct am_add
 size_t am_mib_lower_bound(const void *base, size_t n, size_t size,
     size_t (*index_of)(const void *elem, am_subid *buf),
     const am_subid *idx, size_t len, int after);
+
+/* A DisplayString (cut to 256 octets) and a DateAndTime value. */
+void am_mib_value_str(struct am_mib_value *v, const char *s);
+void am_mib_value_date(struct am_mib_value *v, am_time_t t);
 
 /* DateAndTime in UTC (11 octets) from microseconds since the epoch. */
 size_t am_mib_date_and_time(am_time_t t, uint8_t *buf);

@@ -27,6 +27,7 @@
 #define AM_O_ALARM 9
 #define AM_O_ANOMALY 10
 #define AM_O_NOTIFY 11
+#define AM_O_CENSUS 12
 
 /* artmonSensor scalars */
 enum {
@@ -198,6 +199,65 @@ enum {
 #define AM_AN_MIN_HISTORY 3
 #define AM_AN_ACTIVE 4
 #define AM_AN_TABLE 5
+
+/* artmonCensus (issue 11): scalars, then the tables */
+enum {
+	AM_CE_SINCE = 1,
+	AM_CE_TOP_N,
+	AM_CE_TOP_CAPACITY,
+	AM_CE_TOP_INTERVAL_START,
+	AM_CE_TOP_INTERVALS,
+	AM_CE_COMPILE_ERRORS,
+	AM_CE_TOP_MEMORY,
+	AM_CE__MAX = AM_CE_TOP_MEMORY
+};
+#define AM_CE_FILTER_TABLE 8
+#define AM_CE_HW_TABLE 9
+#define AM_CE_TOPINFO_TABLE 10
+#define AM_CE_TOP_TABLE 11
+
+/* artmonFilterEntry columns (1-2 are the index) */
+enum {
+	AM_FC_SET_NAME = 3,
+	AM_FC_LABEL,
+	AM_FC_EXPRESSION,
+	AM_FC_PACKETS,
+	AM_FC_OCTETS,
+	AM_FC__MAX = AM_FC_OCTETS
+};
+
+/* artmonHwCounterEntry columns (1 is the index) */
+enum {
+	AM_HC_GROUP = 2,
+	AM_HC_NAME,
+	AM_HC_PACKETS,
+	AM_HC_OCTETS,
+	AM_HC__MAX = AM_HC_OCTETS
+};
+
+/* artmonTopInfoEntry columns (1 is the index: ArtmonTopTable) */
+enum {
+	AM_TI_NAME = 2,
+	AM_TI_ROWS,
+	AM_TI_TOTAL,
+	AM_TI_BOUND,
+	AM_TI_KEYS,
+	AM_TI_REPLACED,
+	AM_TI__MAX = AM_TI_REPLACED
+};
+
+/* artmonTopEntry columns (1-2 are the index: table, rank) */
+enum {
+	AM_TC_ADDR_TYPE = 3,
+	AM_TC_ADDR,
+	AM_TC_PORT,
+	AM_TC_PROTOCOL,
+	AM_TC_COUNT,
+	AM_TC_ERROR,
+	AM_TC_P99,
+	AM_TC_GUARANTEED,
+	AM_TC__MAX = AM_TC_GUARANTEED
+};
 
 /* artmonNotifyObjects */
 enum {

@@ -5,6 +5,9 @@
 #include "agent/aggview.h"
 #include "agent/alarms.h"
 #include "agent/mib.h"
+#include "agent/censusd.h"
+#include "engine/census_conf.h"
+#include "pktbuild.h"
 #include "capture/decode.h"
 #include "store/agg.h"
 #include "store/store.h"
@@ -477,6 +480,115 @@ START_TEST(test_walk_full)
 	size_t hist = 5 * 19;     /* the default ladder: 18 bounds and +inf */
 
 	ck_assert_uint_eq(n, scalars + capture + servers + sigs + hist);
+}
+END_TEST
+
+/* artmonCensus: a census built from a configuration and fed frames;
+ * the filter, hardwired and top-N rows in index order, their values, and
+ * a walk that passes through them in order. */
+START_TEST(test_census_tables)
+{
+	static const char text[] =
+		"artmon { top_n = 3; top_capacity = 16;\n"
+		"  filter_set web { http = \"tcp port 80\"; dns = \"udp port 53\"; }\n"
+		"  filter_set all { ip = \"ip\"; } }\n";
+	struct am_diags d;
+	struct am_config *cfg;
+	struct am_censusd cd;
+	char err[256];
+	uint8_t buf[256];
+	struct am_frame f;
+	struct am_mib_value v;
+	am_subid next[AM_OID_MAX];
+	size_t n;
+
+	am_diags_init(&d);
+	cfg = am_config_load_mem("c.conf", text, sizeof(text) - 1, &d);
+	ck_assert_ptr_nonnull(cfg);
+	am_censusd_init(&cd, 60);
+	ck_assert_int_eq(am_censusd_configure(&cd, cfg, 0, err, sizeof(err)), 0);
+	st.census = &cd;
+	/* before any interval: scalars, no top rows */
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, AM_O_CENSUS, AM_CE_TOP_N, 0), &v), AM_MIB_OK);
+	ck_assert_uint_eq(v.u, 3);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, AM_O_CENSUS, AM_CE_TOP_TABLE, 1, AM_TC_COUNT, 2, 1), &v),
+	    AM_MIB_NOSUCHINSTANCE);
+	/* 192.0.2.1 sends 3 HTTP frames, 192.0.2.2 one, 2001:db8::1 a DNS query */
+	memset(&f, 0, sizeof(f));
+	f.data = buf;
+	for (int i = 0; i < 5; i++) {
+		struct pb_tcp t = { 0, i < 3 ? "192.0.2.1" : "192.0.2.2", "198.51.100.1", 40000, 80, 1, 0,
+			0x10, 0, -1, NULL, 0, 0, 0, 0 };
+		if (i == 4)
+			f.caplen = f.wirelen = (uint32_t)pb_udp_frame(1, "2001:db8::1", "2001:db8::53", 5353, 53,
+			    (const uint8_t *)"q", 1, buf, sizeof(buf));
+		else
+			f.caplen = f.wirelen = (uint32_t)pb_tcp_frame(&t, buf, sizeof(buf));
+		f.ts = T0 * AM_USEC + i;
+		f.dlt = 1;
+		am_censusd_frame(&cd, &f);
+	}
+	/* the next interval's first frame completes this one */
+	f.ts = (T0 + 60) * AM_USEC;
+	am_censusd_frame(&cd, &f);
+	ck_assert_int_eq(cd.last_start, T0 * AM_USEC);
+
+	/* filter rows (cumulative): set 1 label 1 is web/http (4 frames), 1.2
+	 * web/dns (2: the sixth frame is the DNS frame again), 2.1 all/ip (4) */
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, AM_O_CENSUS, AM_CE_FILTER_TABLE, 1, AM_FC_PACKETS, 1, 1), &v),
+	    AM_MIB_OK);
+	ck_assert_int_eq(v.type, AM_V_COUNTER64);
+	ck_assert_uint_eq(v.u, 4);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, AM_O_CENSUS, AM_CE_FILTER_TABLE, 1, AM_FC_PACKETS, 1, 2), &v),
+	    AM_MIB_OK);
+	ck_assert_uint_eq(v.u, 2);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, AM_O_CENSUS, AM_CE_FILTER_TABLE, 1, AM_FC_LABEL, 2, 1), &v),
+	    AM_MIB_OK);
+	ck_assert_uint_eq(v.len, 2);
+	ck_assert_int_eq(memcmp(v.s, "ip", 2), 0);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, AM_O_CENSUS, AM_CE_FILTER_TABLE, 1, AM_FC_PACKETS, 2, 1), &v),
+	    AM_MIB_OK);
+	ck_assert_uint_eq(v.u, 4);    /* the IPv6 frames are not 'ip' */
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, AM_O_CENSUS, AM_CE_FILTER_TABLE, 1, AM_FC_PACKETS, 2, 2), &v),
+	    AM_MIB_NOSUCHINSTANCE);
+	/* after web/dns comes all/ip */
+	n = am_mib_getnext(&st, OID(R, 1, AM_O_CENSUS, AM_CE_FILTER_TABLE, 1, AM_FC_SET_NAME, 1, 2), next, &v);
+	ck_assert_int_eq(am_oid_cmp(next, n, OID(R, 1, AM_O_CENSUS, AM_CE_FILTER_TABLE, 1, AM_FC_SET_NAME, 2, 1)), 0);
+	/* hardwired: 18 rows; ipv6 (row 6) saw two frames */
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, AM_O_CENSUS, AM_CE_HW_TABLE, 1, AM_HC_PACKETS, AM_HW_IPV6 + 1), &v),
+	    AM_MIB_OK);
+	ck_assert_uint_eq(v.u, 2);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, AM_O_CENSUS, AM_CE_HW_TABLE, 1, AM_HC_PACKETS, AM_HW__COUNT + 1), &v),
+	    AM_MIB_NOSUCHINSTANCE);
+	/* talkers by packets (list 2): 192.0.2.1 with 3, then 192.0.2.2 and 2001:db8::1 with 1 */
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, AM_O_CENSUS, AM_CE_TOP_TABLE, 1, AM_TC_ADDR, 2, 1), &v), AM_MIB_OK);
+	ck_assert_uint_eq(v.len, 4);
+	ck_assert_int_eq(memcmp(v.s, "\xc0\x00\x02\x01", 4), 0);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, AM_O_CENSUS, AM_CE_TOP_TABLE, 1, AM_TC_COUNT, 2, 1), &v), AM_MIB_OK);
+	ck_assert_uint_eq(v.u, 3);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, AM_O_CENSUS, AM_CE_TOP_TABLE, 1, AM_TC_ADDR_TYPE, 2, 1), &v), AM_MIB_OK);
+	ck_assert_int_eq(v.i, 1);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, AM_O_CENSUS, AM_CE_TOP_TABLE, 1, AM_TC_GUARANTEED, 2, 1), &v), AM_MIB_OK);
+	ck_assert_int_eq(v.i, 1);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, AM_O_CENSUS, AM_CE_TOP_TABLE, 1, AM_TC_COUNT, 2, 4), &v),
+	    AM_MIB_NOSUCHINSTANCE);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, AM_O_CENSUS, AM_CE_TOPINFO_TABLE, 1, AM_TI_TOTAL, 2), &v), AM_MIB_OK);
+	ck_assert_uint_eq(v.u, 5);
+	ck_assert_int_eq(am_mib_get(&st, OID(R, 1, AM_O_CENSUS, AM_CE_TOPINFO_TABLE, 1, AM_TI_ROWS, 2), &v), AM_MIB_OK);
+	ck_assert_uint_eq(v.u, 3);
+	/* list 2 has 3 rows, so its next row is list 3 (SYN senders: none), then list 1 of the next column */
+	n = am_mib_getnext(&st, OID(R, 1, AM_O_CENSUS, AM_CE_TOP_TABLE, 1, AM_TC_COUNT, 2, 3), next, &v);
+	ck_assert_int_eq(am_oid_cmp(next, n, OID(R, 1, AM_O_CENSUS, AM_CE_TOP_TABLE, 1, AM_TC_ERROR, 1, 1)), 0);
+	/* the whole walk stays ordered and every GETNEXT answer GETs the same */
+	size_t total = walk_all(NULL);
+	st.census = NULL;
+	size_t without = walk_all(NULL);
+	ck_assert_uint_eq(total - without,
+	    AM_CE__MAX + 3 * (AM_FC__MAX - 2) + AM_HW__COUNT * (AM_HC__MAX - 1) +
+	    AM_TOP__COUNT * (AM_TI__MAX - 1) + 2 * 3 * (AM_TC__MAX - 2));
+	am_censusd_free(&cd);
+	am_config_free(cfg);
+	am_diags_free(&d);
 }
 END_TEST
 
@@ -1060,6 +1172,7 @@ suite(void)
 	tcase_add_test(tc, test_getnext_odd_indexes);
 	tcase_add_test(tc, test_getnext_32bit_clamp);
 	tcase_add_test(tc, test_by_client_rows_merge);
+	tcase_add_test(tc, test_census_tables);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("empty");
