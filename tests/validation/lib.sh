@@ -91,6 +91,7 @@ val_setup() {
 }
 
 val_teardown() {
+	val_pg_stop
 	for p in $VAL_PIDS; do
 		kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
 	done
@@ -161,7 +162,7 @@ val_unimpair() {
 # val_capture_start SIDE (server|client) FILE: sets CAP_PID.
 val_capture_start() {
 	if [ "$1" = server ]; then ns=$NS_S ifc=$IF_S; else ns=$NS_C ifc=$IF_C; fi
-	val_start tcpdump "$ns" tcpdump -i "$ifc" -n -s 256 -B 32768 --immediate-mode -Z root -w "$2"
+	val_start tcpdump "$ns" tcpdump -i "$ifc" -n -s "${VAL_SNAPLEN:-256}" -B 32768 --immediate-mode -Z root -w "$2"
 	CAP_PID=$VAL_LAST
 	val_wait_file "$VAL_DIR/tcpdump.err" 50 "listening on" || val_die "tcpdump did not start"
 }
@@ -265,7 +266,7 @@ val_expect() {
 
 # The checks of one abt scenario.  $1 results, $2 kind:
 #   seq       sequential, no loss, server side: every ADU size exact, think
-#             within 1 ms for 99% (quick runs: all but n/100 + 1), no CONC
+#             within 1 ms for 99%, no CONC
 #   seq-cli   sequential, no loss, client side: sizes exact, no CONC
 #   seq-loss  sequential with loss: 97% of sizes exact
 #   conc      concurrent: every observably concurrent connection flagged and
@@ -297,7 +298,7 @@ val_check_abt() {
 		val_expect "$r" "sequential: 100% of ADU sizes exact" \
 			'v["adus_expected"] > 0 && v["adus_exact"] == v["adus_expected"] && v["adus_measured"] == v["adus_expected"]'
 		val_expect "$r" "sequential: think within 1 ms of the server's for 99%" \
-			'v["think_n"] > 0 && v["think_n"] - v["think_within_1ms"] <= int(v["think_n"] / 100) + (v["think_n"] < 1000 ? 1 : 0)'
+			'v["think_n"] > 0 && v["think_within_1ms"] >= 0.99 * v["think_n"]'
 		val_expect "$r" "sequential: no connection flagged concurrent" 'v["false_conc"] == 0 && v["conc_flagged_unobservable"] == 0'
 		;;
 	seq-cli)
@@ -435,5 +436,170 @@ val_check_http() {
 	if [ "${2:-}" = strict ]; then
 		val_expect "$r" "HTTP: median first_us within 1 ms of every requested delay" \
 			'v["http_delays"] > 0 && v["http_delays_ok"] == v["http_delays"]'
+	fi
+}
+
+# --- Real servers with requested service times: PostgreSQL, Redis ------
+#
+# One client at a time, one connection per requested delay (Redis serves one
+# command at a time: a second client would wait for the first one's sleep),
+# each sending REQS requests that sleep that long: PostgreSQL
+# `SELECT pg_sleep(s)` (psql), Redis `DEBUG SLEEP s` (redis-cli -r).
+# The servers run as unprivileged instances in the server namespace, as
+# tests/pipeline/ starts them.  DIR/real.truth lists "delay_ms requests" in
+# the order of the connections; the capture is taken on the server side at
+# full snaplen (artmon frames the payloads with the shipped rules).
+# The servers' own time of every request goes to DIR/real.server
+# (microseconds, in order): PostgreSQL's log_min_duration_statement = 0
+# (parse to end of execution), Redis's slow log (the command's execution).
+# It does not always keep the requested time: on this machine pg_sleep of
+# 1, 3, 6 or 100 ms often takes about 1 ms more (its own log says so).
+
+# Prints what a real server scenario needs and does not have; $1 pg or redis.
+val_real_missing() {
+	m=""
+	case $1 in
+	pg)
+		pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+		[ -n "$pgbin" ] && [ -x "$pgbin/initdb" ] && [ -x "$pgbin/pg_ctl" ] || m="$m postgresql"
+		command -v psql >/dev/null 2>&1 || m="$m psql"
+		command -v runuser >/dev/null 2>&1 || m="$m runuser"
+		id postgres >/dev/null 2>&1 || m="$m user-postgres"
+		;;
+	redis)
+		command -v redis-server >/dev/null 2>&1 || m="$m redis-server"
+		command -v redis-cli >/dev/null 2>&1 || m="$m redis-cli"
+		;;
+	esac
+	command -v bash >/dev/null 2>&1 || m="$m bash"
+	printf '%s' "$m"
+}
+
+VAL_PG_DATA=""
+VAL_PG_BIN=""
+val_pg_stop() {
+	[ -n "$VAL_PG_DATA" ] || return 0
+	ip netns exec "$NS_S" runuser -u postgres -- "$VAL_PG_BIN/pg_ctl" -D "$VAL_PG_DATA" -m fast -w stop \
+		>/dev/null 2>&1
+	VAL_PG_DATA=""
+}
+
+# Starts PostgreSQL on $IP_S:5432 with its data in $VAL_DIR/pg.
+val_pg_start() {
+	VAL_PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+	# The server runs as postgres: it must reach its directory.
+	chmod 755 "$VAL_WORK" "$VAL_DIR"
+	mkdir -p "$VAL_DIR/pg/data" "$VAL_DIR/pg/sock"
+	chown -R postgres: "$VAL_DIR/pg"
+	runuser -u postgres -- "$VAL_PG_BIN/initdb" -D "$VAL_DIR/pg/data" -U postgres --auth=trust --no-sync \
+		-E UTF8 --locale=C >"$VAL_DIR/initdb.log" 2>&1 || { val_log "initdb failed (see $VAL_DIR/initdb.log)"; return 1; }
+	echo "host all all $IP_C/32 trust" >>"$VAL_DIR/pg/data/pg_hba.conf"
+	ip netns exec "$NS_S" runuser -u postgres -- "$VAL_PG_BIN/pg_ctl" -D "$VAL_DIR/pg/data" \
+		-l "$VAL_DIR/pg/server.log" -w -o "-c listen_addresses=$IP_S -p 5432 -c unix_socket_directories=$VAL_DIR/pg/sock -c ssl=off -c fsync=off -c log_min_duration_statement=0" \
+		start >/dev/null 2>&1 || { val_log "PostgreSQL did not start (see $VAL_DIR/pg/server.log)"; return 1; }
+	VAL_PG_DATA=$VAL_DIR/pg/data
+}
+
+# Waits until a TCP connection from the client namespace to $IP_S:$1 works.
+val_wait_port() {
+	i=0
+	while [ $i -lt 100 ]; do
+		ip netns exec "$NS_C" bash -c "exec 3<>/dev/tcp/$IP_S/$1" 2>/dev/null && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# val_real_run KIND REQS DELAYS...: KIND pg or redis; server-side capture.
+# Writes DIR/real.truth; sets REAL_PORT.
+val_real_run() {
+	kind=$1 nreq=$2
+	shift 2
+	rm -f "$VAL_DIR/real.truth"
+	case $kind in
+	pg)
+		REAL_PORT=5432
+		val_pg_start || return 1
+		;;
+	redis)
+		REAL_PORT=6379
+		mkdir -p "$VAL_DIR/redis"
+		# A private instance in the namespace: "--enable-debug-command local"
+		# (Debian's Redis 7) would refuse the client's address, so "yes".
+		val_start redis "$NS_S" redis-server --bind "$IP_S" --port "$REAL_PORT" --save '' --appendonly no \
+			--enable-debug-command yes --protected-mode no --daemonize no --dir "$VAL_DIR/redis" \
+			--logfile "$VAL_DIR/redis/redis.log" --slowlog-log-slower-than 0 --slowlog-max-len 100000
+		rsrv=$VAL_LAST
+		;;
+	esac
+	val_wait_port "$REAL_PORT" || { val_log "$kind: nothing listening on port $REAL_PORT"; return 1; }
+	sleep 0.2
+	VAL_SNAPLEN=0 val_capture_start server "$VAL_DIR/capture.pcap"
+	rrc=0
+	for d in "$@"; do
+		s=$(awk -v d="$d" 'BEGIN { printf "%.3f", d / 1000 }')
+		case $kind in
+		pg)
+			set --
+			j=0
+			while [ $j -lt "$nreq" ]; do
+				set -- "$@" -c "SELECT pg_sleep($s)"
+				j=$((j + 1))
+			done
+			ip netns exec "$NS_C" env PGSSLMODE=disable PGGSSENCMODE=disable PGCONNECT_TIMEOUT=10 \
+				psql -X -q -A -t -h "$IP_S" -p "$REAL_PORT" -U postgres -d postgres "$@" \
+				>/dev/null 2>>"$VAL_DIR/client.err" || rrc=1
+			;;
+		redis)
+			ip netns exec "$NS_C" redis-cli -h "$IP_S" -p "$REAL_PORT" -r "$nreq" DEBUG SLEEP "$s" \
+				>/dev/null 2>>"$VAL_DIR/client.err" || rrc=1
+			;;
+		esac
+		echo "$d $nreq" >>"$VAL_DIR/real.truth"
+	done
+	sleep 0.3
+	val_capture_stop || rrc=1
+	case $kind in
+	pg)
+		val_pg_stop
+		# The server's own time of each statement, in order (one client at
+		# a time): log_min_duration_statement's "duration: 5.143 ms".
+		sed -n 's/.*duration: \([0-9.]*\) ms  statement: SELECT pg_sleep(.*/\1/p' "$VAL_DIR/pg/server.log" |
+			awk '{ printf "%d\n", $1 * 1000 + 0.5 }' >"$VAL_DIR/real.server"
+		;;
+	redis)
+		# Its own time of each command (the slow log, every command, newest
+		# first): microseconds, oldest first.
+		ip netns exec "$NS_C" redis-cli -2 --json -h "$IP_S" -p "$REAL_PORT" SLOWLOG GET -1 >"$VAL_DIR/slowlog.json" ||
+			rrc=1
+		jq -r 'reverse | .[] | select(.[3][0] == "DEBUG") | .[2]' "$VAL_DIR/slowlog.json" >"$VAL_DIR/real.server" || rrc=1
+		val_stop "$rsrv"
+		;;
+	esac
+	[ $rrc = 0 ] || val_log "$kind: a client failed (see $VAL_DIR/client.err)"
+	[ $rrc = 0 ]
+}
+
+# The checks of a real server scenario (compare-real.sh's results): every
+# request measured once, complete, and for every requested delay the median
+# first_us and think_us within 1 ms of the requested delay and of the
+# server's own time.  PostgreSQL does not always keep the requested time:
+# the checks against the requested delay are left out with $3 "srv-only".
+val_check_real() {
+	r=$1
+	val_expect "$r" "$2: one complete transaction per request" \
+		'v["real_requests"] > 0 && v["real_matched"] == v["real_requests"] && v["real_records"] == v["real_requests"] && v["real_not_complete"] == 0'
+	val_expect "$r" "$2: no negative time" 'v["negative_times"] == 0'
+	val_expect "$r" "$2: one server time logged per request" 'v["real_server_n"] == v["real_requests"]'
+	val_expect "$r" "$2: median first_us within 1 ms of the server's own time for every delay" \
+		'v["real_delays"] > 0 && v["real_delays_srv_ok"] == v["real_delays"]'
+	val_expect "$r" "$2: median think_us within 1 ms of the server's own time for every delay" \
+		'v["real_delays"] > 0 && v["real_delays_srv_think_ok"] == v["real_delays"]'
+	if [ "${3:-}" != srv-only ]; then
+		val_expect "$r" "$2: median first_us within 1 ms of every requested delay" \
+			'v["real_delays"] > 0 && v["real_delays_ok"] == v["real_delays"]'
+		val_expect "$r" "$2: median think_us within 1 ms of every requested delay" \
+			'v["real_delays"] > 0 && v["real_delays_think_ok"] == v["real_delays"]'
 	fi
 }
