@@ -15,6 +15,7 @@ struct acc {
 	uint16_t port;
 	uint8_t is_server;
 	char sig[AM_NAME_MAX];
+	am_time_t at[2];            /* the intervals the [cur] and [last] halves hold */
 	uint32_t n[2], err[2];      /* [cur], [last] */
 	struct am_hist h[2][3];     /* [cur/last][first, last, rtt] */
 	int have;                   /* gauges of [last] computed */
@@ -36,6 +37,32 @@ struct srvent {
 	size_t sfirst, scount;      /* its signature rows in sig[] */
 };
 
+/* A key being sorted into the next snapshot: its row index, precomputed. */
+#define SIGIDX_MAX 24
+struct coll {
+	uint32_t id, sig;
+	uint8_t len;
+	am_subid idx[SIGIDX_MAX];
+};
+
+/* The next snapshot, built in steps (am_aggview_step) while the current
+ * one is served: collect the keys, merge-sort them, assemble the rows. */
+enum { B_IDLE, B_COLLECT, B_SORT, B_ASSEMBLE };
+struct build {
+	int phase;
+	uint64_t keys_at, reloaded; /* the aggregator's counts when it started */
+	am_time_t started;
+	uint32_t after;             /* collect: last row id seen */
+	struct coll *c;
+	size_t nc, capc;
+	uint32_t *ord, *tmp;        /* sort: bottom-up merge of runs of `width` */
+	size_t width, pos;
+	struct srvent *srv;         /* assemble */
+	struct sigent *sig;
+	uint32_t *keys;
+	size_t nsrv, nsig, nkeys, i;
+};
+
 struct am_aggview {
 	struct am_agg *agg;
 	struct am_store *store;
@@ -48,30 +75,26 @@ struct am_aggview {
 	struct sigent *sig;
 	size_t nsig;
 	uint32_t *keys;
-	uint64_t built_keys;
+	uint64_t built_keys, built_reloaded;
 	int dirty, built;
+	int stepped;                /* rebuilt by am_aggview_step only */
 	am_time_t built_at, max_age;
+	struct build b;
 	/* interval accumulators */
 	struct acc **hash;
 	size_t hmask, nacc;
 	uint64_t seed;
-	am_time_t cur_start;        /* interval the [cur] halves accumulate, 0 none */
+	am_time_t open_seen;        /* the aggregator's open interval when last looked at */
+	am_time_t cur_start;        /* interval the [cur] halves accumulate, NONE none */
 	am_time_t last_start;       /* interval the [last] halves hold, 0 none */
+	size_t sweep;               /* next bucket to sweep; > hmask: no sweep due */
 	am_agg_close_cb next_cb;
 	void *next_ctx;
 };
 
+#define NONE INT64_MIN
+
 /* ------------------------------------------------------------------ order */
-
-static int
-row_cmp(const struct am_addr *a, uint16_t ap, uint32_t as, const struct am_addr *b,
-    uint16_t bp, uint32_t bs)
-{
-	am_subid x[AM_OID_MAX], y[AM_OID_MAX];
-	size_t xl = am_mib_index_sig(a, ap, as, x), yl = am_mib_index_sig(b, bp, bs, y);
-
-	return am_oid_cmp(x, xl, y, yl);
-}
 
 static size_t
 srv_index_of(const void *elem, am_subid *buf)
@@ -128,6 +151,8 @@ acc_find(struct am_aggview *v, const struct am_addr *a, uint16_t port, int is_se
 	e->is_server = (uint8_t)is_server;
 	if (!is_server)
 		snprintf(e->sig, sizeof(e->sig), "%s", sig);
+	e->at[CUR] = v->cur_start;
+	e->at[LAST] = v->last_start;
 	for (int i = 0; i < 2; i++)
 		for (int k = 0; k < 3; k++)
 			am_hist_init(&e->h[i][k]);
@@ -148,6 +173,8 @@ acc_find(struct am_aggview *v, const struct am_addr *a, uint16_t port, int is_se
 		free(v->hash);
 		v->hash = nh;
 		v->hmask = nm;
+		if (v->sweep <= v->hmask)
+			v->sweep = 0;           /* the buckets moved: sweep again */
 	}
 	return e;
 }
@@ -161,29 +188,69 @@ acc_free(struct acc *e)
 	free(e);
 }
 
-/* The [cur] interval closed: it becomes [last] (or [last] is empty when
- * the interval that closed last is a later, silent one).  Rows silent in
- * both are dropped.  O(rows), no statistics computed here. */
+/* Brings a row to the aggregator's intervals: when the interval its [cur]
+ * half accumulated has closed, that half becomes [last] (or [last] is
+ * empty when the interval that closed last is a later, silent one).  Done
+ * lazily, row by row, when a row is used or swept, so an interval close
+ * costs O(1) here whatever the number of rows. */
 static void
-acc_rotate(struct am_aggview *v, int keep_cur)
+acc_norm(struct am_aggview *v, struct acc *e)
 {
-	for (size_t b = 0; b <= v->hmask; b++) {
-		struct acc **pp = &v->hash[b];
-		while (*pp) {
-			struct acc *e = *pp;
+	if (e->at[CUR] != v->cur_start) {
+		if (e->at[CUR] == v->last_start && e->n[CUR]) {
 			for (int k = 0; k < 3; k++) {
 				struct am_hist t = e->h[LAST][k];
 				e->h[LAST][k] = e->h[CUR][k];
 				e->h[CUR][k] = t;
-				am_hist_reset(&e->h[CUR][k]);
-				if (!keep_cur)
-					am_hist_reset(&e->h[LAST][k]);
 			}
-			e->n[LAST] = keep_cur ? e->n[CUR] : 0;
-			e->err[LAST] = keep_cur ? e->err[CUR] : 0;
-			e->n[CUR] = e->err[CUR] = 0;
+			e->n[LAST] = e->n[CUR];
+			e->err[LAST] = e->err[CUR];
+			e->at[LAST] = e->at[CUR];
 			e->have = 0;
-			if (e->n[LAST] == 0) {
+		}
+		for (int k = 0; k < 3; k++)
+			am_hist_reset(&e->h[CUR][k]);
+		e->n[CUR] = e->err[CUR] = 0;
+		e->at[CUR] = v->cur_start;
+	}
+	if (e->at[LAST] != v->last_start) {
+		for (int k = 0; k < 3; k++)
+			am_hist_reset(&e->h[LAST][k]);
+		e->n[LAST] = e->err[LAST] = 0;
+		e->at[LAST] = v->last_start;
+		e->have = 0;
+	}
+}
+
+/* Follows the aggregator's intervals: O(1); the rows follow in acc_norm,
+ * and a sweep (am_aggview_step) drops the rows silent in both halves. */
+static void
+acc_sync(struct am_aggview *v)
+{
+	struct am_agg_stats as;
+
+	am_agg_stats(v->agg, &as);
+	if (as.last_closed == v->last_start && as.open_start == v->open_seen)
+		return;
+	v->last_start = as.last_closed;
+	v->open_seen = as.open_start;
+	v->cur_start = as.open_start > as.last_closed ? as.open_start : NONE;
+	if (as.last_closed != 0)
+		v->sweep = 0;
+	v->dirty = 1;
+}
+
+/* Sweeps up to `budget` rows; 1 while the sweep is not over. */
+static int
+acc_sweep(struct am_aggview *v, size_t budget)
+{
+	for (; v->sweep <= v->hmask && budget > 0; v->sweep++) {
+		struct acc **pp = &v->hash[v->sweep];
+		while (*pp) {
+			struct acc *e = *pp;
+			budget = budget > 0 ? budget - 1 : 0;
+			acc_norm(v, e);
+			if (e->n[CUR] == 0 && e->n[LAST] == 0) {
 				*pp = e->next;
 				acc_free(e);
 				v->nacc--;
@@ -192,24 +259,7 @@ acc_rotate(struct am_aggview *v, int keep_cur)
 			pp = &e->next;
 		}
 	}
-}
-
-/* Follows the aggregator's intervals. */
-static void
-acc_sync(struct am_aggview *v)
-{
-	struct am_agg_stats as;
-
-	am_agg_stats(v->agg, &as);
-	if (as.last_closed == v->last_start)
-		return;
-	if (v->cur_start != 0 && as.last_closed == v->cur_start)
-		acc_rotate(v, 1);
-	else
-		acc_rotate(v, 0);
-	v->last_start = as.last_closed;
-	v->cur_start = as.open_start > as.last_closed ? as.open_start : 0;
-	v->dirty = 1;
+	return v->sweep <= v->hmask;
 }
 
 void
@@ -224,13 +274,16 @@ am_aggview_txn(struct am_aggview *v, const struct am_conn *c, const struct am_tx
 	    t->outcome == AM_OUT_INCOMPLETE;
 
 	acc_sync(v);
-	if (v->cur_start == 0) {
+	if (v->cur_start == NONE) {
+		/* before the aggregator's first interval */
 		am_agg_stats(v->agg, &as);
-		v->cur_start = as.open_start;
+		if (as.open_start > as.last_closed)
+			v->cur_start = v->open_seen = as.open_start;
 	}
 	am_agg_key_make(&k, c, NULL, signature, masklen4, masklen6, AM_BY_SERVER);
 	for (int r = 0; r < 2; r++) {
 		struct acc *e = acc_find(v, &k.server, k.server_port, r == 0, k.signature, 1);
+		acc_norm(v, e);
 		e->n[CUR]++;
 		if (err)
 			e->err[CUR]++;
@@ -256,6 +309,8 @@ fill_gauges(struct am_aggview *v, struct am_mib_stats *s, const struct am_addr *
 
 	acc_sync(v);
 	e = acc_find(v, a, port, is_server, sig, 0);
+	if (e)
+		acc_norm(v, e);
 	if (e == NULL || e->n[LAST] == 0) {
 		s->int_txns = s->int_errors = 0;
 		memset(s->int_first, 0, sizeof(s->int_first));
@@ -303,23 +358,6 @@ on_close(void *ctx, am_time_t start, uint32_t interval_s, const struct am_agg_ro
 
 /* ------------------------------------------------------------------ snapshot */
 
-struct coll {
-	const struct am_agg_key *key;
-	uint32_t id, sig;
-};
-
-static int
-coll_cmp(const void *pa, const void *pb)
-{
-	const struct coll *a = pa, *b = pb;
-	int c = row_cmp(&a->key->server, a->key->server_port, a->sig, &b->key->server,
-	    b->key->server_port, b->sig);
-
-	if (c)
-		return c;
-	return a->id < b->id ? -1 : a->id > b->id;
-}
-
 static void
 add_totals(struct am_mib_stats *s, const struct am_totals *t)
 {
@@ -359,85 +397,208 @@ add_rule(char *list, size_t size, const char *rule)
 	memcpy(list + have, rule, rl + 1);
 }
 
+static int
+coll_cmp(const struct coll *a, const struct coll *b)
+{
+	int c = am_oid_cmp(a->idx, a->len, b->idx, b->len);
+
+	if (c)
+		return c;
+	return a->id < b->id ? -1 : a->id > b->id;
+}
+
+static void
+build_free(struct build *b)
+{
+	free(b->c);
+	free(b->ord);
+	free(b->tmp);
+	free(b->srv);
+	free(b->sig);
+	free(b->keys);
+	memset(b, 0, sizeof(*b));
+}
+
+/* Is a new snapshot due (keys were added or came back since the last)? */
+static int
+build_due(const struct am_aggview *v)
+{
+	struct am_agg_stats as;
+
+	am_agg_stats(v->agg, &as);
+	return !v->built || as.keys_total != v->built_keys || as.keys_reloaded != v->built_reloaded;
+}
+
+static void
+build_start(struct am_aggview *v)
+{
+	struct build *b = &v->b;
+	struct am_agg_stats as;
+
+	build_free(b);
+	am_agg_stats(v->agg, &as);
+	b->phase = B_COLLECT;
+	b->keys_at = as.keys_total;
+	b->reloaded = as.keys_reloaded;
+	b->started = am_now_mono();
+}
+
+/* Units of work between two looks at the clock. */
+#define BUILD_UNIT 256
+
+/* One unit of the build; 1 while it is not over. */
+static int
+build_unit(struct am_aggview *v)
+{
+	struct build *b = &v->b;
+	struct am_agg_row row;
+
+	switch (b->phase) {
+	case B_COLLECT:
+		for (int n = 0; n < BUILD_UNIT; n++) {
+			am_subid buf[AM_OID_MAX];
+			size_t len;
+			if (am_agg_row_next(v->agg, b->after, &row) != 0) {
+				b->phase = B_SORT;
+				b->ord = am_xcalloc(b->nc ? b->nc : 1, sizeof(*b->ord));
+				b->tmp = am_xcalloc(b->nc ? b->nc : 1, sizeof(*b->tmp));
+				for (size_t i = 0; i < b->nc; i++)
+					b->ord[i] = (uint32_t)i;
+				b->width = 1;
+				b->pos = 0;
+				return 1;
+			}
+			b->after = row.id;
+			if (row.key->overflow || row.key->server.family == 0)
+				continue;
+			len = am_mib_index_sig(&row.key->server, row.key->server_port, row.sig_id, buf);
+			if (len > SIGIDX_MAX)
+				continue;
+			if (b->nc == b->capc) {
+				b->capc = b->capc ? b->capc * 2 : 256;
+				b->c = am_xrealloc(b->c, b->capc * sizeof(*b->c));
+			}
+			b->c[b->nc].id = row.id;
+			b->c[b->nc].sig = row.sig_id;
+			b->c[b->nc].len = (uint8_t)len;
+			memcpy(b->c[b->nc].idx, buf, len * sizeof(*buf));
+			b->nc++;
+		}
+		return 1;
+	case B_SORT:
+		/* Bottom-up merge sort of ord[]: runs of `width` are merged
+		 * pairwise into tmp[], at least BUILD_UNIT elements per unit. */
+		for (size_t done = 0; done < BUILD_UNIT && b->width < b->nc;) {
+			size_t lo = b->pos, mid = lo + b->width, hi = lo + 2 * b->width;
+			size_t i = lo, j = mid, k = lo;
+			if (mid > b->nc)
+				mid = b->nc;
+			if (hi > b->nc)
+				hi = b->nc;
+			while (i < mid && j < hi)
+				b->tmp[k++] = coll_cmp(&b->c[b->ord[j]], &b->c[b->ord[i]]) < 0 ?
+				    b->ord[j++] : b->ord[i++];
+			while (i < mid)
+				b->tmp[k++] = b->ord[i++];
+			while (j < hi)
+				b->tmp[k++] = b->ord[j++];
+			done += hi - lo;
+			b->pos = hi;
+			if (b->pos >= b->nc) {
+				uint32_t *t = b->ord;
+				b->ord = b->tmp;
+				b->tmp = t;
+				b->width *= 2;
+				b->pos = 0;
+			}
+		}
+		if (b->width >= b->nc) {
+			b->phase = B_ASSEMBLE;
+			b->srv = am_xcalloc(b->nc ? b->nc : 1, sizeof(*b->srv));
+			b->sig = am_xcalloc(b->nc ? b->nc : 1, sizeof(*b->sig));
+			b->keys = am_xcalloc(b->nc ? b->nc : 1, sizeof(*b->keys));
+			b->i = 0;
+		}
+		return 1;
+	case B_ASSEMBLE:
+		for (int n = 0; n < BUILD_UNIT && b->i < b->nc; n++, b->i++) {
+			const struct coll *c = &b->c[b->ord[b->i]];
+			const struct am_agg_key *k;
+			struct sigent *s = b->nsig ? &b->sig[b->nsig - 1] : NULL;
+			struct srvent *r = b->nsrv ? &b->srv[b->nsrv - 1] : NULL;
+			/* a key dropped from memory meanwhile has no row */
+			if (am_agg_row_get(v->agg, c->id, &row) != 0)
+				continue;
+			k = row.key;
+			b->keys[b->nkeys] = c->id;
+			if (r == NULL || r->r.port != k->server_port || am_addr_cmp(&r->r.addr, &k->server) != 0) {
+				r = &b->srv[b->nsrv++];
+				r->r.addr = k->server;
+				r->r.port = k->server_port;
+				r->sfirst = b->nsig;
+				s = NULL;
+			}
+			add_rule(r->r.rules, sizeof(r->r.rules), k->rule);
+			if (s == NULL || s->r.id != c->sig) {
+				s = &b->sig[b->nsig++];
+				s->r.addr = k->server;
+				s->r.port = k->server_port;
+				s->r.id = c->sig;
+				snprintf(s->r.name, sizeof(s->r.name), "%s", k->signature);
+				snprintf(s->r.rule, sizeof(s->r.rule), "%s", k->rule);
+				s->key_id = c->id;
+				s->kfirst = b->nkeys;
+				r->scount++;
+			}
+			s->kcount++;
+			b->nkeys++;
+		}
+		if (b->i < b->nc)
+			return 1;
+		/* The new snapshot replaces the served one. */
+		free(v->srv);
+		free(v->sig);
+		free(v->keys);
+		v->srv = b->srv;
+		v->sig = b->sig;
+		v->keys = b->keys;
+		v->nsrv = b->nsrv;
+		v->nsig = b->nsig;
+		b->srv = NULL;
+		b->sig = NULL;
+		b->keys = NULL;
+		v->built_keys = b->keys_at;
+		v->built_reloaded = b->reloaded;
+		v->built_at = b->started;
+		v->built = 1;
+		build_free(b);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* A whole build at once (a view not driven by am_aggview_step). */
 static void
 rebuild(struct am_aggview *v)
 {
-	struct am_agg_row row;
-	struct am_agg_stats as;
-	struct coll *c = NULL;
-	size_t nc = 0, capc = 0;
-	uint32_t after = 0;
-
-	am_agg_stats(v->agg, &as);
-	while (am_agg_row_next(v->agg, after, &row) == 0) {
-		after = row.id;
-		if (row.key->overflow || row.key->server.family == 0)
-			continue;
-		if (nc == capc) {
-			capc = capc ? capc * 2 : 256;
-			c = am_xrealloc(c, capc * sizeof(*c));
-		}
-		c[nc].key = row.key;
-		c[nc].id = row.id;
-		c[nc].sig = row.sig_id;
-		nc++;
-	}
-	qsort(c, nc, sizeof(*c), coll_cmp);
-
-	free(v->srv);
-	free(v->sig);
-	free(v->keys);
-	v->srv = am_xcalloc(nc ? nc : 1, sizeof(*v->srv));
-	v->sig = am_xcalloc(nc ? nc : 1, sizeof(*v->sig));
-	v->keys = am_xcalloc(nc ? nc : 1, sizeof(*v->keys));
-	v->nsrv = v->nsig = 0;
-	for (size_t i = 0; i < nc; i++) {
-		const struct am_agg_key *k = c[i].key;
-		struct sigent *s = v->nsig ? &v->sig[v->nsig - 1] : NULL;
-		struct srvent *r = v->nsrv ? &v->srv[v->nsrv - 1] : NULL;
-
-		v->keys[i] = c[i].id;
-		if (r == NULL || r->r.port != k->server_port || am_addr_cmp(&r->r.addr, &k->server) != 0) {
-			r = &v->srv[v->nsrv++];
-			r->r.addr = k->server;
-			r->r.port = k->server_port;
-			r->sfirst = v->nsig;
-			s = NULL;
-		}
-		add_rule(r->r.rules, sizeof(r->r.rules), k->rule);
-		if (s == NULL || s->r.id != c[i].sig) {
-			s = &v->sig[v->nsig++];
-			s->r.addr = k->server;
-			s->r.port = k->server_port;
-			s->r.id = c[i].sig;
-			snprintf(s->r.name, sizeof(s->r.name), "%s", k->signature);
-			snprintf(s->r.rule, sizeof(s->r.rule), "%s", k->rule);
-			s->key_id = c[i].id;
-			s->kfirst = i;
-			r->scount++;
-		}
-		s->kcount++;
-	}
-	free(c);
-	v->built_keys = as.keys_total;
-	v->dirty = 0;
-	v->built = 1;
-	v->built_at = am_now_mono();
+	build_start(v);
+	while (build_unit(v))
+		;
 }
 
 static void
 fresh(struct am_aggview *v)
 {
-	struct am_agg_stats as;
-
 	acc_sync(v);
+	/* Driven by am_aggview_step: serve the last snapshot as it is. */
+	if (v->stepped)
+		return;
 	if (v->built && (!v->dirty || am_now_mono() - v->built_at < v->max_age))
 		return;
-	am_agg_stats(v->agg, &as);
-	if (!v->built || as.keys_total != v->built_keys)
+	if (build_due(v))
 		rebuild(v);
-	else
-		v->dirty = 0;
+	v->dirty = 0;
 }
 
 /* Cumulative columns (and "le" counts) of a signature row, from its keys. */
@@ -634,6 +795,8 @@ am_aggview_new(struct am_agg *agg, struct am_store *store, const uint64_t *le, u
 	v->depth = history_depth ? history_depth : 1;
 	v->max_age = AM_USEC;
 	v->dirty = 1;
+	v->cur_start = NONE;
+	v->sweep = SIZE_MAX;
 	v->hmask = 1023;
 	v->hash = am_xcalloc(v->hmask + 1, sizeof(*v->hash));
 	v->seed = am_random_seed();
@@ -655,6 +818,7 @@ am_aggview_free(struct am_aggview *v)
 	free(v->srv);
 	free(v->sig);
 	free(v->keys);
+	build_free(&v->b);
 	free(v);
 }
 
@@ -685,4 +849,31 @@ am_aggview_chain_close(struct am_aggview *v, am_agg_close_cb cb, void *ctx)
 {
 	v->next_cb = cb;
 	v->next_ctx = ctx;
+}
+
+void
+am_aggview_set_stepped(struct am_aggview *v)
+{
+	v->stepped = 1;
+	if (!v->built)
+		rebuild(v);
+}
+
+int
+am_aggview_step(struct am_aggview *v, am_time_t budget_us)
+{
+	am_time_t until = am_now_mono() + budget_us;
+
+	acc_sync(v);
+	if (v->b.phase == B_IDLE && build_due(v) && (!v->built || am_now_mono() - v->built_at >= v->max_age))
+		build_start(v);
+	do {
+		if (v->b.phase != B_IDLE)
+			build_unit(v);
+		else if (v->sweep <= v->hmask)
+			acc_sweep(v, BUILD_UNIT);
+		else
+			break;
+	} while (am_now_mono() < until);
+	return v->b.phase != B_IDLE || v->sweep <= v->hmask;
 }

@@ -42,6 +42,16 @@ void am_aggview_tables(struct am_aggview *v, struct am_mib_tables *out);
 void am_aggview_txn(struct am_aggview *v, const struct am_conn *c, const struct am_txn *t,
     const char *signature, unsigned masklen4, unsigned masklen6);
 
+/* Background work between requests, for about budget_us: the next
+ * snapshot when keys were added (at most one build started per max_age),
+ * built in steps while the last one is served, and the sweep of rows that
+ * went silent.  Returns 1 while there is more to do (call again soon),
+ * 0 when idle. */
+int am_aggview_step(struct am_aggview *v, am_time_t budget_us);
+/* From now on requests never build: only am_aggview_step does (builds the
+ * first snapshot now if there is none). */
+void am_aggview_set_stepped(struct am_aggview *v);
+
 /* The aggregates changed (call after feeding packets). */
 void am_aggview_touch(struct am_aggview *v);
 /* Least age of a snapshot before a rebuild, microseconds (default 1 s;

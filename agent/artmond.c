@@ -32,6 +32,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_INPUTS 64
@@ -76,6 +77,7 @@ struct daemon {
 	int nsrc;
 	int eof;
 	int finished;                 /* am_engine_finish done */
+	int end_pending;              /* end of the replay, its last flush not written yet */
 	struct am_config *rules;      /* current rules, NULL: none */
 	const struct am_config *old_rules;   /* replaced, still used by open connections */
 	struct am_store *store;
@@ -510,7 +512,9 @@ alarms_check(struct daemon *d)
 	}
 	am_alarms_set_capture(d->alarms, packets, drops);
 	if (d->eof) {
-		am_alarms_complete(d->alarms);
+		/* once the last interval's keys were all fed (its flush done) */
+		if (!am_agg_flush_pending(d->agg))
+			am_alarms_complete(d->alarms);
 	} else if (d->live) {
 		/* Live: judge an interval once its connections had time to end.
 		 * A replay judges at the next interval close or at the end of
@@ -518,7 +522,9 @@ alarms_check(struct daemon *d)
 		 * fast this loop samples the packet clock. */
 		struct am_agg_stats as;
 		am_agg_stats(d->agg, &as);
-		am_alarms_due(d->alarms, as.clock);
+		/* a deferred flush still feeds the closed interval's keys */
+		if (!am_agg_flush_pending(d->agg))
+			am_alarms_due(d->alarms, as.clock);
 	}
 	am_alarms_tick(d->alarms);
 	d->mib.alarms_held_back = am_alarms_held_back(d->alarms);
@@ -575,18 +581,107 @@ finish(struct daemon *d)
 	am_aggview_touch(d->view);
 }
 
-/* End of the files: report what is open, close the interval in progress. */
+/* -D stall: every turn of the main loop whose work (everything but the
+ * wait in poll) kept SNMP waiting more than STALL_US is logged with where
+ * the time went.  Costs two clock reads per phase, and only then. */
+#define STALL_US 10000
+enum { PH_REPLAY, PH_SNMP, PH_FLUSH, PH_VIEW, PH_LIVE, PH_MIB, PH__COUNT };
+static const char *const ph_name[PH__COUNT] = { "replay", "snmp", "flush", "view", "live", "mib" };
+
+struct stall {
+	int on;
+	am_time_t t, ph[PH__COUNT];
+	am_time_t cpu0;             /* thread CPU time at the start of the turn */
+	am_time_t frame_max;        /* longest single frame of the replay phase */
+	uint64_t intervals;
+};
+
+static void
+stall_mark(struct stall *s, int ph)
+{
+	am_time_t now;
+
+	if (!s->on)
+		return;
+	now = am_now_mono();
+	s->ph[ph] += now - s->t;
+	s->t = now;
+}
+
+static am_time_t
+cpu_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (am_time_t)ts.tv_sec * AM_USEC + ts.tv_nsec / 1000;
+}
+
+static void
+stall_start(struct stall *s)
+{
+	if (!s->on)
+		return;
+	s->t = am_now_mono();
+	s->cpu0 = cpu_now();
+}
+
+static void
+stall_report(struct stall *s, struct daemon *d)
+{
+	am_time_t sum = 0;
+	char buf[256];
+	size_t n = 0;
+
+	if (!s->on)
+		return;
+	for (int i = 0; i < PH__COUNT; i++)
+		sum += s->ph[i];
+	if (sum > STALL_US) {
+		struct am_agg_stats as;
+		am_agg_stats(d->agg, &as);
+		for (int i = 0; i < PH__COUNT && n < sizeof(buf); i++)
+			if (s->ph[i] >= 1000)
+				n += (size_t)snprintf(buf + n, sizeof(buf) - n, " %s %.1f", ph_name[i],
+				    (double)s->ph[i] / 1000);
+		log_debug("stall", "%.1f ms without SNMP (%.1f ms CPU):%s (longest frame %.1f ms%s)",
+		    (double)sum / 1000, (double)(cpu_now() - s->cpu0) / 1000, buf,
+		    (double)s->frame_max / 1000,
+		    as.intervals != s->intervals ? ", an interval closed" : "");
+		s->intervals = as.intervals;
+	}
+	memset(s->ph, 0, sizeof(s->ph));
+	s->frame_max = 0;
+}
+
+static struct stall stall;
+
+/* The replay is over and its last flush written: the inputs read as
+ * finished (a manager may then rely on everything being stored). */
+static void
+replay_done(struct daemon *d)
+{
+	d->end_pending = 0;
+	for (int i = 0; i < d->nsrc && i < MAX_INPUTS; i++)
+		d->caps[i].state = AM_CAPS_FINISHED;
+	update_mib(d);
+	check_notifications(d);
+	log_info("main", "end of input: %u intervals", d->mib.intervals);
+}
+
+/* End of the files: close the interval in progress.  Its flush is written
+ * in slices by the main loop like any other; replay_done follows. */
 static void
 replay_end(struct daemon *d)
 {
 	d->eof = 1;
 	finish(d);
 	am_censusd_finish(&d->census);
-	for (int i = 0; i < d->nsrc && i < MAX_INPUTS; i++)
-		d->caps[i].state = AM_CAPS_FINISHED;
-	update_mib(d);
-	check_notifications(d);
-	log_info("main", "end of input: %u intervals", d->mib.intervals);
+	/* nothing changes any more: the last keys need not wait */
+	am_aggview_set_max_age(d->view, 0);
+	d->end_pending = 1;
+	if (!am_agg_flush_pending(d->agg))
+		replay_done(d);
 }
 
 /* Reads up to a batch of frames; returns the poll timeout it wants (ms). */
@@ -628,14 +723,39 @@ replay_some(struct daemon *d)
 			}
 			d->have_pending = 0;
 		}
-		handle_frame(d, &f);
+		if (stall.on) {
+			am_time_t t0 = am_now_mono();
+			handle_frame(d, &f);
+			if (am_now_mono() - t0 > stall.frame_max)
+				stall.frame_max = am_now_mono() - t0;
+		} else
+			handle_frame(d, &f);
 	}
 	am_aggview_touch(d->view);
 	return 0;
 }
 
-/* Keys written per slice of a deferred flush (a few ms of work). */
-#define FLUSH_SLICE_KEYS 500
+/* A deferred flush (the close work of each key, then its records) is done
+ * in slices of about FLUSH_SLICE_US between two looks at SNMP, in steps of
+ * FLUSH_STEP_KEYS keys.  The last step also commits (one fdatasync). */
+#define FLUSH_SLICE_US 2000
+#define FLUSH_STEP_KEYS 32
+
+/* The MIB view's background work (agent/aggview.h) per turn of the loop. */
+#define VIEW_SLICE_US 1000
+
+static void
+flush_slice(struct daemon *d)
+{
+	am_time_t until = am_now_mono() + FLUSH_SLICE_US;
+	int r;
+
+	do
+		r = am_agg_flush_step(d->agg, FLUSH_STEP_KEYS);
+	while (r == 1 && am_now_mono() < until);
+	if (r < 0)
+		log_warnx("store", "writing an interval failed (counted in artmonStoreErrors)");
+}
 
 #define REOPEN_MIN_US AM_USEC
 #define REOPEN_MAX_US (30 * AM_USEC)
@@ -863,9 +983,13 @@ run(struct daemon *d)
 	struct pollfd pfd[64];
 	int srcfds[MAX_INPUTS];
 	am_time_t last_update = 0;
+	int view_busy = 1;
 
+	stall.on = log_debug_enabled("stall");
+	stall_start(&stall);
 	while (!got_term) {
 		int timeout = -1, n = 0, nsrcfd = 0;
+
 
 		if (got_hup) {
 			got_hup = 0;
@@ -885,17 +1009,21 @@ run(struct daemon *d)
 			/* A savefile is always readable (and stays so at EOF): never
 			 * poll it; read a batch per turn instead. */
 			timeout = replay_some(d);
+			stall_mark(&stall, PH_REPLAY);
 			if (d->eof && d->o.exit_at_end)
 				break;
 			if (d->eof)
 				timeout = -1;
 		}
 		int flushing = d->agg && am_agg_flush_pending(d->agg);
-		if (flushing)
-			timeout = 0;        /* a flush in slices: come back at once */
-		int nsnmp = agent_pollfds(pfd + n, (int)(sizeof(pfd) / sizeof(pfd[0])) - n, &timeout);
-		if (flushing)
+		/* a flush in slices, or the MIB view's work: come back at once */
+		int busy = flushing || view_busy;
+		if (busy)
 			timeout = 0;
+		int nsnmp = agent_pollfds(pfd + n, (int)(sizeof(pfd) / sizeof(pfd[0])) - n, &timeout);
+		if (busy)
+			timeout = 0;
+		stall_report(&stall, d);
 		int rc = poll(pfd, (nfds_t)(n + nsnmp), timeout);
 		if (rc < 0 && errno != EINTR) {
 			log_warn("main", "poll");
@@ -903,17 +1031,26 @@ run(struct daemon *d)
 		}
 		if (rc < 0)
 			continue;
+		stall_start(&stall);
 		agent_process(pfd + n, nsnmp);
-		if (flushing && am_agg_flush_step(d->agg, FLUSH_SLICE_KEYS) < 0)
-			log_warnx("store", "writing an interval failed (counted in artmonStoreErrors)");
+		stall_mark(&stall, PH_SNMP);
+		if (flushing)
+			flush_slice(d);
+		if (d->end_pending && !am_agg_flush_pending(d->agg))
+			replay_done(d);
+		stall_mark(&stall, PH_FLUSH);
+		view_busy = am_aggview_step(d->view, VIEW_SLICE_US);
+		stall_mark(&stall, PH_VIEW);
 		if (d->live)
 			live_some(d);
+		stall_mark(&stall, PH_LIVE);
 		am_time_t now = am_now_mono();
 		if (d->eof || now - last_update >= 100000) {
 			update_mib(d);
 			check_notifications(d);
 			last_update = now;
 		}
+		stall_mark(&stall, PH_MIB);
 	}
 }
 
@@ -1021,14 +1158,16 @@ open_store(struct daemon *d, struct am_agg_cfg *ac, uint64_t *le, uint32_t *n_le
 		memcpy(le, ac->le, sizeof(ac->le));
 	}
 	/* Write a closed interval in slices between SNMP requests, so that a
-	 * flush of many keys does not hold the agent up (see the main loop). */
-	ac->deferred_flush = d->store != NULL;
+	 * flush of many keys does not hold the agent up (see the main loop);
+	 * the last one, at the end of a replay, too. */
+	ac->deferred_flush = 1;
 	d->agg = am_agg_new(ac, d->store);
 	if (d->agg == NULL) {
 		log_warnx("store", "cannot aggregate%s%s", d->store ? " into " : "",
 		    d->store ? d->o.store_dir : "");
 		return -1;
 	}
+	am_agg_defer_finish(d->agg, 1);
 	return 0;
 }
 
@@ -1127,6 +1266,8 @@ main(int argc, char **argv)
 		goto out;
 	}
 	d->view = am_aggview_new(d->agg, d->store, le, n_le, d->o.history);
+	/* requests never wait for a rebuild: the main loop does it in steps */
+	am_aggview_set_stepped(d->view);
 	d->alarms = am_alarms_new();
 	am_alarms_set_grace(d->alarms, ec.tracker.timeout_closed + AM_USEC);
 	d->anomaly = am_anomaly_new(NULL, d->store);
@@ -1155,6 +1296,9 @@ main(int argc, char **argv)
 	run(d);
 	log_info("main", "stopping");
 	finish(d);
+	/* a flush still in slices is written to its end */
+	while (am_agg_flush_step(d->agg, UINT32_MAX) == 1)
+		;
 	agent_shutdown();
 out:
 	if (d->o.pidfile && d->eng)

@@ -21,6 +21,7 @@ struct entry {
 	struct am_rec *cur;         /* open interval; NULL when not live */
 	struct am_agg_gauges *last; /* last completed interval; NULL when not live */
 	uint32_t live_pos;          /* index in agg->live */
+	uint32_t pend_pos;          /* index in agg->pend while a flush is pending */
 	am_time_t last_seen;
 };
 
@@ -61,10 +62,12 @@ struct am_agg {
 		struct am_totals tot;
 	} *pend;
 	uint32_t npend, pend_cap, pend_pos;
+	uint32_t pend_closed;           /* items whose close work (gauges, callback) is done */
 	int pending, pend_final, pend_attempts, pend_head;
 	am_time_t pend_start, pend_clock;
 	uint32_t pend_key_hi, pend_sig_hi;
 	struct am_store_w *pend_w;
+	int defer_finish;               /* am_agg_finish leaves its flush pending too */
 	struct am_rec **pool;           /* empty records for reuse */
 	uint32_t npool, pool_cap;
 };
@@ -667,6 +670,34 @@ rec_put(struct am_agg *agg, struct am_rec *r)
 	agg->pool[agg->npool++] = r;
 }
 
+static void fill_row(const struct am_agg *agg, const struct entry *e, struct am_agg_row *row);
+
+/* The close work of one key of the closed interval: its last-interval
+ * gauges and the close callback, once per flush whatever the retries. */
+static void
+pend_close_one(struct am_agg *agg, uint32_t i)
+{
+	struct pend *p = &agg->pend[i];
+	struct entry *e = p->id < agg->by_id_cap ? agg->by_id[p->id] : NULL;
+	struct am_agg_row row;
+
+	if (i < agg->pend_closed)
+		return;
+	agg->pend_closed = i + 1;
+	if (p->rec == NULL || e == NULL)
+		return;
+	fill_row(agg, e, &row);             /* computes the gauges */
+	if (agg->close_cb)
+		agg->close_cb(agg->close_ctx, agg->pend_start, am_agg_interval_s(agg), &row, p->rec);
+}
+
+static void
+pend_close_all(struct am_agg *agg)
+{
+	for (uint32_t i = agg->pend_closed; i < agg->npend; i++)
+		pend_close_one(agg, i);
+}
+
 static void
 pend_release(struct am_agg *agg, int failed)
 {
@@ -702,11 +733,13 @@ pend_snapshot(struct am_agg *agg, am_time_t start, int final)
 		agg->pend = am_xrealloc(agg->pend, agg->pend_cap * sizeof(*agg->pend));
 	}
 	agg->npend = 0;
+	agg->pend_closed = 0;
 	for (i = 0; i < agg->n_live; i++) {
 		struct entry *e = agg->live[i];
 		struct pend *p;
 		if (e->cur->count == 0 && !e->dirty)
 			continue;
+		e->pend_pos = agg->npend;
 		p = &agg->pend[agg->npend++];
 		p->id = e->id;
 		p->rec = NULL;
@@ -762,6 +795,10 @@ pend_run(struct am_agg *agg, uint32_t budget)
 	if (!agg->pending)
 		return 0;
 	if (agg->st == NULL) {
+		for (; agg->pend_closed < agg->npend && budget > 0; budget--)
+			pend_close_one(agg, agg->pend_closed);
+		if (agg->pend_closed < agg->npend)
+			return 1;
 		pend_release(agg, 0);
 		return 0;
 	}
@@ -773,7 +810,8 @@ pend_run(struct am_agg *agg, uint32_t budget)
 	}
 	w = agg->pend_w;
 	for (; agg->pend_pos < agg->npend && budget > 0 && am_store_w_status(w) == 0; budget--) {
-		struct pend *p = &agg->pend[agg->pend_pos++];
+		struct pend *p = &agg->pend[agg->pend_pos];
+		pend_close_one(agg, agg->pend_pos++);
 		if (p->rec)
 			am_store_put_rec(w, p->id, agg->pend_start, p->rec);
 		am_store_put_totals(w, p->id, &p->tot);
@@ -801,6 +839,7 @@ pend_run(struct am_agg *agg, uint32_t budget)
 	if (r == 1 && ++agg->pend_attempts < 12 && am_store_make_room(agg->st) == 0)
 		return 1;
 failed:
+	pend_close_all(agg);
 	am_store_flush_failed(agg->st, agg->pend_clock, w);
 	agg->stats.flush_errors++;
 	pend_release(agg, 1);
@@ -811,6 +850,12 @@ int
 am_agg_flush_step(struct am_agg *agg, uint32_t budget)
 {
 	return pend_run(agg, budget ? budget : 1);
+}
+
+void
+am_agg_defer_finish(struct am_agg *agg, int on)
+{
+	agg->defer_finish = on;
 }
 
 int
@@ -840,17 +885,11 @@ close_interval(struct am_agg *agg, int final)
 	drop_idle(agg);
 	agg->stats.intervals++;
 	agg->stats.last_closed = start;
-	for (i = 0; i < agg->n_live; i++) {
-		struct entry *e = agg->live[i];
-		am_agg_gauges_from(e->last, start, e->cur);
-		if (agg->close_cb && e->cur->count) {
-			struct am_agg_row row;
-			am_agg_row_get(agg, e->id, &row);
-			agg->close_cb(agg->close_ctx, start, am_agg_interval_s(agg), &row, e->cur);
-		}
-	}
+	/* The records are taken as they are; their gauges and the close
+	 * callbacks follow key by key as the flush is written (at once, or in
+	 * the steps of a deferred flush). */
 	pend_snapshot(agg, start, final);
-	if (!agg->cfg.deferred_flush || final)
+	if (!agg->cfg.deferred_flush || (final && !agg->defer_finish))
 		r |= pend_complete(agg);
 	/* idle keys leave the live table */
 	for (i = 0; i < agg->n_live;) {
@@ -914,9 +953,15 @@ am_agg_stats(const struct am_agg *agg, struct am_agg_stats *st)
 
 static const struct am_agg_gauges no_gauges;
 
+/* The gauges of a key's last interval are computed when the flush of that
+ * interval reaches the key, or when the key is read before. */
 static void
 fill_row(const struct am_agg *agg, const struct entry *e, struct am_agg_row *row)
 {
+	if (agg->pending && e->last && e->last->start != agg->pend_start &&
+	    e->pend_pos < agg->npend && agg->pend[e->pend_pos].id == e->id &&
+	    agg->pend[e->pend_pos].rec)
+		am_agg_gauges_from(e->last, agg->pend_start, agg->pend[e->pend_pos].rec);
 	row->id = e->id;
 	row->sig_id = e->sig_id;
 	row->key = &e->key;

@@ -110,9 +110,16 @@ int am_agg_finish(struct am_agg *agg);
  * 1 while there is more to do, 0 when done or nothing is pending, -1 when
  * the flush failed (dropped and counted).  A pending flush is also completed
  * at once by the next interval close and by am_agg_finish.  Transactions
- * added meanwhile belong to the next interval; everything reads as usual. */
+ * added meanwhile belong to the next interval; everything reads as usual.
+ * The close work of each key (its last-interval gauges and the close
+ * callback) is done by the step that writes it, so closing an interval
+ * itself is O(keys) pointer swaps. */
 int am_agg_flush_step(struct am_agg *agg, uint32_t keys);
 int am_agg_flush_pending(const struct am_agg *agg);
+/* With deferred_flush and on: am_agg_finish leaves its flush pending like
+ * any other (written by am_agg_flush_step, which marks the store clean at
+ * its commit); the caller completes it before it stops. */
+void am_agg_defer_finish(struct am_agg *agg, int on);
 
 void am_agg_stats(const struct am_agg *agg, struct am_agg_stats *st);
 uint32_t am_agg_interval_s(const struct am_agg *agg);
@@ -130,7 +137,10 @@ const struct am_rec *am_agg_row_open(const struct am_agg *agg, uint32_t id);
 /* Called when an interval closes, before it is flushed, for every key that
  * saw transactions in it (rec: its record for the interval; row->last holds
  * the gauges just computed from it): for alarms, baselines and per-interval
- * output.  The record must not be kept. */
+ * output.  The record must not be kept.  The calls come key by key as the
+ * flush is written (with deferred_flush, in its steps, after the interval
+ * closed), all of them before the flush callback and before any call for
+ * the next interval. */
 typedef void (*am_agg_close_cb)(void *ctx, am_time_t start, uint32_t interval_s,
     const struct am_agg_row *row, const struct am_rec *rec);
 void am_agg_on_close(struct am_agg *agg, am_agg_close_cb cb, void *ctx);

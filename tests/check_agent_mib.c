@@ -739,6 +739,121 @@ START_TEST(test_key_overflow)
 }
 END_TEST
 
+/* A view driven by am_aggview_step (as artmond drives it): requests serve
+ * the last snapshot while the next is built in steps, and the rows come
+ * out in the same order as a view rebuilt at once; the interval close of
+ * a deferred flush leaves the last-interval columns right before and
+ * after its steps. */
+START_TEST(test_stepped_view)
+{
+	enum { NK = 3000 };
+	struct am_agg_cfg ac;
+	struct am_agg *a;
+	struct am_aggview *w, *ref;
+	struct am_mib_tables tb, tr;
+	struct am_mib_sig_row x, y;
+	struct am_agg_key k;
+	struct am_agg_row arow;
+	struct am_conn c;
+	struct am_txn t;
+	am_subid idx[AM_OID_MAX], prev[AM_OID_MAX];
+	size_t len = 0, plen = 0;
+	int steps = 0, rows = 0;
+	char buf[64];
+
+	am_agg_cfg_default(&ac);
+	ac.interval_s = 60;
+	ac.need_handshake = 0;
+	ac.deferred_flush = 1;
+	a = am_agg_new(&ac, NULL);
+	ck_assert_ptr_nonnull(a);
+	ref = am_aggview_new(a, NULL, ac.le, ac.n_le, 3);
+	am_aggview_set_max_age(ref, 0);
+	am_aggview_tables(ref, &tr);
+	w = am_aggview_new(a, NULL, ac.le, ac.n_le, 3);
+	am_aggview_set_max_age(w, 0);
+	am_aggview_set_stepped(w);
+	am_aggview_tables(w, &tb);
+	am_agg_advance(a, T0 * AM_USEC);
+	memset(&c, 0, sizeof(c));
+	memset(&t, 0, sizeof(t));
+	set_addr(&c.client, "192.0.2.2");
+	c.srv_rtt = c.cli_rtt = -1;
+	t.last = t.ack = t.think = -1;
+	for (unsigned i = 0; i < NK; i++) {
+		/* scattered over both families, ports and two signatures */
+		unsigned h = (i * 2654435761u) >> 8;
+		if (i % 3 == 0)
+			snprintf(buf, sizeof(buf), "2001:db8::%x:%x", h >> 16, h & 0xffff);
+		else
+			snprintf(buf, sizeof(buf), "10.%u.%u.%u", (h >> 16) & 255, (h >> 8) & 255, h & 255);
+		set_addr(&c.server, buf);
+		c.server_port = (uint16_t)(80 + i % 4);
+		t.first = 100 + i;
+		am_agg_key_make(&k, &c, "r", i % 5 ? "GET /" : "POST /", 32, 128, AM_BY_SERVER);
+		ck_assert_int_ne(am_agg_add(a, &k, &c, &t), 1);
+		am_aggview_txn(w, &c, &t, i % 5 ? "GET /" : "POST /", 32, 128);
+		am_aggview_txn(ref, &c, &t, i % 5 ? "GET /" : "POST /", 32, 128);
+	}
+	/* Nothing was built since: the (empty) snapshot is served. */
+	ck_assert_int_eq(tb.signature(tb.ctx, NULL, 0, 0, &x), 0);
+	/* One unit of work per step with a zero budget. */
+	while (am_aggview_step(w, 0))
+		steps++;
+	ck_assert_int_gt(steps, 10);
+	/* The same rows in the same (strictly increasing) order. */
+	for (;;) {
+		int hx = tb.signature(tb.ctx, idx, len, len > 0, &x);
+		int hy = tr.signature(tr.ctx, idx, len, len > 0, &y);
+		ck_assert_int_eq(hx, hy);
+		if (!hx)
+			break;
+		ck_assert_int_eq(am_addr_cmp(&x.addr, &y.addr), 0);
+		ck_assert_uint_eq(x.port, y.port);
+		ck_assert_uint_eq(x.id, y.id);
+		ck_assert_str_eq(x.name, y.name);
+		ck_assert_uint_eq(x.st.txns, 1);
+		len = am_mib_index_sig(&x.addr, x.port, x.id, idx);
+		if (plen)
+			ck_assert_int_lt(am_oid_cmp(prev, plen, idx, len), 0);
+		memcpy(prev, idx, len * sizeof(*idx));
+		plen = len;
+		rows++;
+	}
+	ck_assert_int_eq(rows, NK);
+	/* The interval closes; its flush (here: the close work) is pending. */
+	ck_assert_int_eq(am_agg_advance(a, (T0 + 60) * AM_USEC), 1);
+	ck_assert_int_eq(am_agg_flush_pending(a), 1);
+	ck_assert_int_eq(tb.signature(tb.ctx, NULL, 0, 0, &x), 1);
+	ck_assert_uint_eq(x.st.int_txns, 1);
+	ck_assert_uint_eq(x.st.int_first[AM_Q_MAX], x.st.sum[AM_MT_FIRST]);
+	/* a key read before the flush reached it has its gauges */
+	ck_assert_int_eq(am_agg_row_get(a, NK, &arow), 0);
+	ck_assert_uint_eq(arow.last->count, 1);
+	ck_assert_uint_eq(arow.last->t[AM_T_FIRST].max, 100 + NK - 1);
+	steps = 0;
+	while (am_agg_flush_step(a, 100) == 1)
+		steps++;
+	ck_assert_int_eq(steps, NK / 100 - 1);
+	ck_assert_int_eq(am_agg_row_get(a, 1, &arow), 0);
+	ck_assert_uint_eq(arow.last->count, 1);
+	ck_assert_uint_eq(arow.last->t[AM_T_FIRST].min, 100);
+	/* The next interval is silent: the sweep drops every row's
+	 * accumulators, and the rows (cumulative) stay. */
+	ck_assert_int_eq(am_agg_advance(a, (T0 + 120) * AM_USEC), 1);
+	while (am_agg_flush_step(a, 1000) == 1)
+		;
+	while (am_aggview_step(w, 1000000))
+		;
+	ck_assert_int_eq(tb.signature(tb.ctx, NULL, 0, 0, &x), 1);
+	ck_assert_uint_eq(x.st.int_txns, 0);
+	ck_assert_uint_eq(x.st.txns, 1);
+	am_aggview_free(w);
+	am_aggview_free(ref);
+	am_agg_free(a);
+}
+END_TEST
+
 START_TEST(test_by_client_rows_merge)
 {
 	struct am_mib_value v;
@@ -1160,6 +1275,7 @@ suite(void)
 	tcase_add_test(tc, test_date_and_time);
 	tcase_add_test(tc, test_malformed_slots);
 	tcase_add_test(tc, test_key_overflow);
+	tcase_add_test(tc, test_stepped_view);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("full");

@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
-"""snmplat.py HOST PORT OID STOPFILE [INTERVAL_MS]
+"""snmplat.py [-n] HOST PORT OID STOPFILE [INTERVAL_MS]
 
 Sends SNMPv2c GET requests (community public) for OID one after the other,
 every INTERVAL_MS (default 5), until STOPFILE exists, and prints one line:
   samples N ok N errors N timeouts N p50_ms X p99_ms X max_ms X
 Latency is measured from the send to the matching response, without a
 client process start in between.  Responses before the first good one
-(the subagent not registered yet) are not counted."""
+(the subagent not registered yet) are not counted.
+
+With -n, OID is a table column: GETNEXT requests find its first row (once
+it exists), and that row is then read with GET."""
 import socket
 import os
 import sys
@@ -41,10 +44,21 @@ def ber_oid(oid):
     return tlv(0x06, body)
 
 
-def get_request(reqid, oid):
+def get_request(reqid, oid, tag=0xA0):
     vb = tlv(0x30, ber_oid(oid) + b"\x05\x00")
-    pdu = tlv(0xA0, ber_int(reqid) + ber_int(0) + ber_int(0) + tlv(0x30, vb))
+    pdu = tlv(tag, ber_int(reqid) + ber_int(0) + ber_int(0) + tlv(0x30, vb))
     return tlv(0x30, ber_int(1) + tlv(0x04, b"public") + pdu)
+
+
+def oid_str(body):
+    parts, v = [], 0
+    for b in body:
+        v = (v << 7) | (b & 0x7F)
+        if not b & 0x80:
+            parts.append(v)
+            v = 0
+    first = parts[0]
+    return "." + ".".join(str(x) for x in [min(first // 40, 2), first - 40 * min(first // 40, 2)] + parts[1:])
 
 
 def parse(buf, pos):
@@ -58,8 +72,8 @@ def parse(buf, pos):
     return tag, buf[pos:pos + n], pos + n
 
 
-def response(buf):
-    """(request id, error status, value tag) of a GetResponse."""
+def response(buf, want_oid=False):
+    """(request id, error status, value tag[, name]) of a GetResponse."""
     _, msg, _ = parse(buf, 0)
     _, _, p = parse(msg, 0)          # version
     _, _, p = parse(msg, p)          # community
@@ -71,16 +85,43 @@ def response(buf):
     _, _, q = parse(pdu, q)
     _, vbl, _ = parse(pdu, q)
     _, vb, _ = parse(vbl, 0)
-    _, _, r = parse(vb, 0)
+    _, name, r = parse(vb, 0)
     vtag, _, _ = parse(vb, r)
-    return int.from_bytes(rid, "big", signed=True), int.from_bytes(err, "big"), vtag
+    out = (int.from_bytes(rid, "big", signed=True), int.from_bytes(err, "big"), vtag)
+    return out + (oid_str(name),) if want_oid else out
+
+
+def first_row(s, host, port, column, stop, every):
+    """The OID of the column's first row, once GETNEXT finds one."""
+    reqid = 1 << 20
+    while not os.path.exists(stop):
+        reqid += 1
+        s.sendto(get_request(reqid, column, 0xA1), (host, port))
+        try:
+            while True:
+                rid, err, _, name = response(s.recv(65535), True)
+                if rid == reqid:
+                    break
+            if err == 0 and name.startswith(column + "."):
+                return name
+        except socket.timeout:
+            pass
+        time.sleep(every)
+    return column
 
 
 def main():
-    host, port, oid, stop = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
-    every = (float(sys.argv[5]) if len(sys.argv) > 5 else 5.0) / 1000
+    args = sys.argv[1:]
+    discover = args[0] == "-n"
+    if discover:
+        args = args[1:]
+    host, port, oid, stop = args[0], int(args[1]), args[2], args[3]
+    every = (float(args[4]) if len(args) > 4 else 5.0) / 1000
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.settimeout(2.0)
+    if discover:
+        oid = first_row(s, host, port, oid.rstrip("."), stop, every)
+        print("row %s" % oid, file=sys.stderr)
     lat, errors, timeouts, started, reqid = [], 0, 0, False, 1
     while not os.path.exists(stop):
         reqid += 1
