@@ -7,6 +7,7 @@
 #include "agent/anomaly.h"
 #include "agent/mib.h"
 #include "agent/snmp.h"
+#include "agent/startup.h"
 #include "capture/decode.h"
 #include "capture/source.h"
 #include "common/log.h"
@@ -96,6 +97,7 @@ struct daemon {
 	char *owned[MAX_INPUTS + 8];   /* strings copied from the configuration */
 	int nowned;
 	am_time_t rt_offset;          /* --realtime: wall - packet time, 0 before the first packet */
+	int pidfd;                    /* the pid file, open from before the privilege drop; -1: none */
 	int have_pending;             /* --realtime: a frame read but not yet due */
 	struct am_frame pending;
 };
@@ -127,8 +129,10 @@ usage(FILE *fp)
 	    "                   /var/lib/artmon; \"none\": keep the aggregates in memory)\n"
 	    "  -f               stay in the foreground, log to stderr\n"
 	    "  -D TOKENS        debug output for subsystems (capture,snmp,main,alarm or all)\n"
-	    "  -n               check the configuration and the inputs, then exit\n"
-	    "  -p PIDFILE       write the process id there\n"
+	    "  -n               check the configuration, inputs, store, pid file and\n"
+	    "                   AgentX socket as a start would, then exit\n"
+	    "  -p PIDFILE       write the process id there (created before dropping\n"
+	    "                   privileges, removed or emptied at exit)\n"
 	    "  -u USER          drop to this user after opening the inputs\n"
 	    "                   (default when root and capturing live: artmon, else nobody)\n"
 	    "      --exit-at-end  with -r: exit after the last packet instead of serving on\n"
@@ -837,26 +841,6 @@ live_some(struct daemon *d)
 
 /* ------------------------------------------------------------------ process */
 
-static int
-write_pidfile(const char *path)
-{
-	char buf[32];
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-
-	if (fd < 0) {
-		log_warn("main", "cannot write pidfile %s", path);
-		return -1;
-	}
-	int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-	if (write(fd, buf, (size_t)n) != n) {
-		log_warn("main", "cannot write pidfile %s", path);
-		close(fd);
-		return -1;
-	}
-	close(fd);
-	return 0;
-}
-
 /* Gives the store directory and its files to the user artmond will run as. */
 static int
 prepare_store_dir(const char *dir, uid_t uid, gid_t gid)
@@ -882,17 +866,30 @@ prepare_store_dir(const char *dir, uid_t uid, gid_t gid)
 	return 0;
 }
 
-static int
-drop_privileges(const char *user, int explicit, const char *store_dir, int keep_net_caps)
+/* The account artmond changes to once its inputs, store and pid file are
+ * open: when started as root to capture live (or with -u), -u USER, else
+ * artmon, else nobody.  NULL and *name NULL: no change of user; NULL and
+ * *name set: that user does not exist. */
+static struct passwd *
+run_user(const struct daemon *d, int live, const char **name)
 {
-	struct passwd *pw = getpwnam(user);
+	struct passwd *pw;
 
-	if (pw == NULL && !explicit)
+	*name = NULL;
+	if (geteuid() != 0 || (!d->o.user && !live))
+		return NULL;
+	*name = d->o.user ? d->o.user : "artmon";
+	pw = getpwnam(*name);
+	if (pw == NULL && !d->o.user)
 		pw = getpwnam("nobody");
-	if (pw == NULL) {
-		log_warnx("main", "user %s does not exist", user);
-		return -1;
-	}
+	if (pw == NULL)
+		log_errx("main", "user %s does not exist", *name);
+	return pw;
+}
+
+static int
+drop_privileges(struct passwd *pw, const char *store_dir, int keep_net_caps)
+{
 	if (store_dir && prepare_store_dir(store_dir, pw->pw_uid, pw->pw_gid) < 0)
 		return -1;
 	/* Keep what reopening a capture handle needs (CAP_NET_RAW, and
@@ -934,7 +931,11 @@ open_inputs(struct daemon *d)
 	else
 		d->src = am_source_open_live(d->o.ifaces, d->o.nifaces, &so, err, sizeof(err));
 	if (d->src == NULL) {
-		log_warnx("capture", "%s", err);
+		char who[160] = "";
+		/* libpcap's permission errors name the capability: name the user too. */
+		if (strstr(err, "CAP_NET_"))
+			startup_identity(who, sizeof(who));
+		log_errx("capture", "%s%s%s%s", err, who[0] ? " (" : "", who, who[0] ? ")" : "");
 		return -1;
 	}
 	d->live = am_source_is_live(d->src);
@@ -1137,13 +1138,16 @@ open_store(struct daemon *d, struct am_agg_cfg *ac, uint64_t *le, uint32_t *n_le
 			if (ro)
 				am_store_close(ro);
 		}
-		if (mkdir(d->o.store_dir, 0750) < 0 && errno != EEXIST) {
-			log_warn("store", "%s", d->o.store_dir);
+		/* The checks of artmond -n, then the store's own errors. */
+		if (startup_check_store(d->o.store_dir, 0, err, sizeof(err)) == STARTUP_ERROR) {
+			log_errx("store", "%s", err);
 			return -1;
 		}
 		d->store = am_store_open(d->o.store_dir, &stc, AM_STORE_RDWR, err, sizeof(err));
 		if (d->store == NULL) {
-			log_warnx("store", "%s: %s", d->o.store_dir, err);
+			char who[160];
+			startup_identity(who, sizeof(who));
+			log_errx("store", "store %s (%s)", err, who);
 			return -1;
 		}
 		am_store_info(d->store, &si);
@@ -1171,6 +1175,57 @@ open_store(struct daemon *d, struct am_agg_cfg *ac, uint64_t *le, uint32_t *n_le
 	return 0;
 }
 
+static void
+check_report(enum startup_level lv, const char *token, const char *msg, int *errors, int *warnings)
+{
+	if (lv == STARTUP_ERROR) {
+		log_errx(token, "%s", msg);
+		(*errors)++;
+	} else if (lv == STARTUP_WARNING) {
+		log_warnx(token, "%s", msg);
+		(*warnings)++;
+	} else {
+		log_info(token, "%s", msg);
+	}
+}
+
+/* artmond -n: what a start would check, without starting: the inputs, the
+ * user to change to, the store directory and the pid file (as the calling
+ * user, who opens them at a start), the AgentX socket (as the user artmond
+ * will run as).  Each problem on stderr; 0 when there is no error (a
+ * warning names something artmond copes with, such as no master agent
+ * yet), else 1. */
+static int
+check_startup(struct daemon *d)
+{
+	int errors = 0, warnings = 0, inputs = d->o.nifaces || d->o.nfiles;
+	const char *uname;
+	struct passwd *pw;
+	char msg[1024];
+
+	if (inputs && open_inputs(d) < 0)
+		errors++;
+	pw = run_user(d, d->o.nifaces > 0, &uname);
+	if (uname && pw == NULL)
+		errors++;
+	if (d->o.store_dir)
+		check_report(startup_check_store(d->o.store_dir, 1, msg, sizeof(msg)), "store", msg,
+		    &errors, &warnings);
+	if (d->o.pidfile)
+		check_report(startup_check_pidfile(d->o.pidfile, msg, sizeof(msg)), "main", msg,
+		    &errors, &warnings);
+	check_report(startup_probe_agentx_as(d->o.agentx ? d->o.agentx : agent_default_socket(), pw,
+	    msg, sizeof(msg)), "snmp", msg, &errors, &warnings);
+	if (errors) {
+		fprintf(stderr, "artmond: %d error(s), %d warning(s): artmond would not start\n", errors,
+		    warnings);
+		return 1;
+	}
+	printf("artmond: %s OK%s%s\n", inputs ? "configuration and inputs" : "configuration",
+	    inputs ? "" : " (no input given: capture not checked)", warnings ? " (see the warnings)" : "");
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1183,6 +1238,7 @@ main(int argc, char **argv)
 	int rc = 0;
 
 	log_init("artmond", 0);
+	d->pidfd = -1;
 	if (parse_opts(&d->o, argc, argv) < 0) {
 		rc = 2;
 		goto out;
@@ -1194,8 +1250,8 @@ main(int argc, char **argv)
 	apply_settings(d);
 	if (d->o.store_dir && strcmp(d->o.store_dir, "none") == 0)
 		d->o.store_dir = NULL;
-	if (d->o.check_only && !d->o.nfiles && !d->o.nifaces) {
-		printf("artmond: configuration OK\n");
+	if (d->o.check_only) {
+		rc = check_startup(d);
 		goto out;
 	}
 	if (!d->o.nifaces && !d->o.nfiles) {
@@ -1205,10 +1261,6 @@ main(int argc, char **argv)
 	}
 	if (open_inputs(d) < 0) {
 		rc = 1;
-		goto out;
-	}
-	if (d->o.check_only) {
-		printf("artmond: configuration and inputs OK\n");
 		goto out;
 	}
 
@@ -1224,12 +1276,30 @@ main(int argc, char **argv)
 		goto out;
 	}
 
-	if (geteuid() == 0 && (d->o.user || d->live)) {
-		if (drop_privileges(d->o.user ? d->o.user : "artmon", d->o.user != NULL, d->o.store_dir,
-		    d->live) < 0) {
+	/* The pid file is created while still root, so that it may live in
+	 * /run; its process id is written once detached. */
+	if (d->o.pidfile) {
+		char msg[1024];
+		if ((d->pidfd = startup_pidfile_open(d->o.pidfile, msg, sizeof(msg))) < 0) {
+			log_errx("main", "%s", msg);
 			rc = 1;
 			goto out;
 		}
+	}
+	const char *uname;
+	struct passwd *pw = run_user(d, d->live, &uname);
+	if (uname && pw == NULL) {
+		rc = 1;
+		goto out;
+	}
+	/* The file is the user's (it may remove it from a sticky directory
+	 * such as /tmp); removing it from a directory only root writes fails
+	 * at exit, then the file is emptied. */
+	if (pw && d->pidfd >= 0 && fchown(d->pidfd, pw->pw_uid, pw->pw_gid) < 0)
+		log_warn("main", "pid file %s: cannot give it to user %s", d->o.pidfile, pw->pw_name);
+	if (pw && drop_privileges(pw, d->o.store_dir, d->live) < 0) {
+		rc = 1;
+		goto out;
 	}
 	if (!d->o.foreground) {
 		if (daemon(0, 0) < 0) {
@@ -1239,8 +1309,11 @@ main(int argc, char **argv)
 		}
 		log_init("artmond", 1);
 	}
-	if (d->o.pidfile)
-		write_pidfile(d->o.pidfile);
+	if (d->pidfd >= 0) {
+		char msg[1024];
+		if (startup_pidfile_write(d->pidfd, msg, sizeof(msg)) < 0)
+			log_warnx("main", "pid file %s: %s", d->o.pidfile, msg);
+	}
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -1301,8 +1374,9 @@ main(int argc, char **argv)
 		;
 	agent_shutdown();
 out:
-	if (d->o.pidfile && d->eng)
-		unlink(d->o.pidfile);
+	if (d->pidfd >= 0 && startup_pidfile_remove(d->pidfd, d->o.pidfile) == 0)
+		log_info("main", "pid file %s emptied: this user may not remove it from its directory "
+		    "(the service manager or the init script does)", d->o.pidfile);
 	am_engine_free(d->eng);
 	am_aggview_free(d->view);
 	am_alarms_free(d->alarms);

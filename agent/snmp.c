@@ -1,6 +1,7 @@
 /* The AgentX subagent glue: Net-SNMP types in, agent/mib.c answers. */
 #include "config.h"
 #include "agent/snmp.h"
+#include "agent/startup.h"
 #include "common/log.h"
 
 #include <net-snmp/net-snmp-config.h>
@@ -15,6 +16,7 @@
 static const struct am_mib_state *state;
 static netsnmp_handler_registration *reg;
 static int initialised;
+static char agentx_addr[1024];      /* the master's AgentX address */
 
 /* Net-SNMP's messages go to our logger, without their newline.  The same
  * message repeated (a master that stays away makes the subagent complain
@@ -32,7 +34,9 @@ static struct {
 static void
 log_prio(int prio, const char *msg)
 {
-	if (prio <= LOG_WARNING)
+	if (prio <= LOG_ERR)
+		log_errx("snmp", "%s", msg);
+	else if (prio <= LOG_WARNING)
 		log_warnx("snmp", "%s", msg);
 	else if (prio <= LOG_INFO)
 		log_info("snmp", "%s", msg);
@@ -58,6 +62,7 @@ agent_log(int major, int minor, void *serverarg, void *clientarg)
 	const struct snmp_log_message *m = serverarg;
 	char buf[512];
 	size_t n;
+	int prio = m->priority;
 	am_time_t now = am_now_mono();
 
 	(void)major;
@@ -67,6 +72,16 @@ agent_log(int major, int minor, void *serverarg, void *clientarg)
 	n = strlen(buf);
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
 		buf[--n] = 0;
+	/* Net-SNMP gives no reason when it cannot reach the master: find it
+	 * out (no master yet, a stale socket, or no permission to connect). */
+	if (strstr(buf, "Failed to connect to the agentx master agent")) {
+		char why[512];
+		enum startup_level lv = startup_probe_agentx(agentx_addr, why, sizeof(why), NULL);
+		if (lv != STARTUP_OK) {
+			snprintf(buf, sizeof(buf), "%s", why);
+			prio = lv == STARTUP_ERROR ? LOG_ERR : LOG_WARNING;
+		}
+	}
 	if (strcmp(buf, rl.last) == 0) {
 		rl.repeats++;
 		if (now - rl.since >= LOG_REPEAT_US) {
@@ -77,9 +92,9 @@ agent_log(int major, int minor, void *serverarg, void *clientarg)
 	}
 	flush_repeats();
 	snprintf(rl.last, sizeof(rl.last), "%s", buf);
-	rl.prio = m->priority;
+	rl.prio = prio;
 	rl.since = now;
-	log_prio(m->priority, buf);
+	log_prio(prio, buf);
 	return 0;
 }
 
@@ -247,12 +262,19 @@ artmon_handler(netsnmp_mib_handler *handler, netsnmp_handler_registration *regin
 	return SNMP_ERR_NOERROR;
 }
 
+const char *
+agent_default_socket(void)
+{
+	return NETSNMP_AGENTX_SOCKET;
+}
+
 int
 agent_init(const char *socket, const struct am_mib_state *st)
 {
 	static oid objects[AM_OID_MAX], root[AM_OID_MAX];
 
 	state = st;
+	snprintf(agentx_addr, sizeof(agentx_addr), "%s", socket ? socket : agent_default_socket());
 	for (size_t i = 0; i < am_mib_objects_oid_len; i++)
 		objects[i] = am_mib_objects_oid[i];
 	for (size_t i = 0; i < am_mib_root_oid_len; i++)

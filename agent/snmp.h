@@ -12,8 +12,12 @@
 
 /* Joins the master on `socket` (NULL: Net-SNMP's default).  Works before
  * the master runs; the subagent connects, and reconnects after a master
- * restart, on its own within about a second.  0, or -1 on failure. */
+ * restart, on its own within about a second.  When it cannot, the log says
+ * why (startup_probe_agentx: no master yet, or no permission).  0, or -1
+ * on failure. */
 int agent_init(const char *socket, const struct am_mib_state *st);
+/* Net-SNMP's AgentX socket when none is given (/var/agentx/master). */
+const char *agent_default_socket(void);
 /* Fills up to max pollfds with Net-SNMP's descriptors; lowers *timeout_ms
  * (-1: infinite) to Net-SNMP's next timer.  Returns the count. */
 int agent_pollfds(struct pollfd *pfd, int max, int *timeout_ms);

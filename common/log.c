@@ -70,7 +70,7 @@ log_vemit(int prio, const char *token, const char *fmt, va_list ap, const char *
 		return;
 	}
 	const char *lvl = prio == LOG_DEBUG ? "debug" : prio == LOG_INFO ? "info" :
-	    prio == LOG_CRIT ? "fatal" : "warning";
+	    prio == LOG_CRIT ? "fatal" : prio == LOG_ERR ? "error" : "warning";
 	fprintf(stderr, "%s: %s: %s%s%s%s%s%s\n", log_prog, lvl,
 	    token ? "[" : "", token ? token : "", token ? "] " : "",
 	    msg, suffix ? ": " : "", suffix ? suffix : "");
@@ -86,6 +86,16 @@ log_warn(const char *token, const char *fmt, ...)
 	log_vemit(LOG_WARNING, token, fmt, ap, strerror(e));
 	va_end(ap);
 	errno = e;
+}
+
+void
+log_errx(const char *token, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vemit(LOG_ERR, token, fmt, ap, NULL);
+	va_end(ap);
 }
 
 void

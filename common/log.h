@@ -14,6 +14,8 @@ void log_set_level(int level);
 void log_set_debug_tokens(const char *tokens);
 int log_debug_enabled(const char *token);
 
+/* An error: something artmond cannot do (it usually exits), "error:" on stderr. */
+void log_errx(const char *token, const char *fmt, ...) AM_PRINTF(2, 3);
 void log_warn(const char *token, const char *fmt, ...) AM_PRINTF(2, 3);  /* appends strerror(errno) */
 void log_warnx(const char *token, const char *fmt, ...) AM_PRINTF(2, 3);
 void log_info(const char *token, const char *fmt, ...) AM_PRINTF(2, 3);

@@ -22,6 +22,9 @@ initd() {
 
 initd start || am_fail "init.d start: $(cat "$AM_TMP/initd.out")"
 ARTMOND_PID=$(cat "$AM_TMP/run/artmond.pid")   # stopped by the cleanup on failure
+# Like /run: only root writes there; artmond created the file before it
+# dropped its privileges.
+assert_eq "pid file directory owner" root "$(stat -c %U "$AM_TMP/run")"
 am_log "started: $(cat "$AM_TMP/initd.out")"
 artmond_wait_registered
 assert_eq "sensor name" initd-test "$(snmpget_q ARTMON-MIB::artmonSensorName.0 | tr -d '"')"
@@ -61,6 +64,7 @@ kill -0 "$ARTMOND_PID" || am_fail "artmond died on reload"
 initd stop || am_fail "stop: $(cat "$AM_TMP/initd.out")"
 kill -0 "$ARTMOND_PID" 2>/dev/null && am_fail "artmond still runs after stop"
 ARTMOND_PID=""
+[ -e "$AM_TMP/run/artmond.pid" ] && am_fail "pid file left after stop"
 initd status
 assert_eq "status of a stopped artmond" 3 "$?"
 [ -s "$AM_TMP/store/data.mdb" ] || am_fail "no store after stop: $(ls -l "$AM_TMP/store")"
