@@ -13,7 +13,8 @@ SNMPD_PORT=$(free_port udp)
 artmond_start -r "$cap" --interval 10
 sleep 4
 kill -0 "$ARTMOND_PID" || am_fail "artmond exited without a master"
-n=$(grep -c 'Failed to connect' "$ARTMOND_LOG")
+n=$(grep -cF "AgentX socket $AGENTX_SOCKET: No such file or directory" "$ARTMOND_LOG")
+[ "$n" -ge 1 ] || am_fail "the missing master is not logged: $(cat "$ARTMOND_LOG")"
 [ "$n" -le 1 ] || am_fail "$n connection failures logged in 4 s (no rate limit)"
 am_log "ok: $n connection failure line(s) in 4 s"
 
