@@ -387,10 +387,8 @@ val_http_run() {
 	val_capture_start "$side" "$VAL_DIR/capture.pcap"
 	# Real-time priority (inherited by its per-connection processes), so
 	# that its sleeps end on time.
-	rt=""
-	[ "$VAL_RT" != 0 ] && command -v chrt >/dev/null 2>&1 && rt="chrt -f $VAL_RT"
-	# shellcheck disable=SC2086
-	val_start sleepd "$NS_S" $rt "$SLEEPD" -l "$IP_S" -p "$HTTP_PORT" -t "$VAL_DIR/sleepd.truth"
+	# shellcheck disable=SC2046
+	val_start sleepd "$NS_S" $(val_rt) "$SLEEPD" -l "$IP_S" -p "$HTTP_PORT" -t "$VAL_DIR/sleepd.truth"
 	hsrv=$VAL_LAST
 	i=0
 	while [ $i -lt 50 ] && ! ip netns exec "$NS_S" ss -ltn 2>/dev/null | grep -q ":$HTTP_PORT "; do
@@ -446,7 +444,7 @@ val_check_http() {
 # each sending REQS requests that sleep that long: PostgreSQL
 # `SELECT pg_sleep(s)` (psql), Redis `DEBUG SLEEP s` (redis-cli -r).
 # The servers run as unprivileged instances in the server namespace, as
-# tests/pipeline/ starts them.  DIR/real.truth lists "delay_ms requests" in
+# tests/pipeline/ starts them, at real-time priority as sleepd.  DIR/real.truth lists "delay_ms requests" in
 # the order of the connections; the capture is taken on the server side at
 # full snaplen (artmon frames the payloads with the shipped rules).
 # The servers' own time of every request goes to DIR/real.server
@@ -494,7 +492,8 @@ val_pg_start() {
 	runuser -u postgres -- "$VAL_PG_BIN/initdb" -D "$VAL_DIR/pg/data" -U postgres --auth=trust --no-sync \
 		-E UTF8 --locale=C >"$VAL_DIR/initdb.log" 2>&1 || { val_log "initdb failed (see $VAL_DIR/initdb.log)"; return 1; }
 	echo "host all all $IP_C/32 trust" >>"$VAL_DIR/pg/data/pg_hba.conf"
-	ip netns exec "$NS_S" runuser -u postgres -- "$VAL_PG_BIN/pg_ctl" -D "$VAL_DIR/pg/data" \
+	# shellcheck disable=SC2046
+	ip netns exec "$NS_S" $(val_rt) runuser -u postgres -- "$VAL_PG_BIN/pg_ctl" -D "$VAL_DIR/pg/data" \
 		-l "$VAL_DIR/pg/server.log" -w -o "-c listen_addresses=$IP_S -p 5432 -c unix_socket_directories=$VAL_DIR/pg/sock -c ssl=off -c fsync=off -c log_min_duration_statement=0" \
 		start >/dev/null 2>&1 || { val_log "PostgreSQL did not start (see $VAL_DIR/pg/server.log)"; return 1; }
 	VAL_PG_DATA=$VAL_DIR/pg/data
@@ -511,13 +510,20 @@ val_wait_port() {
 	return 1
 }
 
+# "chrt -f VAL_RT" when real-time priority is asked for and possible: the
+# servers (and the processes they fork) then wake on time on a loaded machine.
+val_rt() {
+	[ "$VAL_RT" != 0 ] && command -v chrt >/dev/null 2>&1 && printf 'chrt -f %s' "$VAL_RT"
+	return 0
+}
+
 # val_real_run KIND REQS DELAYS...: KIND pg or redis; server-side capture.
 # Writes DIR/real.truth; sets REAL_PORT.
 val_real_run() {
-	kind=$1 nreq=$2
+	vr_kind=$1 vr_n=$2
 	shift 2
 	rm -f "$VAL_DIR/real.truth"
-	case $kind in
+	case $vr_kind in
 	pg)
 		REAL_PORT=5432
 		val_pg_start || return 1
@@ -527,24 +533,25 @@ val_real_run() {
 		mkdir -p "$VAL_DIR/redis"
 		# A private instance in the namespace: "--enable-debug-command local"
 		# (Debian's Redis 7) would refuse the client's address, so "yes".
-		val_start redis "$NS_S" redis-server --bind "$IP_S" --port "$REAL_PORT" --save '' --appendonly no \
+		# shellcheck disable=SC2046
+		val_start redis "$NS_S" $(val_rt) redis-server --bind "$IP_S" --port "$REAL_PORT" --save '' --appendonly no \
 			--enable-debug-command yes --protected-mode no --daemonize no --dir "$VAL_DIR/redis" \
 			--logfile "$VAL_DIR/redis/redis.log" --slowlog-log-slower-than 0 --slowlog-max-len 100000
 		rsrv=$VAL_LAST
 		;;
 	esac
-	val_wait_port "$REAL_PORT" || { val_log "$kind: nothing listening on port $REAL_PORT"; return 1; }
+	val_wait_port "$REAL_PORT" || { val_log "$vr_kind: nothing listening on port $REAL_PORT"; return 1; }
 	sleep 0.2
 	VAL_SNAPLEN=0 val_capture_start server "$VAL_DIR/capture.pcap"
 	rrc=0
-	for d in "$@"; do
-		s=$(awk -v d="$d" 'BEGIN { printf "%.3f", d / 1000 }')
-		case $kind in
+	for vr_d in "$@"; do
+		vr_s=$(awk -v d="$vr_d" 'BEGIN { printf "%.3f", d / 1000 }')
+		case $vr_kind in
 		pg)
 			set --
 			j=0
-			while [ $j -lt "$nreq" ]; do
-				set -- "$@" -c "SELECT pg_sleep($s)"
+			while [ $j -lt "$vr_n" ]; do
+				set -- "$@" -c "SELECT pg_sleep($vr_s)"
 				j=$((j + 1))
 			done
 			ip netns exec "$NS_C" env PGSSLMODE=disable PGGSSENCMODE=disable PGCONNECT_TIMEOUT=10 \
@@ -552,15 +559,15 @@ val_real_run() {
 				>/dev/null 2>>"$VAL_DIR/client.err" || rrc=1
 			;;
 		redis)
-			ip netns exec "$NS_C" redis-cli -h "$IP_S" -p "$REAL_PORT" -r "$nreq" DEBUG SLEEP "$s" \
+			ip netns exec "$NS_C" redis-cli -h "$IP_S" -p "$REAL_PORT" -r "$vr_n" DEBUG SLEEP "$vr_s" \
 				>/dev/null 2>>"$VAL_DIR/client.err" || rrc=1
 			;;
 		esac
-		echo "$d $nreq" >>"$VAL_DIR/real.truth"
+		echo "$vr_d $vr_n" >>"$VAL_DIR/real.truth"
 	done
 	sleep 0.3
 	val_capture_stop || rrc=1
-	case $kind in
+	case $vr_kind in
 	pg)
 		val_pg_stop
 		# The server's own time of each statement, in order (one client at
@@ -577,7 +584,7 @@ val_real_run() {
 		val_stop "$rsrv"
 		;;
 	esac
-	[ $rrc = 0 ] || val_log "$kind: a client failed (see $VAL_DIR/client.err)"
+	[ $rrc = 0 ] || val_log "$vr_kind: a client failed (see $VAL_DIR/client.err)"
 	[ $rrc = 0 ]
 }
 
