@@ -54,6 +54,7 @@ struct opts {
 	const char *name;
 	const char *filter;
 	int snaplen, buffer_mb;     /* from the configuration; 0: defaults */
+	am_time_t merge_window;     /* from the configuration; -1: default */
 	int foreground;
 	int check_only;
 	int exit_at_end;
@@ -144,6 +145,9 @@ usage(FILE *fp)
 	    "      --filter EXPR  BPF filter for the inputs\n"
 	    "      --max-sessions N  bound on tracked TCP sessions\n"
 	    "      --midstream    also measure connections whose handshake was not seen\n"
+	    "      --merge-window MS  several interfaces: hold frames this long to merge\n"
+	    "                     them in time order, 0-1000 (default: the configuration's,\n"
+	    "                     else 20; 0: no window)\n"
 	    "  -h, --help       this help\n\n"
 	    "See artmond(8).\n");
 }
@@ -165,7 +169,7 @@ parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
 static int
 parse_opts(struct opts *o, int argc, char **argv)
 {
-	enum { O_EXIT = 256, O_RT, O_INTERVAL, O_HISTORY, O_NAME, O_FILTER, O_MAXSESS, O_MID };
+	enum { O_EXIT = 256, O_RT, O_INTERVAL, O_HISTORY, O_NAME, O_FILTER, O_MAXSESS, O_MID, O_MERGE };
 	static const struct option longopts[] = {
 		{ "exit-at-end", no_argument, NULL, O_EXIT },
 		{ "realtime", no_argument, NULL, O_RT },
@@ -175,6 +179,7 @@ parse_opts(struct opts *o, int argc, char **argv)
 		{ "filter", required_argument, NULL, O_FILTER },
 		{ "max-sessions", required_argument, NULL, O_MAXSESS },
 		{ "midstream", no_argument, NULL, O_MID },
+		{ "merge-window", required_argument, NULL, O_MERGE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -182,6 +187,7 @@ parse_opts(struct opts *o, int argc, char **argv)
 
 	memset(o, 0, sizeof(*o));
 	o->history = 24;
+	o->merge_window = -1;
 	while ((ch = getopt_long(argc, argv, "c:i:r:x:s:fD:np:u:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': o->config = optarg; break;
@@ -231,6 +237,15 @@ parse_opts(struct opts *o, int argc, char **argv)
 			}
 			break;
 		case O_MID: o->midstream = 1; break;
+		case O_MERGE: {
+			uint32_t ms;
+			if (parse_u32(optarg, 0, 1000, &ms) < 0) {
+				fprintf(stderr, "artmond: --merge-window needs milliseconds between 0 and 1000\n");
+				return -1;
+			}
+			o->merge_window = (am_time_t)ms * 1000;
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -437,6 +452,8 @@ update_mib(struct daemon *d)
 		c->octets = d->base[i].bytes + ss.bytes;
 		c->kernel_drops = d->base[i].kernel_drops + ss.kernel_drops;
 		c->if_drops = d->base[i].if_drops + ss.if_drops;
+		c->merge_early = d->base[i].merge_early + ss.merge_early;
+		c->merge_late = d->base[i].merge_late + ss.merge_late;
 		for (int r = 0; r < AM_DEC__COUNT; r++) {
 			int slot = am_mib_malformed_slot(r);
 			if (slot >= 0)
@@ -778,6 +795,8 @@ live_lost(struct daemon *d)
 		d->base[i].bytes += ss.bytes;
 		d->base[i].kernel_drops += ss.kernel_drops;
 		d->base[i].if_drops += ss.if_drops;
+		d->base[i].merge_early += ss.merge_early;
+		d->base[i].merge_late += ss.merge_late;
 		d->caps[i].state = AM_CAPS_REOPENING;
 	}
 	am_source_close(d->src);
@@ -801,6 +820,8 @@ live_reopen(struct daemon *d)
 		so.snaplen = d->o.snaplen;
 	if (d->o.buffer_mb > 0)
 		so.buffer_mb = d->o.buffer_mb;
+	if (d->o.merge_window >= 0)
+		so.merge_window = d->o.merge_window;
 	d->src = am_source_open_live(d->o.ifaces, d->o.nifaces, &so, err, sizeof(err));
 	if (d->src == NULL) {
 		d->backoff = d->backoff * 2 > REOPEN_MAX_US ? REOPEN_MAX_US : d->backoff * 2;
@@ -834,8 +855,10 @@ live_some(struct daemon *d)
 			break;
 		handle_frame(d, &f);
 	}
-	am_engine_tick(d->eng, am_now_wall());
-	am_censusd_tick(&d->census, am_now_wall());
+	/* Not past the frames the merge of several interfaces still holds. */
+	am_time_t now = am_source_clock(d->src, am_now_wall());
+	am_engine_tick(d->eng, now);
+	am_censusd_tick(&d->census, now);
 	am_aggview_touch(d->view);
 }
 
@@ -926,6 +949,8 @@ open_inputs(struct daemon *d)
 		so.snaplen = d->o.snaplen;
 	if (d->o.buffer_mb > 0)
 		so.buffer_mb = d->o.buffer_mb;
+	if (d->o.merge_window >= 0)
+		so.merge_window = d->o.merge_window;
 	if (d->o.nfiles)
 		d->src = am_source_open_files(d->o.files, d->o.nfiles, &so, err, sizeof(err));
 	else
@@ -1006,6 +1031,10 @@ run(struct daemon *d)
 				n++;
 			}
 			timeout = 1000;      /* tracker and interval clock tick */
+			/* ... or when the merge releases a frame it holds */
+			int due = d->src ? am_source_timeout_ms(d->src) : -1;
+			if (due >= 0 && due < timeout)
+				timeout = due;
 		} else if (!d->eof) {
 			/* A savefile is always readable (and stays so at EOF): never
 			 * poll it; read a batch per turn instead. */
@@ -1113,6 +1142,8 @@ apply_settings(struct daemon *d)
 		o->max_sessions = set->max_sessions;
 	o->snaplen = (int)set->snaplen;
 	o->buffer_mb = (int)(set->buffer >> 20);
+	if (o->merge_window < 0)
+		o->merge_window = set->merge_window;
 }
 
 static int
@@ -1355,7 +1386,7 @@ main(int argc, char **argv)
 	mib_init(d);
 	apply_alarm_settings(d);
 	if (d->live)
-		am_engine_tick(d->eng, am_now_wall());
+		am_engine_tick(d->eng, am_source_clock(d->src, am_now_wall()));
 	update_mib(d);
 	d->nt_store_errors = d->mib.store_errors;   /* only new errors are notified */
 
@@ -1368,6 +1399,12 @@ main(int argc, char **argv)
 	    d->store ? ", store " : "", d->store ? d->o.store_dir : "");
 	run(d);
 	log_info("main", "stopping");
+	if (d->live && d->src) {
+		/* What the merge of several interfaces still holds. */
+		struct am_frame f;
+		while (am_source_drain(d->src, &f) == AM_SRC_PACKET)
+			handle_frame(d, &f);
+	}
 	finish(d);
 	/* a flush still in slices is written to its end */
 	while (am_agg_flush_step(d->agg, UINT32_MAX) == 1)

@@ -344,6 +344,8 @@ capture_value(const struct am_mib_capture *c, unsigned col, struct am_mib_value 
 	case AM_CAP_KEY_OVERFLOW: v_u(v, AM_V_COUNTER64, c->key_overflow); break;
 	case AM_CAP_GAP_OCTETS: v_u(v, AM_V_COUNTER64, c->gap_octets); break;
 	case AM_CAP_REOPENS: v_u(v, AM_V_COUNTER32, c->reopens); break;
+	case AM_CAP_MERGE_EARLY: v_u(v, AM_V_COUNTER64, c->merge_early); break;
+	case AM_CAP_MERGE_LATE: v_u(v, AM_V_COUNTER64, c->merge_late); break;
 	default: return 0;
 	}
 	return 1;

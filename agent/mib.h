@@ -203,6 +203,7 @@ struct am_mib_capture {
 	int linktype;              /* DLT_ value, -1 when not open */
 	int state;                 /* enum am_cap_state */
 	uint64_t packets, octets, kernel_drops, if_drops;
+	uint64_t merge_early, merge_late;     /* live merge of several interfaces */
 	uint64_t malformed[AM_MAL_REASONS];   /* by artmonMalformedReason - 1 */
 	uint64_t fragments, not_ip, other_l4;
 	/* session tracker and classifier (shared by all sources) */

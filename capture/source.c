@@ -2,6 +2,7 @@
  * merged in timestamp order.  Files are streamed by libpcap, never loaded. */
 #include "config.h"
 #include "capture/source.h"
+#include "capture/reorder.h"
 #include "common/log.h"
 
 #include <errno.h>
@@ -19,11 +20,16 @@ struct input {
 	uint64_t received, bytes;
 	uint64_t size;            /* file size, 0 live */
 	uint64_t done_before;     /* bytes of earlier files (progress) */
-	/* live merge: one frame held while the other handles are polled */
+	/* live merge without a window: one frame held while the other handles
+	 * are polled */
 	int held;
 	struct am_frame frame;
 	uint8_t *buf;
-	uint32_t bufsize;
+	uint32_t bufsize;         /* bytes kept of a frame when several are merged */
+	/* live merge with a window: a frame read but not yet queued (no room) */
+	int pending;
+	struct pcap_pkthdr *ph;
+	const u_char *pdata;
 	struct pcap_stat last_stat;
 };
 
@@ -32,6 +38,8 @@ struct am_source {
 	int n;
 	int cur;                  /* files: the one being read */
 	int last;                 /* live: the handle whose frame was returned last */
+	int failed;               /* live: a handle failed (message in err) */
+	struct am_reorder *ro;    /* live, several handles, a window: the merge */
 	struct input *in;
 	struct am_source_opts o;
 	uint64_t total_size;
@@ -46,6 +54,8 @@ am_source_opts_default(struct am_source_opts *o)
 	o->promisc = 1;
 	o->immediate = 1;
 	o->filter = NULL;
+	o->merge_window = AM_SOURCE_MERGE_WINDOW;
+	o->merge_buffer = AM_SOURCE_MERGE_BUFFER;
 }
 
 static int
@@ -190,7 +200,13 @@ am_source_open_live(char *const *ifaces, int n, const struct am_source_opts *o, 
 		in->bufsize = (uint32_t)(s->o.snaplen > 0 ? s->o.snaplen : 262144);
 		if (in->bufsize < 65536 && s->n > 1)
 			in->bufsize = 65536;
-		in->buf = s->n > 1 ? am_xmalloc(in->bufsize) : NULL;
+		in->buf = s->n > 1 && s->o.merge_window <= 0 ? am_xmalloc(in->bufsize) : NULL;
+	}
+	if (s->n > 1 && s->o.merge_window > 0) {
+		size_t bytes = s->o.merge_buffer;
+		if (bytes < am_reorder_min_bytes(s->in[0].bufsize))
+			bytes = am_reorder_min_bytes(s->in[0].bufsize);
+		s->ro = am_reorder_new(s->n, bytes, s->o.merge_window);
 	}
 	return s;
 fail:
@@ -209,6 +225,7 @@ am_source_close(struct am_source *s)
 		free(s->in[i].name);
 		free(s->in[i].buf);
 	}
+	am_reorder_free(s->ro);
 	free(s->in);
 	free(s);
 }
@@ -302,35 +319,173 @@ fill_live(struct am_source *s, int i)
 	if (rc == PCAP_ERROR) {
 		snprintf(s->err, sizeof(s->err), "%s: %s", in->name, pcap_geterr(in->p));
 		in->eof = 1;
+		s->failed = 1;
 		return -1;
 	}
 	return 0;
 }
 
+/* The oldest frame held without a window (stop, failure): 0 when none. */
 static int
-next_live(struct am_source *s, struct am_frame *f)
+take_held(struct am_source *s, struct am_frame *f)
 {
 	int best = -1;
-	int errors = 0;
 
-	for (int i = 0; i < s->n; i++) {
-		if (fill_live(s, i) < 0)
-			errors++;
+	for (int i = 0; i < s->n; i++)
 		if (s->in[i].held && (best < 0 || s->in[i].frame.ts < s->in[best].frame.ts))
 			best = i;
-	}
 	if (best < 0)
-		return errors ? AM_SRC_ERROR : AM_SRC_AGAIN;
+		return 0;
 	*f = s->in[best].frame;
 	s->in[best].held = 0;
 	s->last = best;
+	return 1;
+}
+
+/* One interface, or several without a window: the oldest of the frames the
+ * handles have ready now. */
+static int
+next_live(struct am_source *s, struct am_frame *f)
+{
+	for (int i = 0; i < s->n && !s->failed; i++)
+		fill_live(s, i);
+	if (take_held(s, f))
+		return AM_SRC_PACKET;
+	/* A failed handle: the others' frames went first; then the caller
+	 * closes and reopens. */
+	return s->failed ? AM_SRC_ERROR : AM_SRC_AGAIN;
+}
+
+/* Reads a frame of handle i into in->pending unless one is there already.
+ * Returns whether one is pending. */
+static int
+read_pending(struct am_source *s, int i)
+{
+	struct input *in = &s->in[i];
+
+	if (in->pending)
+		return 1;
+	if (in->eof)
+		return 0;
+	int rc = pcap_next_ex(in->p, &in->ph, &in->pdata);
+	if (rc == 1) {
+		in->received++;
+		in->bytes += in->ph->len;
+		in->pending = 1;
+		return 1;
+	}
+	if (rc == PCAP_ERROR) {
+		snprintf(s->err, sizeof(s->err), "%s: %s", in->name, pcap_geterr(in->p));
+		in->eof = 1;
+		s->failed = 1;
+		am_reorder_source_done(s->ro, i);
+	}
+	return 0;
+}
+
+/* Queues handle i's pending frame: 0, or -1 when its ring is full. */
+static int
+queue_pending(struct am_source *s, int i, am_time_t now)
+{
+	struct input *in = &s->in[i];
+	struct am_frame fr;
+
+	fr.ts = hdr_time(in->ph);
+	fr.caplen = in->ph->caplen < in->bufsize ? in->ph->caplen : in->bufsize;
+	fr.wirelen = in->ph->len;
+	fr.data = in->pdata;
+	fr.dlt = in->dlt;
+	fr.index = i;
+	if (am_reorder_push(s->ro, &fr, now) < 0)
+		return -1;
+	in->pending = 0;
+	return 0;
+}
+
+/* Frames read from a handle in one go while nothing is due. */
+#define MERGE_BURST 256
+
+/* Several interfaces with a window (capture/reorder.h). */
+static int
+next_merged(struct am_source *s, struct am_frame *f)
+{
+	am_time_t now = am_now_mono();
+	int blocked = 0;
+
+	/* A handle with nothing queued may hold the oldest frame: look first.
+	 * The others' unread frames are newer than what they have queued. */
+	for (int i = 0; i < s->n && !s->failed; i++)
+		if (am_reorder_queued(s->ro, i) == 0 && read_pending(s, i) &&
+		    queue_pending(s, i, now) < 0)
+			blocked = 1;
+	if (!s->failed && am_reorder_pop(s->ro, now, f))
+		goto out;
+	/* Nothing due: take in what the handles have ready. */
+	for (int i = 0; i < s->n && !s->failed; i++) {
+		for (int k = 0; k < MERGE_BURST && read_pending(s, i); k++) {
+			if (queue_pending(s, i, now) < 0) {
+				blocked = 1;
+				break;
+			}
+		}
+	}
+	if (s->failed) {
+		/* The caller closes every handle: what is queued goes first. */
+		if (am_reorder_flush(s->ro, f))
+			goto out;
+		return AM_SRC_ERROR;
+	}
+	if (am_reorder_pop(s->ro, now, f))
+		goto out;
+	/* A ring is full and its handle has more: release early (counted). */
+	if (blocked && am_reorder_pop_forced(s->ro, now, f))
+		goto out;
+	return AM_SRC_AGAIN;
+out:
+	s->last = f->index;
 	return AM_SRC_PACKET;
 }
 
 int
 am_source_next(struct am_source *s, struct am_frame *f)
 {
-	return s->live ? next_live(s, f) : next_file(s, f);
+	if (!s->live)
+		return next_file(s, f);
+	return s->ro ? next_merged(s, f) : next_live(s, f);
+}
+
+int
+am_source_drain(struct am_source *s, struct am_frame *f)
+{
+	if (!s->live)
+		return AM_SRC_EOF;
+	if (s->ro)
+		return am_reorder_flush(s->ro, f) ? AM_SRC_PACKET : AM_SRC_EOF;
+	return take_held(s, f) ? AM_SRC_PACKET : AM_SRC_EOF;
+}
+
+am_time_t
+am_source_clock(const struct am_source *s, am_time_t wall)
+{
+	if (s == NULL || s->ro == NULL)
+		return wall;
+	am_time_t t = wall - s->o.merge_window;
+	am_time_t held = am_reorder_oldest(s->ro);
+	return held < t ? held : t;
+}
+
+int
+am_source_timeout_ms(const struct am_source *s)
+{
+	if (s == NULL || s->ro == NULL)
+		return -1;
+	am_time_t due = am_reorder_next_due(s->ro);
+	if (due < 0)
+		return -1;
+	am_time_t wait = due - am_now_mono();
+	if (wait <= 0)
+		return 0;
+	return (int)((wait + 999) / 1000);
 }
 
 int
@@ -373,6 +528,12 @@ am_source_stats(struct am_source *s, int i, struct am_source_stats *st)
 	}
 	st->kernel_drops = in->last_stat.ps_drop;
 	st->if_drops = in->last_stat.ps_ifdrop;
+	if (s->ro) {
+		struct am_reorder_stats rs;
+		am_reorder_stats(s->ro, i, &rs);
+		st->merge_early = rs.early;
+		st->merge_late = rs.late;
+	}
 }
 
 void

@@ -13,7 +13,17 @@ struct am_source_opts {
 	int promisc;            /* default 1 */
 	int immediate;          /* default 1 */
 	const char *filter;     /* BPF expression or NULL */
+	/* Several live interfaces: each frame is held up to this long after
+	 * it was read so that a handle that hands its frames over late still
+	 * merges in timestamp order (capture/reorder.h).  0: no window (the
+	 * oldest of the frames ready now goes first).  One interface: never. */
+	am_time_t merge_window; /* microseconds, default AM_SOURCE_MERGE_WINDOW */
+	size_t merge_buffer;    /* bytes held per interface, default AM_SOURCE_MERGE_BUFFER */
 };
+
+#define AM_SOURCE_MERGE_WINDOW (20 * 1000)
+#define AM_SOURCE_MERGE_WINDOW_MAX AM_USEC
+#define AM_SOURCE_MERGE_BUFFER ((size_t)8 << 20)
 
 void am_source_opts_default(struct am_source_opts *o);
 
@@ -40,6 +50,16 @@ void am_source_close(struct am_source *s);
 /* Next frame: AM_SRC_PACKET, AM_SRC_EOF (files done), AM_SRC_AGAIN (live:
  * nothing ready now) or AM_SRC_ERROR (message in am_source_error). */
 int am_source_next(struct am_source *s, struct am_frame *f);
+/* Before closing (stop, end of input): the frames the merge still holds,
+ * oldest first, due or not: AM_SRC_PACKET, then AM_SRC_EOF. */
+int am_source_drain(struct am_source *s, struct am_frame *f);
+/* Live: how far a wall-clock tick may move the tracker's clock at wall
+ * time `wall` without passing a frame the merge holds or may still get
+ * within its window (`wall` itself without a window; files: `wall`). */
+am_time_t am_source_clock(const struct am_source *s, am_time_t wall);
+/* Live: milliseconds until the merge releases a held frame (poll
+ * timeout); -1 when it holds none. */
+int am_source_timeout_ms(const struct am_source *s);
 const char *am_source_error(const struct am_source *s);
 int am_source_is_live(const struct am_source *s);
 
@@ -54,6 +74,9 @@ struct am_source_stats {
 	uint64_t bytes;         /* wire bytes */
 	uint64_t kernel_drops;  /* pcap ps_drop (live) */
 	uint64_t if_drops;      /* pcap ps_ifdrop (live) */
+	/* the merge of several live interfaces (frames of this input) */
+	uint64_t merge_early;   /* released before their window ended: merge buffer full */
+	uint64_t merge_late;    /* read behind a frame of another input already released */
 };
 int am_source_count(const struct am_source *s);
 void am_source_stats(struct am_source *s, int i, struct am_source_stats *st);

@@ -423,6 +423,7 @@ am_settings_default(struct am_settings *s)
 	memset(s, 0, sizeof(*s));
 	s->snaplen = 262144;
 	s->buffer = 32u << 20;
+	s->merge_window = 20000;
 	s->interval = 300 * AM_USEC;
 	s->store = (char *)"/var/lib/artmon";
 	s->netmasklen = 32;
@@ -498,6 +499,13 @@ artmon_setting(struct ld *l, const struct kv *kv)
 	} else if (KEY("buffer")) {
 		if (val_size(l, kv, 65536, 1ull << 34, &u) == 0)
 			s->buffer = u;
+	} else if (KEY("merge_window")) {
+		if (val_duration(l, kv, 0, &d) == 0) {
+			if (d > AM_USEC)
+				err(l, kv->key, "merge_window is at most 1s, got %" PRId64 "ms", d / 1000);
+			else
+				s->merge_window = d;
+		}
 	} else if (KEY("interval")) {
 		if (val_duration(l, kv, AM_USEC, &d) == 0)
 			s->interval = d;
@@ -575,7 +583,7 @@ artmon_setting(struct ld *l, const struct kv *kv)
 			s->top_capacity = (uint32_t)u, l->top_cap_tok = kv->items[0].t;
 	} else {
 		err(l, kv->key, "unknown setting '%s' in the artmon section (expected interface, "
-		    "filter, snaplen, buffer, interval, store, agentx, user, group, sensor, "
+		    "filter, snaplen, buffer, merge_window, interval, store, agentx, user, group, sensor, "
 		    "netmasklen, netmasklen6, max_sessions, max_pending, memcap, max_keys, max_signatures, "
 		    "max_signature_name, regex_match_limit, regex_depth_limit, adu_quiet, loss_bound, "
 		    "anomaly_bound, anomaly_intervals, anomaly_min_history, anomaly_min_transactions, "

@@ -175,8 +175,12 @@ am_config_print(const struct am_config *cfg, FILE *out)
 		fprintf(out, " %s", s->interfaces[i]);
 	fputc('\n', out);
 	fprintf(out, "  filter %s\n", s->filter ? s->filter : "(none)");
-	fprintf(out, "  snaplen %u, buffer %" PRIu64 ", interval %" PRId64 "s\n",
-		s->snaplen, s->buffer, (int64_t)(s->interval / AM_USEC));
+	if (s->merge_window % 1000)
+		snprintf(b1, sizeof(b1), "%" PRId64 "us", s->merge_window);
+	else
+		snprintf(b1, sizeof(b1), "%" PRId64 "ms", s->merge_window / 1000);
+	fprintf(out, "  snaplen %u, buffer %" PRIu64 ", merge_window %s, interval %" PRId64 "s\n",
+		s->snaplen, s->buffer, b1, (int64_t)(s->interval / AM_USEC));
 	fprintf(out, "  store %s, agentx %s, sensor %s\n", s->store,
 		s->agentx ? s->agentx : "(default)", s->sensor ? s->sensor : "(host name)");
 	fprintf(out, "  user %s, group %s, netmasklen %u/%u\n", s->user ? s->user : "(unchanged)",

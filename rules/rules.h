@@ -211,6 +211,8 @@ struct am_settings {
 	char *filter;                /* BPF expression, NULL none */
 	uint32_t snaplen;            /* bytes (default 262144) */
 	uint64_t buffer;             /* capture buffer, bytes (default 32 MiB) */
+	int64_t merge_window;        /* several interfaces: reorder window, microseconds
+	                              * (20 ms; 0 none) */
 	int64_t interval;            /* summary interval, microseconds (default 300 s) */
 	char *store;                 /* store directory (default /var/lib/artmon) */
 	char *agentx;                /* AgentX socket, NULL = Net-SNMP default */

@@ -457,6 +457,7 @@ START_TEST(test_artmon_settings)
 		"  netmasklen = 24; netmasklen6 = 48; max_sessions = 1000; memcap = 1G;\n"
 		"  max_keys = 5000; max_signatures = 10; max_signature_name = 16;\n"
 		"  regex_match_limit = 500; regex_depth_limit = 50; adu_quiet = 250ms;\n"
+		"  merge_window = 35ms;\n"
 		"}\n");
 	const struct am_settings *s;
 
@@ -487,7 +488,43 @@ START_TEST(test_artmon_settings)
 	ck_assert_uint_eq(s->regex_match_limit, 500);
 	ck_assert_uint_eq(s->regex_depth_limit, 50);
 	ck_assert_int_eq(s->adu_quiet, 250000);
+	ck_assert_int_eq(s->merge_window, 35000);
 	am_config_free(cfg);
+}
+END_TEST
+
+/* The reorder window of several live interfaces: 20 ms by default, 0 turns
+ * it off, at most 1 s; `artmon check` shows it. */
+START_TEST(test_merge_window)
+{
+	struct am_config *cfg = load_text("artmon { }\n");
+	char buf[4096];
+	size_t n;
+	FILE *f;
+
+	ck_assert_ptr_nonnull(cfg);
+	ck_assert_int_eq(cfg->set.merge_window, 20000);
+	am_config_free(cfg);
+	cfg = load_text("artmon { merge_window = 0; }\n");
+	ck_assert_ptr_nonnull(cfg);
+	ck_assert_int_eq(cfg->set.merge_window, 0);
+	am_config_free(cfg);
+	cfg = load_text("artmon { merge_window = 1500us; }\n");
+	ck_assert_ptr_nonnull(cfg);
+	ck_assert_int_eq(cfg->set.merge_window, 1500);
+	f = tmpfile();
+	ck_assert_ptr_nonnull(f);
+	am_config_print(cfg, f);
+	rewind(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(buf, "merge_window 1500us"));
+	am_config_free(cfg);
+	ck_assert_ptr_null(load_text("artmon { merge_window = 2s; }\n"));
+	ck_assert(has_diag(1, 1, 10, "merge_window is at most 1s"));
+	ck_assert_ptr_null(load_text("artmon { merge_window = soon; }\n"));
+	ck_assert(has_diag(1, 1, 25, "merge_window"));
 }
 END_TEST
 
@@ -865,6 +902,7 @@ rules_suite(void)
 	tcase_add_test(tc, test_pastmon_warnings);
 	tcase_add_test(tc, test_artmon_wins_over_pastmon);
 	tcase_add_test(tc, test_artmon_settings);
+	tcase_add_test(tc, test_merge_window);
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_rule_values);
 	tcase_add_test(tc, test_content_forms);
