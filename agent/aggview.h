@@ -3,19 +3,26 @@
  *
  * The aggregator lists its keys by id; SNMP wants them in index order
  * (server address type, address, port, signature id).  The view keeps a
- * sorted snapshot of the rows, rebuilt lazily when the aggregates changed
- * and the snapshot is older than a set age, so a burst of GETNEXTs costs
- * one rebuild.  Keys that differ only by client (Summarise_by client)
- * are summed into one signature row.  Overflow keys have no row (their
- * transactions are counted in artmonCaptureKeyOverflows).
+ * sorted snapshot of the rows (order and names; the counters are read live),
+ * rebuilt when keys were added and the snapshot is older than a set age
+ * (max_age).  By default a request that finds it due rebuilds it at once;
+ * a stepped view (am_aggview_set_stepped, as artmond runs it) is rebuilt
+ * only by am_aggview_step, in slices between requests, while requests are
+ * served from the previous snapshot: a new key appears at most max_age plus
+ * the duration of one build after it was added.  Keys that differ only by
+ * client (Summarise_by client) are summed into one signature row.  Overflow
+ * keys have no row (their transactions are counted in
+ * artmonCaptureKeyOverflows).
  *
  * The last-interval columns come from the view's own per-row interval
- * histograms, fed with every transaction (am_aggview_txn) and rotated when
- * the aggregator closes an interval: closing costs a pointer swap per row,
- * and a row's statistics are computed the first time a manager asks for
- * them, so no interval close stalls the SNMP loop with quantile
- * computations.  The view also registers itself as the aggregator's close
- * callback and passes every call on to a chained one.
+ * histograms, fed with every transaction (am_aggview_txn).  When the
+ * aggregator closes an interval each row rotates on its own the next time
+ * it is used (O(1) at the close whatever the number of rows), and a row's
+ * statistics are computed the first time a manager asks for them, so no
+ * interval close stalls the SNMP loop.  Rows silent in both intervals are
+ * dropped by a sweep in am_aggview_step (or kept, harmlessly, without it).
+ * The view also registers itself as the aggregator's close callback and
+ * passes every call on to a chained one.
  *
  * The history table reads level-1 records from the store (none without a
  * store); for a signature row made of several keys, the first key's. */
@@ -55,7 +62,7 @@ void am_aggview_set_stepped(struct am_aggview *v);
 /* The aggregates changed (call after feeding packets). */
 void am_aggview_touch(struct am_aggview *v);
 /* Least age of a snapshot before a rebuild, microseconds (default 1 s;
- * 0 rebuilds at every request after a change). */
+ * 0 rebuilds at every request, or step, after keys were added). */
 void am_aggview_set_max_age(struct am_aggview *v, am_time_t us);
 
 /* A callback called after the view's own for every closed key (alarms,

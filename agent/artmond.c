@@ -129,7 +129,7 @@ usage(FILE *fp)
 	    "  -s STORE_DIR     directory of the LMDB store (default: the configuration's,\n"
 	    "                   /var/lib/artmon; \"none\": keep the aggregates in memory)\n"
 	    "  -f               stay in the foreground, log to stderr\n"
-	    "  -D TOKENS        debug output for subsystems (capture,snmp,main,alarm or all)\n"
+	    "  -D TOKENS        debug output for subsystems (capture,snmp,main,alarm,stall or all)\n"
 	    "  -n               check the configuration, inputs, store, pid file and\n"
 	    "                   AgentX socket as a start would, then exit\n"
 	    "  -p PIDFILE       write the process id there (created before dropping\n"
