@@ -1236,6 +1236,8 @@ check_startup(struct daemon *d)
 
 	if (inputs && open_inputs(d) < 0)
 		errors++;
+	else if (inputs && am_censusd_check_sources(d->rules, d->src, d->nsrc) < 0)
+		errors++;           /* a filter_set expression for the inputs' link type */
 	pw = run_user(d, d->o.nifaces > 0, &uname);
 	if (uname && pw == NULL)
 		errors++;

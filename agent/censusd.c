@@ -2,7 +2,11 @@
 #include "config.h"
 #include "agent/censusd.h"
 #include "engine/census_conf.h"
+#include "capture/source.h"
+#include "common/log.h"
+#include "rules/rules.h"
 
+#include <stdio.h>
 #include <string.h>
 
 void
@@ -25,8 +29,16 @@ am_censusd_configure(struct am_censusd *cd, const struct am_config *cfg, int dlt
 {
 	struct am_census *c = am_census_from_config(cfg, dlt, err, errlen);
 
-	if (c == NULL)
+	if (c == NULL) {
+		/* An expression for another link type than the one checked at
+		 * load: name its place in the configuration. */
+		struct am_diags d;
+		am_diags_init(&d);
+		if (cfg != NULL && am_config_check_filters(cfg, dlt, &d) > 0 && d.n > 0)
+			snprintf(err, errlen, "%s:%u:%u: %s", d.v[0].file, d.v[0].line, d.v[0].col, d.v[0].msg);
+		am_diags_free(&d);
 		return -1;
+	}
 	if (cd->census != NULL)
 		cd->replaced++;
 	am_census_free(cd->census);
@@ -99,4 +111,32 @@ am_censusd_finish(struct am_censusd *cd)
 	am_census_interval(cd->census);
 	cd->last_start = cd->open_start;
 	cd->open_start = 0;
+}
+
+int
+am_censusd_check_sources(const struct am_config *cfg, struct am_source *src, int nsrc)
+{
+	struct am_diags d;
+	int seen[8], nseen = 0;
+	unsigned bad = 0;
+
+	if (cfg == NULL || src == NULL)
+		return 0;
+	am_diags_init(&d);
+	for (int i = 0; i < nsrc; i++) {
+		struct am_source_stats ss;
+		int dup = 0;
+		memset(&ss, 0, sizeof(ss));
+		am_source_stats(src, i, &ss);
+		for (int k = 0; k < nseen; k++)
+			dup |= seen[k] == ss.dlt;
+		if (dup || ss.dlt <= 0 || nseen == (int)(sizeof(seen) / sizeof(seen[0])))
+			continue;
+		seen[nseen++] = ss.dlt;
+		bad += am_config_check_filters(cfg, ss.dlt, &d);
+	}
+	for (size_t i = 0; i < d.n; i++)
+		log_warnx("config", "%s:%u:%u: error: %s", d.v[i].file, d.v[i].line, d.v[i].col, d.v[i].msg);
+	am_diags_free(&d);
+	return bad > 0 ? -1 : 0;
 }

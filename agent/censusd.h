@@ -40,6 +40,12 @@ void am_censusd_txn(struct am_censusd *cd, const struct am_conn *conn, const str
 /* The clock without frames (live: wall time); closes the open interval once
  * now is past its end. */
 void am_censusd_tick(struct am_censusd *cd, am_time_t now);
+/* Compiles cfg's filter expressions for the link type of every open
+ * source (artmond -n with inputs): each failure is logged at its
+ * file:line:column.  0, or -1 if any failed. */
+struct am_source;
+int am_censusd_check_sources(const struct am_config *cfg, struct am_source *src, int nsrc);
+
 /* End of input: closes the interval in progress (partial). */
 void am_censusd_finish(struct am_censusd *cd);
 

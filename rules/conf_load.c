@@ -799,8 +799,9 @@ filter_set_block(struct ld *l, const struct node *blk)
 			continue;
 		}
 		expr = tok_value(l, t);
-		if (memchr(t->text, '\0', t->len) != NULL || expr[0] == '\0' || strlen(expr) > 1024) {
-			err(l, t, "the expression of label '%s' is empty, longer than 1024 bytes "
+		if (memchr(t->text, '\0', t->len) != NULL || expr[0] == '\0' || strlen(expr) > 255) {
+			/* 255: what artmonFilterExpression (a DisplayString) can show */
+			err(l, t, "the expression of label '%s' is empty, longer than 255 bytes "
 			    "or holds a NUL byte", label);
 			continue;
 		}

@@ -78,6 +78,26 @@ if [ -x "$artmond" ]; then
 	"$artmond" -n -c "$work/good.conf" >/dev/null 2>&1 || fail "artmond -n refused the good configuration"
 fi
 
+# an expression that compiles for Ethernet but not for the link type of
+# the input (raw IP): artmond -n with the input names its place
+if [ -x "$artmond" ] && command -v python3 >/dev/null 2>&1; then
+	python3 - "$work/raw.pcap" <<'PY'
+import struct, sys
+ip = bytes.fromhex("4500001c000100004011f7c9c0000201c000020204d2003500080000")
+with open(sys.argv[1], "wb") as f:
+    f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 101))
+    f.write(struct.pack("<IIII", 1700000000, 0, len(ip), len(ip)) + ip)
+PY
+	printf 'artmon {\n\tfilter_set l {\n\t\tbcast = "ether broadcast";\n\t}\n}\n' >"$work/link.conf"
+	"$artmon" check "$work/link.conf" >/dev/null 2>&1 || fail "artmon check refused 'ether broadcast' (Ethernet)"
+	set +e
+	"$artmond" -n -c "$work/link.conf" -r "$work/raw.pcap" >/dev/null 2>"$work/link.err"
+	rc=$?
+	set -e
+	[ "$rc" = 1 ] && grep -q "link.conf:3:11: error: filter set 'l', label 'bcast': .*link type RAW" "$work/link.err" ||
+		fail "artmond -n on raw IP: exit $rc, $(cat "$work/link.err")"
+fi
+
 printf 'artmon { top_n = 50; top_capacity = 20; }\n' >"$work/bad3.conf"
 set +e
 "$artmon" check "$work/bad3.conf" >/dev/null 2>"$work/bad3.err"

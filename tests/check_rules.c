@@ -70,6 +70,10 @@ static const struct errcase errcases[] = {
 	{ "artmon { filter_set \"a b\" { x = \"tcp\"; } }", 1, 21, "a filter set name must be" },
 	{ "artmon { filter_set w { a = tcp; } }", 1, 29, "expected a BPF expression in double quotes" },
 	{ "artmon { filter_set w { a = \"\"; } }", 1, 29, "is empty" },
+	{ "artmon { filter_set w { a = \"tcp port 1 or tcp port 2 or tcp port 3 or tcp port 4 or "
+	  "tcp port 5 or tcp port 6 or tcp port 7 or tcp port 8 or tcp port 9 or tcp port 10 or "
+	  "tcp port 11 or tcp port 12 or tcp port 13 or tcp port 14 or tcp port 15 or tcp port 16 or "
+	  "tcp port 17 or tcp port 18 or tcp port 19\"; } }", 1, 29, "longer than 255 bytes" },
 	{ "artmon { filter_set w { a = \"tcp\", \"udp\"; } }", 1, 36, "expected a single value" },
 	{ "artmon { filter_set w {\n a = \"tcp\";\n a = \"udp\"; } }", 3, 2,
 	  "label 'a' is given twice in filter set 'w' (first at line 2)" },
