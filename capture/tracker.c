@@ -20,9 +20,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define MAX_HOLES 4
-#define SLAB_SESSIONS 1024
 
 #define SEQ_LT(a, b)  ((int32_t)((a) - (b)) < 0)
 #define SEQ_LEQ(a, b) ((int32_t)((a) - (b)) <= 0)
@@ -35,19 +35,6 @@ enum { PH_IDLE, PH_REQ, PH_RESP };
 
 struct hole {
 	uint32_t lo, hi;
-};
-
-struct dir {
-	uint32_t isn;
-	uint32_t nxt;             /* next new sequence number */
-	uint8_t init;             /* nxt is valid */
-	uint8_t fin;
-	uint8_t nholes;
-	uint8_t adu_on;           /* an ADU is in progress in this direction */
-	uint32_t acked;           /* highest ACK the other side sent for this direction */
-	struct hole holes[MAX_HOLES];
-	am_time_t adu_first, adu_last;
-	uint64_t adu_bytes;
 };
 
 struct txst {
@@ -87,51 +74,112 @@ struct fslot {
 	struct fent e[];          /* cap entries */
 };
 
+/* An application data unit in progress in one direction. */
+struct adust {
+	am_time_t first, last;
+	uint64_t bytes;
+};
+
+/* What a connection needs only while it carries data: the exchange in
+ * progress, the ADUs, the holes in the sequence space, the quiet list, the
+ * rule matcher's request state and the framer.  Taken from a bounded pool
+ * at the first payload byte, given back once the connection is idle again
+ * (no exchange, no ADU, no hole, no framer), so an idle connection costs
+ * only its struct sess. */
+struct xst {
+	uint32_t owner;           /* session index; next free one while free */
+	uint32_t qprev, qnext;    /* quiet list (exchange indices, 0 none) */
+	uint8_t quiet;            /* on the quiet list (since quiet_since) */
+	uint8_t adu_on[2];        /* an ADU is in progress in this direction */
+	uint8_t nholes[2];
+	am_time_t quiet_since;
+	struct hole holes[2][MAX_HOLES];
+	struct adust adu[2];
+	struct txst t;
+	struct fslot *fs;         /* payload-aware pairing, NULL: header-only */
+	uint64_t scratch[8];      /* am_conn.scratch of the callbacks */
+};
+
+/* Per direction, for the connection's life: sequence tracking. */
+struct dseq {
+	uint32_t isn;
+	uint32_t nxt;             /* next new sequence number */
+	uint32_t acked;           /* highest ACK the other side sent for this direction */
+};
+
+/* Session flags (sess.fl; F_XCAP: data went untimed for want of an exchange state) and per-direction flags (sess.dfl, shifted by 2 * dir). */
+enum {
+	F_IGNORED = 1, F_XCAP = 2, F_MID = 4, F_CONC = 8, F_RSTFIN = 16, F_FRAMED = 32,
+	F_FRTRIED = 64, F_EST = 128
+};
+enum { D_INIT = 1, D_FIN = 2 };
+
+/* A tracked connection: what it costs while idle.  The view callbacks see
+ * (struct am_conn) is built from it on demand (conn_view). */
 struct sess {
-	struct sess *hnext;
-	struct sess *prev, *next;        /* timeout list */
-	struct sess *qprev, *qnext;      /* quiet list */
+	uint32_t hnext;           /* hash chain (session index, 0 none) */
+	uint32_t prev, next;      /* timeout list */
+	uint32_t x;               /* exchange state (struct xst index), 0 none */
+	uint32_t hash;            /* flow_hash of the 4-tuple */
+	uint16_t cport, sport;    /* client and server port */
+	uint64_t id;
+	uint8_t ca[16], sa[16];   /* client and server address */
+	uint16_t mss[2];
+	uint8_t wscale[2];
+	uint8_t family;
 	uint8_t state;
 	uint8_t list;
-	uint8_t ignored;
-	uint8_t live;
-	uint8_t quiet;                   /* on the quiet list (since quiet_since) */
-	uint8_t fr_tried;                /* a framer was asked for (at the first data) */
-	am_time_t quiet_since;
-	am_time_t last_syn_ts;
-	struct am_conn c;
-	struct dir d[2];
-	struct txst t;
-	struct fslot *fs;                /* payload-aware pairing, NULL: header-only */
+	uint8_t src_index;
+	uint8_t closed_by;
+	uint8_t framing;
+	uint8_t fl;               /* F_* */
+	uint8_t dfl;              /* D_* << (2 * dir) */
+	am_time_t first_ts, last_ts, synack_ts;
+	am_time_t hs_ts;          /* SYN or SYN-ACK state: the last SYN; then (F_EST) the
+	                           * client ACK completing the handshake */
+	int64_t srv_rtt;
+	struct dseq d[2];
+	uint64_t bytes[2], pkts[2];
+	uint32_t retrans[2], ooo[2];   /* saturate */
+	uint64_t gap[2];
+	uint32_t transactions;
+	int32_t rule, signature;
+	uint32_t generation;
 };
 
 struct list {
-	struct sess *head, *tail;
+	uint32_t head, tail;
 	uint64_t n;
-};
-
-struct slab {
-	struct slab *next;
-	struct sess s[SLAB_SESSIONS];
 };
 
 struct am_tracker {
 	struct am_tracker_cfg cfg;
 	struct am_tracker_cb cb;
-	struct sess **buckets;
+	uint32_t *buckets;
 	uint32_t mask;
 	struct list lists[L__COUNT];
-	struct sess *qhead, *qtail;      /* quiet list */
-	struct sess *free_list;
-	struct slab *slabs;
+	uint32_t qhead, qtail;           /* quiet list (exchange indices) */
+	/* Sessions, exchange states and framing slots each live in one
+	 * region reserved at start (index 0 unused) and touched only as far
+	 * as they are used: nothing is allocated on the packet path. */
+	struct sess *sess;
+	uint32_t sess_top, sess_free;    /* next never used index; free list */
+	struct xst *xs;
+	uint32_t x_top, x_free, x_limit;
+	uint8_t *fs_region;
 	struct fslot *fs_free;
-	uint64_t fs_count;               /* framing slots allocated */
-	uint64_t allocated;              /* sessions in slabs */
+	uint64_t fs_count;               /* framing slots taken from the region */
+	size_t sess_bytes, xs_bytes, fs_bytes, bucket_bytes;
 	uint64_t limit;
 	uint64_t next_id;
 	am_time_t now;
+	struct am_conn view;             /* what callbacks see (conn_view) */
 	struct am_tracker_stats st;
 };
+
+#define S(t, i) (&(t)->sess[i])
+#define SIDX(t, s) ((uint32_t)((s) - (t)->sess))
+#define XS(t, s) ((s)->x ? &(t)->xs[(s)->x] : NULL)
 
 static const char *const outcome_names[AM_OUT__COUNT] = {
 	[AM_OUT_COMPLETE] = "complete",
@@ -178,6 +226,33 @@ am_tracker_cfg_default(struct am_tracker_cfg *cfg)
 	cfg->max_pending = 256;
 }
 
+/* Address space for n objects of sz bytes, zero-filled and backed by
+ * memory only where touched. */
+static void *
+region_new(size_t n, size_t sz, size_t *bytes)
+{
+	void *p;
+
+	*bytes = n * sz;
+	p = mmap(NULL, *bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		fatalx("tracker: cannot reserve %zu bytes of address space", *bytes);
+	return p;
+}
+
+static void
+region_free(void *p, size_t bytes)
+{
+	if (p && bytes)
+		munmap(p, bytes);
+}
+
+static size_t
+fslot_size(const struct am_tracker *t)
+{
+	return sizeof(struct fslot) + (size_t)t->cfg.max_pending * sizeof(struct fent);
+}
+
 struct am_tracker *
 am_tracker_new(const struct am_tracker_cfg *cfg, const struct am_tracker_cb *cb)
 {
@@ -194,14 +269,20 @@ am_tracker_new(const struct am_tracker_cfg *cfg, const struct am_tracker_cb *cb)
 		t->cfg.seed = am_random_seed();
 	if (t->cfg.max_sessions == 0)
 		t->cfg.max_sessions = 1;
+	if (t->cfg.max_sessions > (1u << 30))
+		t->cfg.max_sessions = 1u << 30;
 	if (t->cfg.max_pending == 0 || t->cfg.max_pending > AM_TRACKER_MAX_PENDING)
 		t->cfg.max_pending = AM_TRACKER_MAX_PENDING;
 	t->limit = t->cfg.max_sessions;
 	if (t->cfg.memcap) {
-		uint64_t bymem = t->cfg.memcap / sizeof(struct sess);
+		/* Every session may hold an exchange state at once. */
+		uint64_t bymem = t->cfg.memcap / (sizeof(struct sess) + sizeof(struct xst));
 		if (bymem < t->limit)
 			t->limit = bymem ? bymem : 1;
 	}
+	t->x_limit = (uint32_t)t->limit;
+	if (t->cfg.max_exchanges && t->cfg.max_exchanges < t->x_limit)
+		t->x_limit = t->cfg.max_exchanges;
 	nb = t->cfg.hash_buckets;
 	if (nb == 0)
 		nb = (uint32_t)(t->limit < (1u << 30) ? t->limit : (1u << 30));
@@ -209,9 +290,15 @@ am_tracker_new(const struct am_tracker_cfg *cfg, const struct am_tracker_cb *cb)
 	while (p < nb && p < (1u << 30))
 		p <<= 1;
 	t->mask = p - 1;
-	t->buckets = am_xcalloc(p, sizeof(*t->buckets));
+	t->buckets = region_new(p, sizeof(*t->buckets), &t->bucket_bytes);
+	t->sess = region_new(t->limit + 1, sizeof(struct sess), &t->sess_bytes);
+	t->sess_top = 1;
+	t->xs = region_new((size_t)t->x_limit + 1, sizeof(struct xst), &t->xs_bytes);
+	t->x_top = 1;
+	if (t->cfg.max_framed)
+		t->fs_region = region_new(t->cfg.max_framed, fslot_size(t), &t->fs_bytes);
 	t->st.sessions_limit = t->limit;
-	t->st.memory = (uint64_t)p * sizeof(*t->buckets);
+	t->st.memory = t->bucket_bytes;
 	return t;
 }
 
@@ -220,20 +307,10 @@ am_tracker_free(struct am_tracker *t)
 {
 	if (t == NULL)
 		return;
-	while (t->slabs) {
-		struct slab *n = t->slabs->next;
-		for (int i = 0; i < SLAB_SESSIONS; i++)
-			if (t->slabs->s[i].live && t->slabs->s[i].fs)
-				free(t->slabs->s[i].fs);
-		free(t->slabs);
-		t->slabs = n;
-	}
-	while (t->fs_free) {
-		struct fslot *n = t->fs_free->next_free;
-		free(t->fs_free);
-		t->fs_free = n;
-	}
-	free(t->buckets);
+	region_free(t->fs_region, t->fs_bytes);
+	region_free(t->xs, t->xs_bytes);
+	region_free(t->sess, t->sess_bytes);
+	region_free(t->buckets, t->bucket_bytes);
 	free(t);
 }
 
@@ -266,23 +343,26 @@ flow_hash(const struct am_tracker *t, const struct am_addr *a, uint16_t ap,
 }
 
 static inline int
-addr_eq(const struct am_addr *x, const struct am_addr *y)
+end_eq(const struct sess *s, const uint8_t *sa, const struct am_addr *a)
 {
-	return x->family == y->family && memcmp(x->a, y->a, 16) == 0;
+	return s->family == a->family && memcmp(sa, a->a, 16) == 0;
 }
 
 /* Finds the session of packet p; *dir is 0 client->server, 1 server->client. */
 static struct sess *
 lookup(struct am_tracker *t, const struct am_packet *p, uint32_t h, int *dir)
 {
-	for (struct sess *s = t->buckets[h & t->mask]; s; s = s->hnext) {
-		if (s->c.client_port == p->sport && s->c.server_port == p->dport &&
-		    addr_eq(&s->c.client, &p->src) && addr_eq(&s->c.server, &p->dst)) {
+	for (uint32_t i = t->buckets[h & t->mask]; i; i = t->sess[i].hnext) {
+		struct sess *s = &t->sess[i];
+		if (s->hash != h)
+			continue;
+		if (s->cport == p->sport && s->sport == p->dport &&
+		    end_eq(s, s->ca, &p->src) && end_eq(s, s->sa, &p->dst)) {
 			*dir = 0;
 			return s;
 		}
-		if (s->c.client_port == p->dport && s->c.server_port == p->sport &&
-		    addr_eq(&s->c.client, &p->dst) && addr_eq(&s->c.server, &p->src)) {
+		if (s->cport == p->dport && s->sport == p->sport &&
+		    end_eq(s, s->ca, &p->dst) && end_eq(s, s->sa, &p->src)) {
 			*dir = 1;
 			return s;
 		}
@@ -293,30 +373,32 @@ lookup(struct am_tracker *t, const struct am_packet *p, uint32_t h, int *dir)
 /* --- lists ---------------------------------------------------------- */
 
 static void
-list_unlink(struct list *l, struct sess *s)
+list_unlink(struct am_tracker *t, struct list *l, struct sess *s)
 {
 	if (s->prev)
-		s->prev->next = s->next;
+		t->sess[s->prev].next = s->next;
 	else
 		l->head = s->next;
 	if (s->next)
-		s->next->prev = s->prev;
+		t->sess[s->next].prev = s->prev;
 	else
 		l->tail = s->prev;
-	s->prev = s->next = NULL;
+	s->prev = s->next = 0;
 	l->n--;
 }
 
 static void
-list_append(struct list *l, struct sess *s)
+list_append(struct am_tracker *t, struct list *l, struct sess *s)
 {
-	s->next = NULL;
+	uint32_t i = SIDX(t, s);
+
+	s->next = 0;
 	s->prev = l->tail;
 	if (l->tail)
-		l->tail->next = s;
+		t->sess[l->tail].next = i;
 	else
-		l->head = s;
-	l->tail = s;
+		l->head = i;
+	l->tail = i;
 	l->n++;
 }
 
@@ -324,41 +406,214 @@ list_append(struct list *l, struct sess *s)
 static void
 touch(struct am_tracker *t, struct sess *s, int which)
 {
-	list_unlink(&t->lists[s->list], s);
+	list_unlink(t, &t->lists[s->list], s);
 	s->list = (uint8_t)which;
-	list_append(&t->lists[which], s);
+	list_append(t, &t->lists[which], s);
 }
 
 static void
 quiet_remove(struct am_tracker *t, struct sess *s)
 {
-	if (!s->quiet)
+	struct xst *x = XS(t, s);
+
+	if (x == NULL || !x->quiet)
 		return;
-	if (s->qprev)
-		s->qprev->qnext = s->qnext;
+	if (x->qprev)
+		t->xs[x->qprev].qnext = x->qnext;
 	else
-		t->qhead = s->qnext;
-	if (s->qnext)
-		s->qnext->qprev = s->qprev;
+		t->qhead = x->qnext;
+	if (x->qnext)
+		t->xs[x->qnext].qprev = x->qprev;
 	else
-		t->qtail = s->qprev;
-	s->qprev = s->qnext = NULL;
-	s->quiet = 0;
+		t->qtail = x->qprev;
+	x->qprev = x->qnext = 0;
+	x->quiet = 0;
 }
 
 static void
 quiet_append(struct am_tracker *t, struct sess *s)
 {
+	struct xst *x = XS(t, s);
+
+	if (x == NULL)
+		return;
 	quiet_remove(t, s);
-	s->quiet = 1;
-	s->quiet_since = t->now;
-	s->qnext = NULL;
-	s->qprev = t->qtail;
+	x->quiet = 1;
+	x->quiet_since = t->now;
+	x->qnext = 0;
+	x->qprev = t->qtail;
 	if (t->qtail)
-		t->qtail->qnext = s;
+		t->xs[t->qtail].qnext = s->x;
 	else
-		t->qhead = s;
-	t->qtail = s;
+		t->qhead = s->x;
+	t->qtail = s->x;
+}
+
+/* --- the callbacks' view of a connection ----------------------------- */
+
+static inline void
+sat_inc(uint32_t *v)
+{
+	if (*v != UINT32_MAX)
+		(*v)++;
+}
+
+static inline int
+framed(const struct am_tracker *t, const struct sess *s)
+{
+	return (s->fl & F_FRAMED) && s->x && t->xs[s->x].fs != NULL;
+}
+
+/* The struct am_conn of s, for a callback.  scratch is the exchange
+ * state's (when there is one); outcome is set by the caller at the end. */
+static struct am_conn *
+conn_view(struct am_tracker *t, const struct sess *s)
+{
+	struct am_conn *c = &t->view;
+	const struct xst *x = XS(t, s);
+
+	c->id = s->id;
+	c->client.family = c->server.family = s->family;
+	memcpy(c->client.a, s->ca, 16);
+	memcpy(c->server.a, s->sa, 16);
+	c->client_port = s->cport;
+	c->server_port = s->sport;
+	c->midstream = (s->fl & F_MID) != 0;
+	c->closed_by = s->closed_by;
+	c->src_index = s->src_index;
+	c->proto = AM_IPPROTO_TCP;
+	c->concurrent = (s->fl & F_CONC) != 0;
+	c->syn_ts = (s->fl & F_MID) ? 0 : s->first_ts;
+	c->synack_ts = s->synack_ts;
+	c->est_ts = (s->fl & F_EST) ? s->hs_ts : 0;
+	c->first_ts = s->first_ts;
+	c->last_ts = s->last_ts;
+	c->srv_rtt = s->srv_rtt;
+	c->cli_rtt = (s->fl & F_EST) ? s->hs_ts - s->synack_ts : -1;
+	for (int d = 0; d < 2; d++) {
+		c->mss[d] = s->mss[d];
+		c->wscale[d] = s->wscale[d];
+		c->bytes[d] = s->bytes[d];
+		c->pkts[d] = s->pkts[d];
+		c->retrans[d] = s->retrans[d];
+		c->ooo[d] = s->ooo[d];
+		c->gap_bytes[d] = s->gap[d];
+	}
+	c->transactions = s->transactions;
+	c->outcome = AM_OUT_COMPLETE;
+	c->client_rst_as_fin = (s->fl & F_RSTFIN) != 0;
+	c->framing = s->framing;
+	c->framed = framed(t, s);
+	c->rule = s->rule;
+	c->signature = s->signature;
+	c->generation = s->generation;
+	if (x)
+		memcpy(c->scratch, x->scratch, sizeof(c->scratch));
+	else
+		memset(c->scratch, 0, sizeof(c->scratch));
+	return c;
+}
+
+/* Takes back what a callback may have set in the view. */
+static void
+conn_absorb(struct am_tracker *t, struct sess *s)
+{
+	const struct am_conn *c = &t->view;
+	struct xst *x = XS(t, s);
+
+	s->rule = c->rule;
+	s->signature = c->signature;
+	s->generation = c->generation;
+	s->fl = (uint8_t)((s->fl & ~F_RSTFIN) | (c->client_rst_as_fin ? F_RSTFIN : 0));
+	s->framing = c->framing;
+	if (x)
+		memcpy(x->scratch, c->scratch, sizeof(x->scratch));
+}
+
+static int32_t
+do_classify(struct am_tracker *t, struct sess *s, const uint8_t *data, uint32_t len)
+{
+	int32_t sig = t->cb.classify(t->cb.ctx, conn_view(t, s), data, len);
+	conn_absorb(t, s);
+	return sig;
+}
+
+static int32_t
+do_classify_more(struct am_tracker *t, struct sess *s, int32_t sig, const uint8_t *data, uint32_t len)
+{
+	sig = t->cb.classify_more(t->cb.ctx, conn_view(t, s), sig, data, len);
+	conn_absorb(t, s);
+	return sig;
+}
+
+/* --- exchange states ------------------------------------------------ */
+
+static void
+txst_reset(struct txst *x)
+{
+	memset(x, 0, sizeof(*x));
+	x->sig = -1;
+}
+
+/* Gives s an exchange state if it has none; NULL when the pool is spent
+ * (counted: the connection's data is then not timed). */
+static struct xst *
+x_attach(struct am_tracker *t, struct sess *s)
+{
+	struct xst *x;
+	uint32_t i;
+
+	if (s->x)
+		return &t->xs[s->x];
+	if (t->x_free) {
+		i = t->x_free;
+		t->x_free = t->xs[i].owner;
+	} else if (t->x_top <= t->x_limit) {
+		i = t->x_top++;
+		t->st.memory += sizeof(struct xst);
+	} else {
+		if (!(s->fl & F_XCAP))
+			t->st.exchange_cap++;
+		s->fl |= F_XCAP;
+		return NULL;
+	}
+	x = &t->xs[i];
+	memset(x, 0, sizeof(*x));
+	x->owner = SIDX(t, s);
+	txst_reset(&x->t);
+	s->x = i;
+	t->st.exchanges_active++;
+	if (t->st.exchanges_active > t->st.exchanges_peak)
+		t->st.exchanges_peak = t->st.exchanges_active;
+	return x;
+}
+
+static void
+fr_detach(struct am_tracker *t, struct sess *s);
+
+/* Gives the exchange state back (unconditionally). */
+static void
+x_detach(struct am_tracker *t, struct sess *s)
+{
+	if (s->x == 0)
+		return;
+	quiet_remove(t, s);
+	fr_detach(t, s);
+	t->xs[s->x].owner = t->x_free;
+	t->x_free = s->x;
+	s->x = 0;
+	t->st.exchanges_active--;
+}
+
+/* Gives the exchange state back once nothing in it is in progress. */
+static void
+x_settle(struct am_tracker *t, struct sess *s)
+{
+	const struct xst *x = XS(t, s);
+
+	if (x && x->t.phase == PH_IDLE && !x->quiet && !x->adu_on[0] && !x->adu_on[1] &&
+	    x->nholes[0] == 0 && x->nholes[1] == 0 && x->fs == NULL)
+		x_detach(t, s);
 }
 
 /* --- transactions --------------------------------------------------- */
@@ -371,10 +626,13 @@ span(am_time_t from, am_time_t to)
 	return to >= from ? to - from : 0;
 }
 
-static inline int
-framed(const struct sess *s)
+static void
+emit_txn(struct am_tracker *t, struct sess *s, struct am_txn *r)
 {
-	return s->fs != NULL && s->c.framed;
+	r->seq = ++s->transactions;
+	t->st.transactions++;
+	if (!(s->fl & F_IGNORED) && t->cb.txn)
+		t->cb.txn(t->cb.ctx, conn_view(t, s), r);
 }
 
 /* Reports the exchange in progress (if any) and resets the slot.  While
@@ -383,12 +641,15 @@ framed(const struct sess *s)
 static void
 txn_finish(struct am_tracker *t, struct sess *s, enum am_outcome outcome)
 {
-	struct txst *x = &s->t;
+	struct xst *xs = XS(t, s);
+	struct txst *x;
 	struct am_txn r;
 
-	if (framed(s)) {
-		memset(x, 0, sizeof(*x));
-		x->sig = -1;
+	if (xs == NULL)
+		return;
+	x = &xs->t;
+	if (framed(t, s)) {
+		txst_reset(x);
 		return;
 	}
 	quiet_remove(t, s);
@@ -415,13 +676,9 @@ txn_finish(struct am_tracker *t, struct sess *s, enum am_outcome outcome)
 	r.gap_bytes = x->gap;
 	r.outcome = outcome;
 	r.signature = x->sig;
-	r.seq = ++s->c.transactions;
 	r.status = -1;
-	t->st.transactions++;
-	memset(x, 0, sizeof(*x));
-	x->sig = -1;
-	if (!s->ignored && t->cb.txn)
-		t->cb.txn(t->cb.ctx, &s->c, &r);
+	txst_reset(x);
+	emit_txn(t, s, &r);
 }
 
 /* --- payload-aware pairing ------------------------------------------ */
@@ -444,13 +701,14 @@ fent_close_resp(struct fslot *f, struct fent *e)
 static void
 fent_emit(struct am_tracker *t, struct sess *s, struct fent *e, enum am_outcome outcome)
 {
+	struct fslot *f = XS(t, s)->fs;
 	struct am_txn r;
 
-	fent_close_resp(s->fs, e);
+	fent_close_resp(f, e);
 	/* A request still arriving (the server answered before its end): its
 	 * bytes so far. */
-	if (!(e->state & FE_REQ_END) && s->fs->fr.d[0].pos > e->req_pos)
-		e->req_bytes = s->fs->fr.d[0].pos - e->req_pos;
+	if (!(e->state & FE_REQ_END) && f->fr.d[0].pos > e->req_pos)
+		e->req_bytes = f->fr.d[0].pos - e->req_pos;
 	/* An ACK can only follow the bytes it acknowledges. */
 	if (e->ack && e->ack < e->resp_last)
 		e->ack = 0;
@@ -475,10 +733,7 @@ fent_emit(struct am_tracker *t, struct sess *s, struct fent *e, enum am_outcome 
 	r.outcome = outcome;
 	r.signature = e->sig;
 	r.status = e->status;
-	r.seq = ++s->c.transactions;
-	t->st.transactions++;
-	if (!s->ignored && t->cb.txn)
-		t->cb.txn(t->cb.ctx, &s->c, &r);
+	emit_txn(t, s, &r);
 }
 
 static struct fent *
@@ -497,7 +752,7 @@ fent_find(struct fslot *f, uint32_t req)
 static void
 fent_drain(struct am_tracker *t, struct sess *s, int force)
 {
-	struct fslot *f = s->fs;
+	struct fslot *f = XS(t, s)->fs;
 
 	while (f->n > 0) {
 		struct fent *e = &f->e[f->head];
@@ -518,7 +773,7 @@ fent_drain(struct am_tracker *t, struct sess *s, int force)
 static void
 fent_flush(struct am_tracker *t, struct sess *s, enum am_outcome why, int drop)
 {
-	struct fslot *f = s->fs;
+	struct fslot *f = XS(t, s)->fs;
 
 	quiet_remove(t, s);
 	while (f->n > 0) {
@@ -540,12 +795,12 @@ fent_flush(struct am_tracker *t, struct sess *s, enum am_outcome why, int drop)
 static void
 fr_handover(struct am_tracker *t, struct sess *s)
 {
-	struct fslot *f = s->fs;
-	struct txst *x = &s->t;
+	struct xst *xs = XS(t, s);
+	struct fslot *f = xs->fs;
+	struct txst *x = &xs->t;
 
 	quiet_remove(t, s);
-	memset(x, 0, sizeof(*x));
-	x->sig = -1;
+	txst_reset(x);
 	while (f->n > 0 && (f->e[f->head].state & FE_DONE)) {
 		fent_emit(t, s, &f->e[f->head], AM_OUT_COMPLETE);
 		f->head = (uint16_t)((f->head + 1) % f->cap);
@@ -583,7 +838,7 @@ fr_event(void *ctx, const struct am_fr_event *ev)
 	struct fr_ctx *fc = ctx;
 	struct am_tracker *t = fc->t;
 	struct sess *s = fc->s;
-	struct fslot *f = s->fs;
+	struct fslot *f = XS(t, s)->fs;
 	struct fent *e;
 
 	switch (ev->type) {
@@ -603,8 +858,8 @@ fr_event(void *ctx, const struct am_fr_event *ev)
 		e->status = -1;
 		e->sig = -1;
 		e->req_pkts = (ev->flags & AM_FR_F_EARLIER) ? 0 : 1;
-		if (t->cb.classify && !s->ignored)
-			e->sig = t->cb.classify(t->cb.ctx, &s->c, ev->head, ev->headlen);
+		if (t->cb.classify && !(s->fl & F_IGNORED))
+			e->sig = do_classify(t, s, ev->head, ev->headlen);
 		return;
 	case AM_FR_REQ_END:
 		if ((e = fent_find(f, ev->req)) != NULL) {
@@ -651,7 +906,7 @@ fr_event(void *ctx, const struct am_fr_event *ev)
 	case AM_FR_INTERIM_END:
 		return;
 	case AM_FR_LOST:
-		s->c.framed = 0;
+		s->fl &= (uint8_t)~F_FRAMED;
 		t->st.framed_lost++;
 		if (ev->reason < sizeof(t->st.framed_lost_reason) / sizeof(t->st.framed_lost_reason[0]))
 			t->st.framed_lost_reason[ev->reason]++;
@@ -686,7 +941,7 @@ static void
 fr_feed(struct am_tracker *t, struct sess *s, int d, const struct am_packet *p, uint32_t gap,
     uint32_t fresh)
 {
-	struct fslot *f = s->fs;
+	struct fslot *f = XS(t, s)->fs;
 	struct fr_ctx fc = { t, s };
 
 	if (!f->base_ok[d]) {
@@ -697,13 +952,13 @@ fr_feed(struct am_tracker *t, struct sess *s, int d, const struct am_packet *p, 
 		f->last_fed[d] = t->now;
 	if (gap)
 		am_framer_gap(&f->fr, d, t->now, gap, fr_event, &fc);
-	if (fresh && framed(s)) {
+	if (fresh && framed(t, s)) {
 		uint32_t off = p->seg_len - fresh;
 		uint32_t cap = p->payload_len > off ? p->payload_len - off : 0;
 		fent_count_pkt(f, d);
 		am_framer_feed(&f->fr, d, t->now, cap ? p->payload + off : NULL, cap, fresh, fr_event, &fc);
 	}
-	if (framed(s) && f->overflow) {
+	if (framed(t, s) && f->overflow) {
 		t->st.pending_cap++;
 		am_framer_stop(&f->fr, AM_FR_LOST_PENDING, fr_event, &fc);
 	}
@@ -714,28 +969,21 @@ fr_fin(struct am_tracker *t, struct sess *s, int d)
 {
 	struct fr_ctx fc = { t, s };
 
-	am_framer_fin(&s->fs->fr, d, fr_event, &fc);
+	am_framer_fin(&XS(t, s)->fs->fr, d, fr_event, &fc);
 }
 
-static size_t
-fslot_size(const struct am_tracker *t)
-{
-	return sizeof(struct fslot) + (size_t)t->cfg.max_pending * sizeof(struct fent);
-}
-
+/* A framing slot for s (which has its exchange state): from the free
+ * list, else the next one of the region, up to max_framed. */
 static void
 fr_attach(struct am_tracker *t, struct sess *s)
 {
+	struct xst *x = XS(t, s);
 	struct fslot *f = t->fs_free;
 
 	if (f) {
 		t->fs_free = f->next_free;
 	} else if (t->fs_count < t->cfg.max_framed) {
-		f = malloc(fslot_size(t));
-		if (f == NULL) {
-			t->st.framed_cap++;
-			return;
-		}
+		f = (struct fslot *)(t->fs_region + t->fs_count * fslot_size(t));
 		t->fs_count++;
 		t->st.memory += fslot_size(t);
 	} else {
@@ -744,28 +992,34 @@ fr_attach(struct am_tracker *t, struct sess *s)
 	}
 	memset(f, 0, fslot_size(t));
 	f->cap = (uint16_t)t->cfg.max_pending;
-	if (am_framer_init(&f->fr, (enum am_fr_proto)s->c.framing) < 0) {
+	if (am_framer_init(&f->fr, (enum am_fr_proto)s->framing) < 0) {
 		f->next_free = t->fs_free;
 		t->fs_free = f;
 		return;
 	}
-	s->fs = f;
-	s->c.framed = 1;
+	x->fs = f;
+	s->fl |= F_FRAMED;
 	t->st.framed++;
 }
 
 static void
 fr_detach(struct am_tracker *t, struct sess *s)
 {
-	if (s->fs == NULL)
+	struct xst *x = XS(t, s);
+
+	if (x == NULL || x->fs == NULL)
 		return;
-	s->fs->next_free = t->fs_free;
-	t->fs_free = s->fs;
-	s->fs = NULL;
-	s->c.framed = 0;
+	x->fs->next_free = t->fs_free;
+	t->fs_free = x->fs;
+	x->fs = NULL;
+	s->fl &= (uint8_t)~F_FRAMED;
 }
 
 /* --- ADUs ----------------------------------------------------------- */
+
+#define DINIT(s, d) ((s)->dfl & (D_INIT << (2 * (d))))
+#define DFIN(s, d) ((s)->dfl & (D_FIN << (2 * (d))))
+#define DSET(s, d, f) ((s)->dfl |= (uint8_t)((f) << (2 * (d))))
 
 static void
 adu_emit(struct am_tracker *t, struct sess *s, enum am_adu_type type, am_time_t ts, int dir,
@@ -775,10 +1029,10 @@ adu_emit(struct am_tracker *t, struct sess *s, enum am_adu_type type, am_time_t 
 
 	if (type == AM_ADU_ADU || type == AM_ADU_INC) {
 		t->st.adus++;
-		if (s->c.concurrent)
+		if (s->fl & F_CONC)
 			t->st.conc_adus++;
 	}
-	if (s->ignored || t->cb.adu == NULL)
+	if ((s->fl & F_IGNORED) || t->cb.adu == NULL)
 		return;
 	a.type = type;
 	a.ts = ts;
@@ -786,40 +1040,40 @@ adu_emit(struct am_tracker *t, struct sess *s, enum am_adu_type type, am_time_t 
 	a.bytes = bytes;
 	a.think = think;
 	a.rtt = rtt;
-	a.concurrent = s->c.concurrent;
-	t->cb.adu(t->cb.ctx, &s->c, &a);
+	a.concurrent = (s->fl & F_CONC) != 0;
+	t->cb.adu(t->cb.ctx, conn_view(t, s), &a);
 }
 
 /* Ends the ADU in progress in direction d; think is the quiet time after it. */
 static void
 adu_close(struct am_tracker *t, struct sess *s, int d, enum am_adu_type type, int64_t think)
 {
-	struct dir *dr = &s->d[d];
+	struct xst *x = XS(t, s);
 
-	if (!dr->adu_on)
+	if (x == NULL || !x->adu_on[d])
 		return;
-	adu_emit(t, s, type, dr->adu_first, d, dr->adu_bytes, s->c.concurrent ? -1 : think, -1);
-	dr->adu_on = 0;
-	dr->adu_bytes = 0;
+	adu_emit(t, s, type, x->adu[d].first, d, x->adu[d].bytes, (s->fl & F_CONC) ? -1 : think, -1);
+	x->adu_on[d] = 0;
+	x->adu[d].bytes = 0;
 }
 
 /* New application bytes in direction d at the tracker's clock. */
 static void
-adu_data(struct am_tracker *t, struct sess *s, int d, uint32_t fresh)
+adu_data(struct am_tracker *t, struct sess *s, struct xst *x, int d, uint32_t fresh)
 {
-	struct dir *dr = &s->d[d], *od = &s->d[1 - d];
+	struct adust *dr = &x->adu[d], *od = &x->adu[1 - d];
 
-	if (!s->c.concurrent && od->adu_on)
-		adu_close(t, s, 1 - d, AM_ADU_ADU, t->now - od->adu_last);
-	if (dr->adu_on && t->now - dr->adu_last >= t->cfg.quiet)
-		adu_close(t, s, d, AM_ADU_ADU, t->now - dr->adu_last);
-	if (!dr->adu_on) {
-		dr->adu_on = 1;
-		dr->adu_first = t->now;
-		dr->adu_bytes = 0;
+	if (!(s->fl & F_CONC) && x->adu_on[1 - d])
+		adu_close(t, s, 1 - d, AM_ADU_ADU, t->now - od->last);
+	if (x->adu_on[d] && t->now - dr->last >= t->cfg.quiet)
+		adu_close(t, s, d, AM_ADU_ADU, t->now - dr->last);
+	if (!x->adu_on[d]) {
+		x->adu_on[d] = 1;
+		dr->first = t->now;
+		dr->bytes = 0;
 	}
-	dr->adu_last = t->now;
-	dr->adu_bytes += fresh;
+	dr->last = t->now;
+	dr->bytes += fresh;
 }
 
 /* Data from d while the other side still has unacknowledged data: both
@@ -827,23 +1081,24 @@ adu_data(struct am_tracker *t, struct sess *s, int d, uint32_t fresh)
 static int
 check_concurrent(struct am_tracker *t, struct sess *s, int d)
 {
-	struct dir *od = &s->d[1 - d];
+	const struct dseq *od = &s->d[1 - d];
+	struct xst *x;
 
-	if (s->c.concurrent)
+	if (s->fl & F_CONC)
 		return 1;
-	if (!od->init || !SEQ_GT(od->nxt, od->acked))
+	if (!DINIT(s, 1 - d) || !SEQ_GT(od->nxt, od->acked))
 		return 0;
 	/* A FIN alone outstanding is no data. */
-	if (od->fin && od->nxt - od->acked == 1)
+	if (DFIN(s, 1 - d) && od->nxt - od->acked == 1)
 		return 0;
-	s->c.concurrent = 1;
+	s->fl |= F_CONC;
 	t->st.conc_connections++;
 	adu_emit(t, s, AM_ADU_CONC, t->now, d, 0, -1, -1);
-	if (s->t.phase != PH_IDLE && !framed(s)) {
+	x = XS(t, s);
+	if (x && x->t.phase != PH_IDLE && !framed(t, s)) {
 		t->st.conc_dropped++;
 		quiet_remove(t, s);
-		memset(&s->t, 0, sizeof(s->t));
-		s->t.sig = -1;
+		txst_reset(&x->t);
 	}
 	return 1;
 }
@@ -853,30 +1108,16 @@ check_concurrent(struct am_tracker *t, struct sess *s, int d)
 static struct sess *
 sess_alloc(struct am_tracker *t)
 {
-	struct sess *s = t->free_list;
+	uint32_t i = t->sess_free;
 
-	if (s) {
-		t->free_list = s->hnext;
-		return s;
+	if (i) {
+		t->sess_free = t->sess[i].hnext;
+		return &t->sess[i];
 	}
-	if (t->allocated >= t->limit)
+	if (t->sess_top > t->limit)
 		return NULL;
-	struct slab *sl = calloc(1, sizeof(*sl));
-	if (sl == NULL)
-		return NULL;
-	sl->next = t->slabs;
-	t->slabs = sl;
-	uint64_t take = t->limit - t->allocated;
-	if (take > SLAB_SESSIONS)
-		take = SLAB_SESSIONS;
-	/* Sessions beyond `take` in the last slab stay unused: the cap holds. */
-	for (uint64_t i = 1; i < take; i++) {
-		sl->s[i].hnext = t->free_list;
-		t->free_list = &sl->s[i];
-	}
-	t->allocated += take;
-	t->st.memory += sizeof(*sl);
-	return &sl->s[0];
+	t->st.memory += sizeof(struct sess);
+	return &t->sess[t->sess_top++];
 }
 
 /* Releases a session: reports what is pending, unlinks, recycles. */
@@ -884,41 +1125,47 @@ static void
 sess_release(struct am_tracker *t, struct sess *s, enum am_outcome why)
 {
 	enum am_outcome txo = why;
+	struct xst *x = XS(t, s);
+	enum am_outcome out;
 
 	/* Answered, then idle (or answered and acknowledged when the input
 	 * ended): the exchange was over. */
-	if (s->t.phase == PH_RESP && (why == AM_OUT_TIMEOUT || (why == AM_OUT_OPEN && s->t.resp_ack)))
+	if (x && x->t.phase == PH_RESP && (why == AM_OUT_TIMEOUT || (why == AM_OUT_OPEN && x->t.resp_ack)))
 		txo = AM_OUT_COMPLETE;
-	if (framed(s)) {
-		fent_flush(t, s, s->c.closed_by == 1 ? AM_OUT_COMPLETE : s->c.closed_by == 2 ?
+	if (framed(t, s)) {
+		fent_flush(t, s, s->closed_by == 1 ? AM_OUT_COMPLETE : s->closed_by == 2 ?
 		    AM_OUT_RESET : why, 0);
-		memset(&s->t, 0, sizeof(s->t));   /* the header-only shadow reports nothing */
+		memset(&x->t, 0, sizeof(x->t));   /* the header-only shadow reports nothing */
 	}
 	fr_detach(t, s);
 	txn_finish(t, s, txo);
 	/* In progress only if the connection was still open when the input ended. */
 	for (int d = 0; d < 2; d++)
-		adu_close(t, s, d, why == AM_OUT_OPEN && s->c.closed_by == 0 ? AM_ADU_INC : AM_ADU_ADU, -1);
-	adu_emit(t, s, AM_ADU_END, s->c.last_ts, 0, 0, -1, -1);
-	if (s->c.closed_by == 1)
-		s->c.outcome = AM_OUT_COMPLETE;
-	else if (s->c.closed_by == 2)
-		s->c.outcome = AM_OUT_RESET;
+		adu_close(t, s, d, why == AM_OUT_OPEN && s->closed_by == 0 ? AM_ADU_INC : AM_ADU_ADU, -1);
+	adu_emit(t, s, AM_ADU_END, s->last_ts, 0, 0, -1, -1);
+	if (s->closed_by == 1)
+		out = AM_OUT_COMPLETE;
+	else if (s->closed_by == 2)
+		out = AM_OUT_RESET;
 	else
-		s->c.outcome = why;
-	if (!s->ignored && t->cb.conn_end)
-		t->cb.conn_end(t->cb.ctx, &s->c);
+		out = why;
+	if (!(s->fl & F_IGNORED) && t->cb.conn_end) {
+		struct am_conn *c = conn_view(t, s);
+		c->outcome = out;
+		t->cb.conn_end(t->cb.ctx, c);
+	}
+	x_detach(t, s);
 
-	uint32_t h = flow_hash(t, &s->c.client, s->c.client_port, &s->c.server, s->c.server_port);
-	struct sess **pp = &t->buckets[h & t->mask];
-	while (*pp && *pp != s)
-		pp = &(*pp)->hnext;
+	uint32_t i = SIDX(t, s);
+	uint32_t *pp = &t->buckets[s->hash & t->mask];
+	while (*pp && *pp != i)
+		pp = &t->sess[*pp].hnext;
 	if (*pp)
 		*pp = s->hnext;
-	list_unlink(&t->lists[s->list], s);
-	s->live = 0;
-	s->hnext = t->free_list;
-	t->free_list = s;
+	list_unlink(t, &t->lists[s->list], s);
+	s->fl = 0;
+	s->hnext = t->sess_free;
+	t->sess_free = i;
 	t->st.sessions_active--;
 }
 
@@ -938,19 +1185,20 @@ expire(struct am_tracker *t, am_time_t now)
 		emerg ? t->cfg.emerg_closed : t->cfg.timeout_closed,
 	};
 
-	while (t->qhead && t->qhead->quiet_since + t->cfg.quiet <= now) {
-		struct sess *q = t->qhead;
-		if (framed(q))
+	while (t->qhead && t->xs[t->qhead].quiet_since + t->cfg.quiet <= now) {
+		struct sess *q = &t->sess[t->xs[t->qhead].owner];
+		if (framed(t, q))
 			fent_drain(t, q, 1);
 		else
 			txn_finish(t, q, AM_OUT_COMPLETE);
+		x_settle(t, q);
 	}
 	for (int l = 0; l < L__COUNT; l++) {
-		struct sess *s;
-		while ((s = t->lists[l].head) != NULL && s->c.last_ts + to[l] <= now) {
+		uint32_t i;
+		while ((i = t->lists[l].head) != 0 && t->sess[i].last_ts + to[l] <= now) {
 			if (l != L_CLOSED)
 				t->st.timed_out++;
-			sess_release(t, s, AM_OUT_TIMEOUT);
+			sess_release(t, &t->sess[i], AM_OUT_TIMEOUT);
 		}
 	}
 }
@@ -963,13 +1211,13 @@ sess_new(struct am_tracker *t, const struct am_packet *p, uint32_t h, int client
 	if (t->st.sessions_active >= t->limit) {
 		/* Make room from the oldest half-open connection; never from an
 		 * established one (a SYN flood must not push out real work). */
-		struct sess *victim = t->lists[L_SYN].head;
-		if (victim == NULL) {
+		uint32_t victim = t->lists[L_SYN].head;
+		if (victim == 0) {
 			t->st.refused++;
 			return NULL;
 		}
 		t->st.evicted++;
-		sess_release(t, victim, AM_OUT_EVICTED);
+		sess_release(t, &t->sess[victim], AM_OUT_EVICTED);
 	}
 	s = sess_alloc(t);
 	if (s == NULL) {
@@ -977,67 +1225,72 @@ sess_new(struct am_tracker *t, const struct am_packet *p, uint32_t h, int client
 		return NULL;
 	}
 	memset(s, 0, sizeof(*s));
-	s->live = 1;
-	s->c.id = ++t->next_id;
+	s->id = ++t->next_id;
+	s->hash = h;
+	s->family = p->src.family;
 	if (client_is_src) {
-		s->c.client = p->src;
-		s->c.server = p->dst;
-		s->c.client_port = p->sport;
-		s->c.server_port = p->dport;
+		memcpy(s->ca, p->src.a, 16);
+		memcpy(s->sa, p->dst.a, 16);
+		s->cport = p->sport;
+		s->sport = p->dport;
 	} else {
-		s->c.client = p->dst;
-		s->c.server = p->src;
-		s->c.client_port = p->dport;
-		s->c.server_port = p->sport;
+		memcpy(s->ca, p->dst.a, 16);
+		memcpy(s->sa, p->src.a, 16);
+		s->cport = p->dport;
+		s->sport = p->sport;
 	}
-	s->c.src_index = p->source;
-	s->c.proto = AM_IPPROTO_TCP;
-	s->c.first_ts = s->c.last_ts = t->now;
-	s->c.srv_rtt = s->c.cli_rtt = -1;
-	s->c.wscale[0] = s->c.wscale[1] = 0xff;
-	s->c.rule = -1;
-	s->c.signature = -1;
-	s->t.sig = -1;
+	s->src_index = p->source;
+	s->first_ts = s->last_ts = t->now;
+	s->srv_rtt = -1;
+	s->wscale[0] = s->wscale[1] = 0xff;
+	s->rule = -1;
+	s->signature = -1;
 	s->hnext = t->buckets[h & t->mask];
-	t->buckets[h & t->mask] = s;
+	t->buckets[h & t->mask] = SIDX(t, s);
 	s->list = L_SYN;
-	list_append(&t->lists[L_SYN], s);
+	list_append(t, &t->lists[L_SYN], s);
 	t->st.sessions_created++;
 	t->st.sessions_active++;
 	if (t->st.sessions_active > t->st.sessions_peak)
 		t->st.sessions_peak = t->st.sessions_active;
-	if (t->cb.conn_new && t->cb.conn_new(t->cb.ctx, &s->c) != 0)
-		s->ignored = 1;
-	s->c.framed = 0;
+	if (t->cb.conn_new) {
+		int ign = t->cb.conn_new(t->cb.ctx, conn_view(t, s));
+		conn_absorb(t, s);
+		if (ign != 0)
+			s->fl |= F_IGNORED;
+	}
 	return s;
 }
 
 /* --- per-packet ----------------------------------------------------- */
 
 /* Accounts a data segment in direction d; returns the number of new bytes
- * (beyond anything seen before).  *advanced is set when nxt moved. */
+ * (beyond anything seen before).  *advanced is set when nxt moved.  x (the
+ * exchange state, holes included) may be NULL when the pool is spent. */
 static uint32_t
-seg_data(struct am_tracker *t, struct sess *s, int d, const struct am_packet *p, int *advanced)
+seg_data(struct am_tracker *t, struct sess *s, struct xst *x, int d, const struct am_packet *p,
+    int *advanced)
 {
-	struct dir *dr = &s->d[d];
+	struct dseq *dr = &s->d[d];
+	struct txst *tx = x && x->t.phase != PH_IDLE ? &x->t : NULL;
 	uint32_t seq = p->seq, end = p->seq + p->seg_len;
 	uint32_t fresh = 0;
 
 	*advanced = 0;
-	if (!dr->init) {
+	if (!DINIT(s, d)) {
 		dr->nxt = seq;
-		dr->init = 1;
+		DSET(s, d, D_INIT);
 	}
 	if (SEQ_GEQ(seq, dr->nxt)) {
 		if (SEQ_GT(seq, dr->nxt)) {
 			uint32_t gap = seq - dr->nxt;
-			s->c.gap_bytes[d] += gap;
-			if (s->t.phase != PH_IDLE)
-				s->t.gap += gap;
-			if (dr->nholes < MAX_HOLES) {
-				dr->holes[dr->nholes].lo = dr->nxt;
-				dr->holes[dr->nholes].hi = seq;
-				dr->nholes++;
+			s->gap[d] += gap;
+			if (tx)
+				tx->gap += gap;
+			if (x && x->nholes[d] < MAX_HOLES) {
+				x->holes[d][x->nholes[d]].lo = dr->nxt;
+				x->holes[d][x->nholes[d]].hi = seq;
+				x->nholes[d]++;
 			}
 		}
 		fresh = p->seg_len;
@@ -1050,25 +1303,25 @@ seg_data(struct am_tracker *t, struct sess *s, int d, const struct am_packet *p,
 		fresh = end - dr->nxt;
 		dr->nxt = end;
 		*advanced = 1;
-		s->c.retrans[d]++;
+		sat_inc(&s->retrans[d]);
 		t->st.retrans++;
-		if (s->t.phase != PH_IDLE)
-			s->t.retrans++;
+		if (tx)
+			tx->retrans++;
 		return fresh;
 	}
 	/* Entirely below nxt: a hole being filled, or a retransmission. */
-	for (int i = 0; i < dr->nholes; i++) {
-		struct hole *hl = &dr->holes[i];
+	for (int i = 0; x && i < x->nholes[d]; i++) {
+		struct hole *hl = &x->holes[d][i];
 		if (SEQ_LT(seq, hl->hi) && SEQ_GT(end, hl->lo)) {
 			uint32_t lo = SEQ_GT(seq, hl->lo) ? seq : hl->lo;
 			uint32_t hi = SEQ_LT(end, hl->hi) ? end : hl->hi;
 			fresh = hi - lo;
-			s->c.gap_bytes[d] -= s->c.gap_bytes[d] >= fresh ? fresh : s->c.gap_bytes[d];
-			if (s->t.phase != PH_IDLE)
-				s->t.gap -= s->t.gap >= fresh ? fresh : s->t.gap;
+			s->gap[d] -= s->gap[d] >= fresh ? fresh : s->gap[d];
+			if (tx)
+				tx->gap -= tx->gap >= fresh ? fresh : tx->gap;
 			/* Shrink the hole from the side that was filled. */
 			if (lo == hl->lo && hi == hl->hi) {
-				dr->holes[i] = dr->holes[--dr->nholes];
+				*hl = x->holes[d][--x->nholes[d]];
 			} else if (lo == hl->lo) {
 				hl->lo = hi;
 			} else if (hi == hl->hi) {
@@ -1076,16 +1329,16 @@ seg_data(struct am_tracker *t, struct sess *s, int d, const struct am_packet *p,
 			} else {
 				hl->hi = lo;   /* the upper part is forgotten: bounded state */
 			}
-			s->c.ooo[d]++;
-			if (s->t.phase != PH_IDLE)
-				s->t.ooo++;
+			sat_inc(&s->ooo[d]);
+			if (tx)
+				tx->ooo++;
 			return fresh;
 		}
 	}
-	s->c.retrans[d]++;
+	sat_inc(&s->retrans[d]);
 	t->st.retrans++;
-	if (s->t.phase != PH_IDLE)
-		s->t.retrans++;
+	if (tx)
+		tx->retrans++;
 	return 0;
 }
 
@@ -1093,9 +1346,10 @@ seg_data(struct am_tracker *t, struct sess *s, int d, const struct am_packet *p,
  * extends a request (ending an answered exchange first), server data
  * starts or extends the response. */
 static void
-txn_data(struct am_tracker *t, struct sess *s, int d, const struct am_packet *p, uint32_t fresh)
+txn_data(struct am_tracker *t, struct sess *s, struct xst *xs, int d, const struct am_packet *p,
+    uint32_t fresh)
 {
-	struct txst *x = &s->t;
+	struct txst *x = &xs->t;
 
 	if (d == 0) {
 		if (x->phase == PH_RESP)
@@ -1104,10 +1358,10 @@ txn_data(struct am_tracker *t, struct sess *s, int d, const struct am_packet *p,
 			x->phase = PH_REQ;
 			x->req_first = t->now;
 			x->sig = -1;
-			if (t->cb.classify && !s->ignored && !framed(s))
-				x->sig = t->cb.classify(t->cb.ctx, &s->c, p->payload, p->payload_len);
-		} else if (t->cb.classify_more && !s->ignored && !framed(s)) {
-			x->sig = t->cb.classify_more(t->cb.ctx, &s->c, x->sig, p->payload, p->payload_len);
+			if (t->cb.classify && !(s->fl & F_IGNORED) && !framed(t, s))
+				x->sig = do_classify(t, s, p->payload, p->payload_len);
+		} else if (t->cb.classify_more && !(s->fl & F_IGNORED) && !framed(t, s)) {
+			x->sig = do_classify_more(t, s, x->sig, p->payload, p->payload_len);
 		}
 		x->req_last = t->now;
 		x->req_bytes += fresh;
@@ -1125,15 +1379,19 @@ txn_data(struct am_tracker *t, struct sess *s, int d, const struct am_packet *p,
 	x->resp_pkts++;
 	x->resp_end = s->d[1].nxt;
 	x->resp_ack = 0;
-	if (!framed(s))
+	if (!framed(t, s))
 		quiet_remove(t, s);
 }
 
 static void
 on_client_ack(struct am_tracker *t, struct sess *s, uint32_t ack)
 {
-	if (framed(s)) {
-		struct fslot *f = s->fs;
+	struct xst *x = XS(t, s);
+
+	if (x == NULL)
+		return;
+	if (framed(t, s)) {
+		struct fslot *f = x->fs;
 		int last = (f->ackpos + 7) % 8;
 		if (f->acks[last].ts == 0 || SEQ_GT(ack, f->acks[last].ack)) {
 			f->acks[f->ackpos].ack = ack;
@@ -1150,27 +1408,38 @@ on_client_ack(struct am_tracker *t, struct sess *s, uint32_t ack)
 		fent_drain(t, s, 0);
 		return;
 	}
-	if (s->t.phase == PH_RESP && s->t.resp_ack == 0 && SEQ_GEQ(ack, s->t.resp_end)) {
-		s->t.resp_ack = t->now;
+	if (x->t.phase == PH_RESP && x->t.resp_ack == 0 && SEQ_GEQ(ack, x->t.resp_end)) {
+		x->t.resp_ack = t->now;
 		quiet_append(t, s);
 	}
+}
+
+static void
+set_state(struct sess *s, uint8_t st)
+{
+	/* hs_ts holds the last SYN's time until the handshake ends. */
+	if ((s->state == ST_SYN || s->state == ST_SYNACK) && st != ST_SYN && st != ST_SYNACK &&
+	    !(s->fl & F_EST))
+		s->hs_ts = 0;
+	s->state = st;
 }
 
 static void
 on_rst(struct am_tracker *t, struct sess *s, int d)
 {
 	enum am_outcome o = AM_OUT_RESET;
+	struct xst *x = XS(t, s);
 
-	int rst_as_fin = d == 0 && (t->cfg.client_rst_as_fin || s->c.client_rst_as_fin);
+	int rst_as_fin = d == 0 && (t->cfg.client_rst_as_fin || (s->fl & F_RSTFIN));
 
-	if (framed(s))
+	if (framed(t, s))
 		fent_flush(t, s, rst_as_fin ? AM_OUT_COMPLETE : AM_OUT_RESET, 0);
 
-	if (s->t.phase == PH_RESP && (s->t.resp_ack != 0 || rst_as_fin))
+	if (x && x->t.phase == PH_RESP && (x->t.resp_ack != 0 || rst_as_fin))
 		o = AM_OUT_COMPLETE;
 	txn_finish(t, s, o);
-	s->c.closed_by = rst_as_fin ? 1 : 2;
-	s->state = ST_CLOSED;
+	s->closed_by = rst_as_fin ? 1 : 2;
+	set_state(s, ST_CLOSED);
 	touch(t, s, L_CLOSED);
 }
 
@@ -1182,13 +1451,13 @@ on_syn(struct am_tracker *t, struct sess *s, int d, const struct am_packet *p)
 			return;  /* simultaneous open: rare, ignored */
 		if (s->state == ST_SYN || s->state == ST_SYNACK) {
 			if (p->seq == s->d[0].isn) {
-				s->c.retrans[0]++;
+				sat_inc(&s->retrans[0]);
 				t->st.retrans++;
 			}
 			s->d[0].isn = p->seq;
 			s->d[0].nxt = p->seq + 1;
-			s->d[0].init = 1;
-			s->last_syn_ts = t->now;
+			DSET(s, 0, D_INIT);
+			s->hs_ts = t->now;
 		}
 		return;
 	}
@@ -1196,7 +1465,7 @@ on_syn(struct am_tracker *t, struct sess *s, int d, const struct am_packet *p)
 	if (d != 1)
 		return;
 	if (s->state == ST_SYNACK && p->seq == s->d[1].isn) {
-		s->c.retrans[1]++;
+		sat_inc(&s->retrans[1]);
 		t->st.retrans++;
 		return;
 	}
@@ -1204,22 +1473,23 @@ on_syn(struct am_tracker *t, struct sess *s, int d, const struct am_packet *p)
 		return;
 	s->d[1].isn = p->seq;
 	s->d[1].nxt = p->seq + 1;
-	s->d[1].init = 1;
+	DSET(s, 1, D_INIT);
 	s->d[1].acked = p->seq + 1;
 	s->d[0].acked = p->ack;
-	s->c.synack_ts = t->now;
-	if (s->last_syn_ts)
-		s->c.srv_rtt = t->now - s->last_syn_ts;
-	s->c.mss[1] = p->mss;
-	s->c.wscale[1] = p->wscale;
-	s->state = ST_SYNACK;
-	adu_emit(t, s, AM_ADU_RTT, t->now, 1, 0, -1, s->c.srv_rtt);
+	s->synack_ts = t->now;
+	if (s->hs_ts)
+		s->srv_rtt = t->now - s->hs_ts;
+	s->mss[1] = p->mss;
+	s->wscale[1] = p->wscale;
+	set_state(s, ST_SYNACK);
+	adu_emit(t, s, AM_ADU_RTT, t->now, 1, 0, -1, s->srv_rtt);
 }
 
 void
 am_tracker_packet(struct am_tracker *t, const struct am_packet *p)
 {
 	struct sess *s;
+	struct xst *x;
 	int d = 0;
 
 	if (p->proto != AM_IPPROTO_TCP)
@@ -1236,7 +1506,7 @@ am_tracker_packet(struct am_tracker *t, const struct am_packet *p)
 	/* A new SYN on a closed connection (or with a new ISN): port reuse. */
 	if (s && (fl & (AM_TH_SYN | AM_TH_ACK)) == AM_TH_SYN && d == 0 &&
 	    (s->state == ST_CLOSED || (s->state == ST_EST && p->seq != s->d[0].isn))) {
-		sess_release(t, s, s->c.closed_by ? AM_OUT_COMPLETE : AM_OUT_TIMEOUT);
+		sess_release(t, s, s->closed_by ? AM_OUT_COMPLETE : AM_OUT_TIMEOUT);
 		s = NULL;
 	}
 	if (s == NULL) {
@@ -1246,16 +1516,14 @@ am_tracker_packet(struct am_tracker *t, const struct am_packet *p)
 			s = sess_new(t, p, h, 1);
 			if (s == NULL)
 				return;
-			s->c.syn_ts = t->now;
-			s->last_syn_ts = t->now;
+			s->hs_ts = t->now;
 			s->d[0].isn = p->seq;
 			s->d[0].nxt = p->seq + 1;
-			s->d[0].init = 1;
+			DSET(s, 0, D_INIT);
 			s->d[0].acked = p->seq + 1;
-			s->c.mss[0] = p->mss;
-			s->c.wscale[0] = p->wscale;
-			s->c.pkts[0]++;
-			s->c.proto = AM_IPPROTO_TCP;
+			s->mss[0] = p->mss;
+			s->wscale[0] = p->wscale;
+			s->pkts[0]++;
 			adu_emit(t, s, AM_ADU_SYN, t->now, 0, 0, -1, -1);
 			return;
 		}
@@ -1269,25 +1537,26 @@ am_tracker_packet(struct am_tracker *t, const struct am_packet *p)
 		s = sess_new(t, p, h, client_is_src);
 		if (s == NULL)
 			return;
-		s->c.midstream = 1;
-		s->state = ST_EST;
+		s->fl |= F_MID;
+		set_state(s, ST_EST);
 		touch(t, s, L_EST);
 		t->st.midstream++;
 		d = client_is_src ? 0 : 1;
 		if (fl & AM_TH_SYN) {   /* a SYN-ACK without its SYN */
 			s->d[1].isn = p->seq;
 			s->d[1].nxt = p->seq + 1;
-			s->d[1].init = 1;
-			s->c.pkts[1]++;
+			DSET(s, 1, D_INIT);
+			s->pkts[1]++;
 			return;
 		}
 	}
 
-	s->c.pkts[d]++;
-	s->c.last_ts = t->now;
+	s->pkts[d]++;
+	s->last_ts = t->now;
 
 	if (fl & AM_TH_RST) {
 		on_rst(t, s, d);
+		x_settle(t, s);
 		return;
 	}
 	if (fl & AM_TH_SYN) {
@@ -1298,20 +1567,20 @@ am_tracker_packet(struct am_tracker *t, const struct am_packet *p)
 
 	/* Handshake completion, or a handshake the monitor only saw in part. */
 	if (s->state == ST_SYNACK && d == 0 && (fl & AM_TH_ACK) && p->ack == s->d[1].isn + 1) {
-		s->c.est_ts = t->now;
-		s->c.cli_rtt = t->now - s->c.synack_ts;
-		s->state = ST_EST;
+		s->hs_ts = t->now;
+		s->fl |= F_EST;
+		set_state(s, ST_EST);
 		adu_emit(t, s, AM_ADU_SEQ, t->now, 0, 0, -1, -1);
-		if (t->cb.handshake && !s->ignored)
-			t->cb.handshake(t->cb.ctx, &s->c);
+		if (t->cb.handshake && !(s->fl & F_IGNORED))
+			t->cb.handshake(t->cb.ctx, conn_view(t, s));
 	} else if (s->state == ST_SYN || s->state == ST_SYNACK) {
-		s->state = ST_EST;
+		set_state(s, ST_EST);
 	}
 	touch(t, s, s->state == ST_CLOSED ? L_CLOSED : L_EST);
 
 	if (fl & AM_TH_ACK) {
-		struct dir *od = &s->d[1 - d];
-		if (!od->init)
+		struct dseq *od = &s->d[1 - d];
+		if (!DINIT(s, 1 - d))
 			od->acked = p->ack;
 		else if (SEQ_GT(p->ack, od->acked) && SEQ_LEQ(p->ack, od->nxt))
 			od->acked = p->ack;
@@ -1322,52 +1591,56 @@ am_tracker_packet(struct am_tracker *t, const struct am_packet *p)
 	if (p->seg_len > 0) {
 		int adv;
 		uint32_t old_nxt = s->d[d].nxt;
-		uint8_t had_init = s->d[d].init;
-		uint32_t fresh = seg_data(t, s, d, p, &adv);
-		s->c.bytes[d] += fresh;
-		if (adv && s->state != ST_CLOSED) {
+		int had_init = DINIT(s, d) != 0;
+		x = x_attach(t, s);
+		uint32_t fresh = seg_data(t, s, x, d, p, &adv);
+		s->bytes[d] += fresh;
+		if (x == NULL) {
+			/* No exchange state to be had: bytes count, nothing is timed. */
+		} else if (adv && s->state != ST_CLOSED) {
 			/* A framer only for connections that carry data: half-open
 			 * floods never take the bounded slots. */
-			if (s->c.framing && !s->fr_tried && !s->ignored) {
-				s->fr_tried = 1;
-				if (s->c.bytes[0] + s->c.bytes[1] == fresh)   /* the very first bytes */
+			if (s->framing && !(s->fl & F_FRTRIED) && !(s->fl & F_IGNORED)) {
+				s->fl |= F_FRTRIED;
+				if (s->bytes[0] + s->bytes[1] == fresh)   /* the very first bytes */
 					fr_attach(t, s);
 			}
-			if (framed(s))
+			if (framed(t, s))
 				fr_feed(t, s, d, p, had_init && SEQ_GT(p->seq, old_nxt) ? p->seq - old_nxt : 0, fresh);
 			int conc = check_concurrent(t, s, d);
-			adu_data(t, s, d, fresh);
+			adu_data(t, s, x, d, fresh);
 			if (!conc)
-				txn_data(t, s, d, p, fresh);
+				txn_data(t, s, x, d, p, fresh);
 		} else if (fresh) {
 			/* A hole filled late: bytes count, timings do not move. */
-			if (s->d[d].adu_on)
-				s->d[d].adu_bytes += fresh;
-			if (s->t.phase != PH_IDLE) {
+			if (x->adu_on[d])
+				x->adu[d].bytes += fresh;
+			if (x->t.phase != PH_IDLE) {
 				if (d == 0)
-					s->t.req_bytes += fresh;
+					x->t.req_bytes += fresh;
 				else
-					s->t.resp_bytes += fresh;
+					x->t.resp_bytes += fresh;
 			}
 		}
 	}
 
 	if (fl & AM_TH_FIN) {
-		struct dir *dr = &s->d[d];
-		if (!dr->fin) {
-			if (framed(s))
+		struct dseq *dr = &s->d[d];
+		if (!DFIN(s, d)) {
+			if (framed(t, s))
 				fr_fin(t, s, d);
-			dr->fin = 1;
-			if (dr->init && SEQ_GEQ(p->seq + p->seg_len, dr->nxt))
+			DSET(s, d, D_FIN);
+			if (DINIT(s, d) && SEQ_GEQ(p->seq + p->seg_len, dr->nxt))
 				dr->nxt = p->seq + p->seg_len + 1;
 		}
-		if (s->d[0].fin && s->d[1].fin && s->state != ST_CLOSED) {
+		if (DFIN(s, 0) && DFIN(s, 1) && s->state != ST_CLOSED) {
 			txn_finish(t, s, AM_OUT_COMPLETE);
-			s->c.closed_by = 1;
-			s->state = ST_CLOSED;
+			s->closed_by = 1;
+			set_state(s, ST_CLOSED);
 			touch(t, s, L_CLOSED);
 		}
 	}
+	x_settle(t, s);
 }
 
 void
@@ -1382,9 +1655,9 @@ void
 am_tracker_finish(struct am_tracker *t)
 {
 	for (int l = 0; l < L__COUNT; l++) {
-		struct sess *s;
-		while ((s = t->lists[l].head) != NULL)
-			sess_release(t, s, AM_OUT_OPEN);
+		uint32_t i;
+		while ((i = t->lists[l].head) != 0)
+			sess_release(t, &t->sess[i], AM_OUT_OPEN);
 	}
 }
 

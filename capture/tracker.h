@@ -6,8 +6,10 @@
  * the caller feeds the clock with every packet (and, live, with a wall-clock
  * tick), so a capture file always gives the same result.
  *
- * Memory is bounded: sessions come from slabs up to max_sessions and are
- * reused; nothing is allocated per packet once the slabs exist. */
+ * Memory is bounded: sessions, and the larger state a connection needs
+ * only while it carries data, come from regions reserved at start (up to
+ * max_sessions and max_exchanges) and are reused; nothing is allocated
+ * per packet. */
 #ifndef AM_TRACKER_H
 #define AM_TRACKER_H
 
@@ -27,7 +29,11 @@ enum am_outcome {
 };
 const char *am_outcome_name(enum am_outcome o);
 
-/* What is known about a connection; passed with every event. */
+/* What is known about a connection; passed with every event.  The tracker
+ * keeps a compact form of it and builds this view for each callback: the
+ * pointer is valid during the callback only, and only rule, signature,
+ * generation, client_rst_as_fin, framing and scratch set by a callback are
+ * kept. */
 struct am_conn {
 	uint64_t id;                 /* sequence number of the connection */
 	struct am_addr client, server;
@@ -59,9 +65,10 @@ struct am_conn {
 	int32_t rule;                /* -1 none */
 	int32_t signature;           /* -1 none */
 	uint32_t generation;         /* free for the owner (e.g. configuration generation) */
-	void *user;                  /* free for the owner of the callbacks */
-	/* Fixed per-connection space for the owner of the callbacks (the rule
-	 * matcher keeps its request state here): no allocation per connection. */
+	/* Space for the owner of the callbacks while the connection carries an
+	 * exchange (the rule matcher keeps its request state here between
+	 * classify and classify_more): no allocation per connection.  It is
+	 * not kept while the connection is idle. */
 	uint64_t scratch[8];
 };
 
@@ -110,7 +117,8 @@ struct am_tracker_cb {
 	void *ctx;
 	/* A new connection (handshake seen or picked up mid-stream).  Return
 	 * nonzero to ignore the connection (it is still tracked but produces no
-	 * events).  May set conn->rule and conn->user. */
+	 * events).  May set conn->rule, signature, generation, framing and
+	 * client_rst_as_fin. */
 	int (*conn_new)(void *ctx, struct am_conn *conn);
 	/* First captured bytes of each request: set the exchange's signature
 	 * (return it, or -1).  Called once per request with what the first
@@ -147,6 +155,8 @@ struct am_tracker_cfg {
 	                               * most AM_TRACKER_MAX_PENDING, about 100 bytes each);
 	                               * beyond: header-only, counted */
 	uint64_t seed;                /* hash seed, 0: random */
+	uint32_t max_exchanges;       /* connections carrying data at once (exchange, ADU,
+	                               * framing state); 0: as many as sessions */
 };
 
 #define AM_TRACKER_MAX_PENDING 1024
@@ -178,6 +188,9 @@ struct am_tracker_stats {
 	uint64_t framed_dropped;      /* pending requests not reported when sync was lost */
 	uint64_t interim;             /* interim (1xx) responses seen */
 	uint64_t memory;              /* bytes held for sessions */
+	uint64_t exchanges_active;    /* connections holding an exchange state (carrying data) */
+	uint64_t exchanges_peak;
+	uint64_t exchange_cap;        /* connections whose data went untimed: max_exchanges reached */
 };
 
 struct am_tracker;

@@ -451,6 +451,9 @@ print_counters(struct am_source *src, struct am_engine *e, struct am_agg *agg)
 		    " lost sync (header-only from then on), %" PRIu64 " requests dropped with it, %" PRIu64
 		    " over the pending bound, %" PRIu64 " not framed (bound reached), %" PRIu64 " interim responses\n",
 		    ts->framed, ts->framed_lost, ts->framed_dropped, ts->pending_cap, ts->framed_cap, ts->interim);
+	if (ts->exchange_cap)
+		fprintf(stderr, "  connections with data not timed (exchange states exhausted): %" PRIu64 "\n",
+		    ts->exchange_cap);
 	if (dst->queries || dst->responses)
 		fprintf(stderr, "  DNS: %" PRIu64 " queries, %" PRIu64 " answered, %" PRIu64 " unanswered, %"
 		    PRIu64 " duplicate responses, %" PRIu64 " unsolicited, %" PRIu64 " retransmitted queries, %"

@@ -298,6 +298,74 @@ START_TEST(test_timeouts)
 }
 END_TEST
 
+/* An idle connection holds no exchange state; a bounded pool of them is
+ * shared by the connections carrying data, and running out is counted. */
+START_TEST(test_exchange_state_pool)
+{
+	struct am_tracker_cfg cfg;
+	struct am_tracker_stats st, st0;
+
+	am_tracker_cfg_default(&cfg);
+	cfg.max_exchanges = 1;
+	struct am_tracker *t = mk(&cfg);
+	am_tracker_stats(t, &st0);
+	/* 1000 idle connections: handshake, then nothing */
+	for (int i = 0; i < 1000; i++) {
+		cport = (uint16_t)(20000 + i);
+		handshake(t);
+	}
+	am_tracker_stats(t, &st);
+	ck_assert_uint_eq(st.sessions_active, 1000);
+	ck_assert_uint_eq(st.exchanges_active, 0);
+	ck_assert_uint_le((st.memory - st0.memory) / 1000, 256);
+
+	/* A carries a request: it takes the only exchange state */
+	cport = 40000;
+	handshake(t);
+	pk(t, C2S, 1000, ACK | PSH, 1001, 5001, 100);
+	am_tracker_stats(t, &st);
+	ck_assert_uint_eq(st.exchanges_active, 1);
+	/* B's exchange cannot be timed: counted once for the connection */
+	cport = 40001;
+	handshake(t);
+	pk(t, C2S, 1100, ACK | PSH, 1001, 5001, 100);
+	pk(t, S2C, 1200, ACK | PSH, 5001, 1101, 200);
+	pk(t, C2S, 1300, ACK | PSH, 1101, 5201, 100);
+	am_tracker_stats(t, &st);
+	ck_assert_uint_eq(st.exchange_cap, 1);
+	/* A's exchange completes and is reported; A closes */
+	cport = 40000;
+	pk(t, S2C, 2000, ACK | PSH, 5001, 1101, 300);
+	pk(t, C2S, 2100, ACK, 1101, 5301, 0);
+	pk(t, C2S, 3000, ACK | FIN, 1101, 5301, 0);
+	pk(t, S2C, 3100, ACK | FIN, 5301, 1102, 0);
+	pk(t, C2S, 3200, ACK, 1102, 5302, 0);
+	ck_assert_int_eq(E.ntxn, 1);
+	ck_assert_int_eq(E.txn[0].outcome, AM_OUT_COMPLETE);
+	ck_assert_int_eq(E.txn[0].first, 1000);
+	ck_assert_uint_eq(E.txn_conn[0].client_port, 40000);
+	/* once A is released, C gets the exchange state and is timed */
+	am_tracker_tick(t, T0 + 20 * 1000000LL);
+	am_tracker_stats(t, &st);
+	ck_assert_uint_eq(st.exchanges_active, 0);
+	cport = 40002;
+	pk(t, C2S, 20000000, SYN, 1000, 0, 0);
+	pk(t, S2C, 20000100, SYN | ACK, 5000, 1001, 0);
+	pk(t, C2S, 20000300, ACK, 1001, 5001, 0);
+	pk(t, C2S, 20001000, ACK | PSH, 1001, 5001, 100);
+	pk(t, S2C, 20003000, ACK | PSH, 5001, 1101, 300);
+	pk(t, C2S, 20003100, ACK, 1101, 5301, 0);
+	am_tracker_tick(t, T0 + 21 * 1000000LL);
+	ck_assert_int_eq(E.ntxn, 2);
+	ck_assert_int_eq(E.txn[1].first, 2000);
+	ck_assert_uint_eq(E.txn_conn[1].client_port, 40002);
+	am_tracker_stats(t, &st);
+	ck_assert_uint_eq(st.exchange_cap, 1);
+	am_tracker_free(t);
+	cport = 40000;
+}
+END_TEST
+
 START_TEST(test_caps_evict_and_refuse)
 {
 	struct am_tracker_cfg cfg;
@@ -649,6 +717,7 @@ main(void)
 	tcase_add_test(tc, test_reset_and_incomplete);
 	tcase_add_test(tc, test_timeouts);
 	tcase_add_test(tc, test_caps_evict_and_refuse);
+	tcase_add_test(tc, test_exchange_state_pool);
 	tcase_add_test(tc, test_emergency_timeouts);
 	tcase_add_test(tc, test_port_reuse);
 	tcase_add_test(tc, test_wait_for_syn_and_midstream);

@@ -4,7 +4,8 @@
  * The input is a script of TCP packets between a few fixed endpoints:
  *   byte 0: settings: bits 0-2 the framing of every connection (0 none, then
  *           enum am_fr_proto), bit 3 wait for SYN, bit 4 client RST as FIN,
- *           bit 5 tiny table (2 sessions: eviction and refusal)
+ *           bit 5 tiny table (2 sessions: eviction and refusal), bit 6 one
+ *           exchange state only (the others' data goes untimed, counted)
  *   then records of 7 bytes followed by a payload:
  *     [0] bits 0-1 connection (client port), bit 2 direction (1: server to
  *         client), bit 3 IPv6, bits 4-7 unused
@@ -148,6 +149,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.memcap = 8 << 20;
 	cfg.hash_buckets = 16;
 	cfg.max_framed = 8;
+	cfg.max_exchanges = (data[0] & 0x40) ? 1 : 0;   /* exchange states run out */
 	memset(&cb, 0, sizeof(cb));
 	cb.ctx = &c;
 	cb.conn_new = on_new;
