@@ -827,6 +827,15 @@ fr_handover(struct am_tracker *t, struct sess *s)
 	f->n = 0;
 }
 
+/* A response boundary's time: never before its request began.  (The
+ * framer may take server bytes sent before the request, e.g. after the
+ * server's FIN, as the start of its answer.) */
+static inline am_time_t
+resp_time(const struct fent *e, am_time_t ts)
+{
+	return ts < e->req_first ? e->req_first : ts;
+}
+
 struct fr_ctx {
 	struct am_tracker *t;
 	struct sess *s;
@@ -870,7 +879,7 @@ fr_event(void *ctx, const struct am_fr_event *ev)
 		return;
 	case AM_FR_RESP_START:
 		if ((e = fent_find(f, ev->req)) != NULL) {
-			e->resp_first = ev->ts;
+			e->resp_first = resp_time(e, ev->ts);
 			e->resp_pos = ev->pos;
 			e->resp_pkts = (ev->flags & AM_FR_F_EARLIER) ? 0 : 1;
 			e->state |= FE_RESP;
@@ -879,11 +888,11 @@ fr_event(void *ctx, const struct am_fr_event *ev)
 	case AM_FR_RESP_END:
 		if ((e = fent_find(f, ev->req)) != NULL) {
 			if (!(e->state & FE_RESP)) {
-				e->resp_first = ev->ts;
+				e->resp_first = resp_time(e, ev->ts);
 				e->resp_pos = ev->pos;
 				e->state |= FE_RESP;
 			}
-			e->resp_last = ev->ts;
+			e->resp_last = ev->ts < e->resp_first ? e->resp_first : ev->ts;
 			e->resp_bytes = ev->pos - e->resp_pos;
 			e->status = ev->status;
 			e->end_seq = f->base[1] + (uint32_t)ev->pos;
