@@ -171,6 +171,7 @@ struct am_tracker {
 	uint64_t fs_count;               /* framing slots taken from the region */
 	size_t sess_bytes, xs_bytes, fs_bytes, bucket_bytes;
 	uint64_t limit;
+	int64_t min_to[L__COUNT];        /* the shorter of each list's two timeouts */
 	uint64_t next_id;
 	am_time_t now;
 	struct am_conn view;             /* what callbacks see (conn_view) */
@@ -297,6 +298,10 @@ am_tracker_new(const struct am_tracker_cfg *cfg, const struct am_tracker_cb *cb)
 	t->x_top = 1;
 	if (t->cfg.max_framed)
 		t->fs_region = region_new(t->cfg.max_framed, fslot_size(t), &t->fs_bytes);
+	t->min_to[L_SYN] = t->cfg.timeout_syn < t->cfg.emerg_syn ? t->cfg.timeout_syn : t->cfg.emerg_syn;
+	t->min_to[L_EST] = t->cfg.timeout_est < t->cfg.emerg_est ? t->cfg.timeout_est : t->cfg.emerg_est;
+	t->min_to[L_CLOSED] = t->cfg.timeout_closed < t->cfg.emerg_closed ? t->cfg.timeout_closed :
+	    t->cfg.emerg_closed;
 	t->st.sessions_limit = t->limit;
 	t->st.memory = t->bucket_bytes;
 	return t;
@@ -316,10 +321,51 @@ am_tracker_free(struct am_tracker *t)
 
 /* --- hashing -------------------------------------------------------- */
 
+static inline uint64_t
+fh_mix(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return h;
+}
+
+static inline uint64_t
+fh_rotl(uint64_t x, int r)
+{
+	return (x << r) | (x >> (64 - r));
+}
+
+/* The seeded hash of a connection's 4-tuple, alike for both directions.
+ * IPv4 (nearly all traffic) is hashed from registers: the same seeded
+ * mixing as am_hash64 over (address, address, port, port), without
+ * building a byte key. */
 static uint32_t
 flow_hash(const struct am_tracker *t, const struct am_addr *a, uint16_t ap,
     const struct am_addr *b, uint16_t bp)
 {
+	if (a->family == AM_AF_INET && b->family == AM_AF_INET) {
+		uint32_t x, y;
+		uint64_t seed = t->cfg.seed, h, w1, w2;
+
+		memcpy(&x, a->a, 4);
+		memcpy(&y, b->a, 4);
+		/* Order the two endpoints so both directions hash alike. */
+		if (x > y || (x == y && ap > bp)) {
+			w1 = (uint64_t)y << 32 | x;
+			w2 = (uint64_t)bp << 16 | ap;
+		} else {
+			w1 = (uint64_t)x << 32 | y;
+			w2 = (uint64_t)ap << 16 | bp;
+		}
+		h = seed ^ (12 * 0x9e3779b97f4a7c15ULL);
+		h ^= fh_mix(w1 + seed);
+		h = fh_rotl(h, 27) * 0x9e3779b97f4a7c15ULL + 0x52dce729;
+		h ^= fh_mix(w2 ^ fh_rotl(seed, 17));
+		return (uint32_t)fh_mix(h);
+	}
 	uint8_t key[40];
 	size_t alen = a->family == AM_AF_INET ? 4 : 16;
 	int c = memcmp(a->a, b->a, alen);
@@ -406,6 +452,8 @@ list_append(struct am_tracker *t, struct list *l, struct sess *s)
 static void
 touch(struct am_tracker *t, struct sess *s, int which)
 {
+	if (s->list == which && t->lists[which].tail == SIDX(t, s))
+		return;      /* already the most recent: a burst of one flow */
 	list_unlink(t, &t->lists[s->list], s);
 	s->list = (uint8_t)which;
 	list_append(t, &t->lists[which], s);
@@ -1212,6 +1260,21 @@ expire(struct am_tracker *t, am_time_t now)
 	}
 }
 
+/* Whether expire() may have anything to do: a list head past the shorter
+ * of its two timeouts, or a quiet exchange due.  Cheap, for every packet. */
+static inline int
+expire_due(const struct am_tracker *t, am_time_t now)
+{
+	if (t->qhead && t->xs[t->qhead].quiet_since + t->cfg.quiet <= now)
+		return 1;
+	for (int l = 0; l < L__COUNT; l++) {
+		uint32_t i = t->lists[l].head;
+		if (i && t->sess[i].last_ts + t->min_to[l] <= now)
+			return 1;
+	}
+	return 0;
+}
+
 static struct sess *
 sess_new(struct am_tracker *t, const struct am_packet *p, uint32_t h, int client_is_src)
 {
@@ -1506,7 +1569,8 @@ am_tracker_packet(struct am_tracker *t, const struct am_packet *p)
 	t->st.packets++;
 	if (p->ts > t->now)
 		t->now = p->ts;
-	expire(t, t->now);
+	if (expire_due(t, t->now))
+		expire(t, t->now);
 
 	uint32_t h = flow_hash(t, &p->src, p->sport, &p->dst, p->dport);
 	s = lookup(t, p, h, &d);
