@@ -880,6 +880,10 @@ close_interval(struct am_agg *agg, int final)
 {
 	am_time_t start = agg->open_start;
 	uint32_t i;
+	/* The previous flush is not over: it is completed at once (a stall). */
+	if (agg->pending)
+		log_debug("stall", "interval close: completing the previous flush at once (%u of %u keys)",
+		    agg->npend - agg->pend_pos, agg->npend);
 	int r = pend_complete(agg);
 
 	drop_idle(agg);
