@@ -249,6 +249,8 @@ entry_new(struct am_agg *agg, const struct am_agg_key *k, const uint8_t *enc, si
 	return e;
 }
 
+static void rec_put(struct am_agg *agg, struct am_rec *r);
+
 static void
 live_add(struct am_agg *agg, struct entry *e)
 {
@@ -259,6 +261,13 @@ live_add(struct am_agg *agg, struct entry *e)
 	e->cur = am_xmalloc(sizeof(*e->cur));
 	am_rec_init(e->cur);
 	e->last = am_xcalloc(1, sizeof(*e->last));
+	/* and the record that replaces cur when the interval closes, so that
+	 * the close takes them from the pool instead of allocating them all */
+	if (agg->npool < agg->n_live + 1) {
+		struct am_rec *r = am_xmalloc(sizeof(*r));
+		am_rec_init(r);
+		rec_put(agg, r);
+	}
 	e->live_pos = agg->n_live;
 	agg->live[agg->n_live++] = e;
 	if (!e->key.overflow)
@@ -895,7 +904,8 @@ close_interval(struct am_agg *agg, int final)
 	pend_snapshot(agg, start, final);
 	if (!agg->cfg.deferred_flush || (final && !agg->defer_finish))
 		r |= pend_complete(agg);
-	/* idle keys leave the live table */
+	/* idle keys leave the live table (every live key's record is empty
+	 * now: taken by the snapshot and replaced from the pool, or unused) */
 	for (i = 0; i < agg->n_live;) {
 		struct entry *e = agg->live[i];
 		if (agg->clock - e->last_seen >= (am_time_t)agg->cfg.idle_s * AM_USEC) {
@@ -903,7 +913,6 @@ close_interval(struct am_agg *agg, int final)
 			agg->stats.keys_expired++;
 			continue;          /* another entry moved into slot i */
 		}
-		am_rec_reset(e->cur);
 		i++;
 	}
 	return r < 0 ? -1 : 0;
