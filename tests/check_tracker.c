@@ -2,6 +2,7 @@
  * reordering, resets, timeouts, caps, port reuse. */
 #include "config.h"
 #include "capture/tracker.h"
+#include "capture/framing.h"
 
 #include <check.h>
 #include <stdlib.h>
@@ -704,6 +705,113 @@ START_TEST(test_framed_lost_sync_falls_back)
 }
 END_TEST
 
+/* The ways a short memcached connection can end right after its reply
+ * (tests/rules/shipped-real.sh): the answered request is always reported,
+ * once, with the reply's timing. */
+static int
+framed_memcache(void *ctx, struct am_conn *c)
+{
+	(void)ctx;
+	c->framing = AM_FR_MEMCACHE;
+	return 0;
+}
+
+START_TEST(test_framed_reply_then_close)
+{
+	static const char req[] = "delete k\r\n", rep[] = "DELETED\r\n";
+	const uint32_t lq = sizeof(req) - 1, lr = sizeof(rep) - 1;
+	const uint32_t cend = 1001 + lq, send = 5001 + lr;
+
+	for (int shape = 0; shape < 6; shape++) {
+		struct am_tracker_cfg cfg;
+		struct am_tracker_cb cb = { .conn_new = framed_memcache, .classify = classify_len,
+			.txn = on_txn, .conn_end = on_conn };
+		memset(&E, 0, sizeof(E));
+		am_tracker_cfg_default(&cfg);
+		cfg.seed = 42;
+		struct am_tracker *t = am_tracker_new(&cfg, &cb);
+
+		handshake(t);
+		pkd(t, C2S, 1000, ACK | PSH, 1001, 5001, req);
+		pk(t, S2C, 1050, ACK, 5001, cend, 0);
+		switch (shape) {
+		case 0:   /* reply, the client's FIN acknowledges it */
+			pkd(t, S2C, 1500, ACK | PSH, 5001, cend, rep);
+			pk(t, C2S, 1600, ACK | FIN, cend, send, 0);
+			pk(t, S2C, 1700, ACK | FIN, send, cend + 1, 0);
+			pk(t, C2S, 1800, ACK, cend + 1, send + 1, 0);
+			break;
+		case 1:   /* reply, ACK, FIN, and the capture stops there */
+			pkd(t, S2C, 1500, ACK | PSH, 5001, cend, rep);
+			pk(t, C2S, 1550, ACK, cend, send, 0);
+			pk(t, C2S, 1600, ACK | FIN, cend, send, 0);
+			break;
+		case 2:   /* the server's FIN rides on its reply */
+			pkd(t, S2C, 1500, ACK | PSH | FIN, 5001, cend, rep);
+			pk(t, C2S, 1600, ACK | FIN, cend, send + 1, 0);
+			pk(t, S2C, 1700, ACK, send + 1, cend + 1, 0);
+			break;
+		case 3:   /* the client resets right after the reply */
+			pkd(t, S2C, 1500, ACK | PSH, 5001, cend, rep);
+			pk(t, C2S, 1600, RST | ACK, cend, send, 0);
+			break;
+		case 4:   /* the client's FIN before its ACK of the reply was seen */
+			pkd(t, S2C, 1500, ACK | PSH, 5001, cend, rep);
+			pk(t, C2S, 1600, ACK | FIN, cend, 5001, 0);
+			pk(t, C2S, 1650, ACK, cend + 1, send, 0);
+			pk(t, S2C, 1700, ACK | FIN, send, cend + 1, 0);
+			break;
+		default:  /* reply, and nothing more in the capture */
+			pkd(t, S2C, 1500, ACK | PSH, 5001, cend, rep);
+			break;
+		}
+		am_tracker_finish(t);
+		ck_assert_msg(E.ntxn == 1, "shape %d: %d exchanges", shape, E.ntxn);
+		ck_assert_int_eq(E.txn[0].outcome, AM_OUT_COMPLETE);
+		ck_assert_int_eq(E.txn[0].first, 500);
+		ck_assert_int_eq(E.txn[0].last, 500);
+		ck_assert_uint_eq(E.txn[0].resp_bytes, lr);
+		am_tracker_free(t);
+	}
+}
+END_TEST
+
+/* An FTP command answered by a preliminary reply (150) and, after the data
+ * connection, the final one (226), then the next command once the client
+ * has both: header-only timing reports each exchange, none concurrent. */
+START_TEST(test_preliminary_and_final_reply)
+{
+	struct am_tracker *t = mk(NULL);
+	struct am_tracker_stats st;
+	static const char retr[] = "RETR f.txt\r\n", quit[] = "QUIT\r\n";
+	static const char r150[] = "150 Opening BINARY mode data connection for f.txt (5 bytes).\r\n";
+	static const char r226[] = "226 Transfer complete.\r\n", r221[] = "221 Goodbye.\r\n";
+	const uint32_t l1 = sizeof(retr) - 1, l2 = sizeof(quit) - 1;
+	const uint32_t a1 = sizeof(r150) - 1, a2 = sizeof(r226) - 1, a3 = sizeof(r221) - 1;
+
+	handshake(t);
+	pkd(t, C2S, 1000, ACK | PSH, 1001, 5001, retr);
+	pkd(t, S2C, 1200, ACK | PSH, 5001, 1001 + l1, r150);
+	pk(t, C2S, 1250, ACK, 1001 + l1, 5001 + a1, 0);
+	pkd(t, S2C, 3000, ACK | PSH, 5001 + a1, 1001 + l1, r226);
+	pkd(t, C2S, 3100, ACK | PSH, 1001 + l1, 5001 + a1 + a2, quit);
+	pkd(t, S2C, 3150, ACK | PSH, 5001 + a1 + a2, 1001 + l1 + l2, r221);
+	pk(t, S2C, 3160, ACK | FIN, 5001 + a1 + a2 + a3, 1001 + l1 + l2, 0);
+	pk(t, C2S, 3200, ACK | FIN, 1001 + l1 + l2, 5002 + a1 + a2 + a3, 0);
+	pk(t, S2C, 3300, ACK, 5002 + a1 + a2 + a3, 1002 + l1 + l2, 0);
+	am_tracker_finish(t);
+	am_tracker_stats(t, &st);
+	ck_assert_uint_eq(st.conc_connections, 0);
+	ck_assert_int_eq(E.ntxn, 2);
+	ck_assert_int_eq(E.txn[0].first, 200);
+	ck_assert_int_eq(E.txn[0].last, 2000);             /* through the final reply */
+	ck_assert_uint_eq(E.txn[0].resp_bytes, a1 + a2);
+	ck_assert_int_eq(E.txn[1].first, 50);
+	ck_assert_int_eq(E.txn[1].outcome, AM_OUT_COMPLETE);
+	am_tracker_free(t);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -727,6 +835,8 @@ main(void)
 	tcase_add_test(tc, test_adu_concurrent);
 	tcase_add_test(tc, test_framed_pipelining);
 	tcase_add_test(tc, test_framed_lost_sync_falls_back);
+	tcase_add_test(tc, test_framed_reply_then_close);
+	tcase_add_test(tc, test_preliminary_and_final_reply);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
