@@ -31,6 +31,13 @@ T=$1
 W=$T/want
 have() { command -v "$1" > /dev/null 2>&1; }
 waitfor() { i=0; while [ $i -lt 50 ]; do eval "$1" && return 0; sleep 0.2; i=$((i + 1)); done; return 1; }
+# A server's pid file can come before its listening socket (slapd refused
+# the first clients now and then): wait until the port takes a connection,
+# one that sends nothing and so is no exchange.
+accepting() {
+	have python3 || return 0
+	python3 -c "import socket; socket.create_connection(('127.0.0.1', $1), 1).close()" 2> /dev/null
+}
 ip link set lo up
 # A large kernel buffer (KiB): with the default 2 MB and a full snaplen the
 # ring holds four blocks, and on a loaded machine a burst (memcached's six
@@ -58,7 +65,7 @@ NGX
 if have nginx; then
 	D=$T/nginx; mkdir -p $D/www; echo hello > $D/www/index.html; chmod -R a+rX $D
 	nginx_conf $D "listen 127.0.0.1:80;"
-	if nginx -c $D/nginx.conf -p $D && waitfor "[ -s $D/pid ]"; then
+	if nginx -c $D/nginx.conf -p $D && waitfor "[ -s $D/pid ] && accepting 80"; then
 		curl -s -o /dev/null http://127.0.0.1/
 		curl -s -o /dev/null http://127.0.0.1/index.html
 		curl -s -o /dev/null -I http://127.0.0.1/
@@ -74,7 +81,7 @@ if have nginx && have openssl; then
 	openssl req -x509 -newkey rsa:2048 -nodes -keyout $D/key.pem -out $D/cert.pem -days 2 \
 		-subj /CN=www.example.test 2> /dev/null
 	nginx_conf $D "listen 127.0.0.1:443 ssl; ssl_certificate $D/cert.pem; ssl_certificate_key $D/key.pem;"
-	if nginx -c $D/nginx.conf -p $D && waitfor "[ -s $D/pid ]"; then
+	if nginx -c $D/nginx.conf -p $D && waitfor "[ -s $D/pid ] && accepting 443"; then
 		curl -sk --resolve www.example.test:443:127.0.0.1 -o /dev/null https://www.example.test/
 		curl -sk --resolve api.example.test:443:127.0.0.1 -o /dev/null https://api.example.test/
 		kill $(cat $D/pid)
@@ -85,7 +92,7 @@ fi
 if have redis-server && have redis-cli; then
 	redis-server --port 6379 --bind 127.0.0.1 --save '' --daemonize yes \
 		--pidfile $T/redis.pid --logfile $T/redis.log --dir $T
-	if waitfor "[ -s $T/redis.pid ]" && sleep 0.3; then
+	if waitfor "[ -s $T/redis.pid ] && accepting 6379"; then
 		for c in "set k1 v1" "set k2 v2" "get k1" "get k2" "get k3" "lpush l a b c" "incr n" "incr n"; do
 			redis-cli -h 127.0.0.1 $c > /dev/null
 		done
@@ -250,7 +257,7 @@ directory $L/db
 C
 	printf 'dn: dc=example,dc=org\nobjectClass: dcObject\nobjectClass: organization\no: Example\ndc: example\n' > $L/base.ldif
 	slapd -f $L/slapd.conf -h ldap://127.0.0.1:389/ > $L/out 2>&1
-	if waitfor "[ -s $L/pid ]"; then
+	if waitfor "[ -s $L/pid ] && accepting 389"; then
 		ldapadd -x -H ldap://127.0.0.1 -D cn=admin,dc=example,dc=org -w secret -f $L/base.ldif > /dev/null
 		ldapsearch -x -H ldap://127.0.0.1 -b dc=example,dc=org -LLL > /dev/null
 		ldapdelete -x -H ldap://127.0.0.1 -D cn=admin,dc=example,dc=org -w secret dc=example,dc=org
@@ -284,7 +291,7 @@ remote-control:
 C
 	unbound -c $U/unbound.conf &
 	up=$!
-	if waitfor "[ -s $U/pid ]"; then
+	if waitfor "[ -s $U/pid ] && accepting 53"; then
 		sleep 0.2
 		for q in "www.example.test A" "www.example.test A" "www.example.test AAAA" \
 			 "example.test MX" "example.test TXT"; do
