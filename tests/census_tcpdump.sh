@@ -69,7 +69,7 @@ EOF
 nginx -p "$work" -c "$work/nginx.conf" || fail "nginx did not start"
 
 start_tcpdump() { # IFACE FILE
-	tcpdump -i "$1" -w "$2" -s 0 --immediate-mode -Z root -U 2>"$2.log" &
+	tcpdump -i "$1" -w "$2" -s 0 --immediate-mode -B 65536 -Z root -U 2>"$2.log" &
 	pid=$!
 	i=0
 	while ! grep -q "listening on" "$2.log" 2>/dev/null; do

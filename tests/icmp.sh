@@ -14,7 +14,7 @@ trap 'rm -rf "$T"' EXIT
 # A private network namespace: nothing listens on port 53 there.
 unshare -n sh -c '
 	ip link set lo up
-	tcpdump -i lo -s 0 -U --immediate-mode -Z root -w "$1/icmp.pcap" "icmp or udp" 2>"$1/tcpdump.log" &
+	tcpdump -i lo -s 0 -U --immediate-mode -B 65536 -Z root -w "$1/icmp.pcap" "icmp or udp" 2>"$1/tcpdump.log" &
 	tp=$!
 	i=0; while [ $i -lt 50 ] && ! grep -q listening "$1/tcpdump.log"; do sleep 0.1; i=$((i + 1)); done
 	dig +tries=1 +timeout=1 @127.0.0.1 -p 53 one.test >/dev/null 2>&1

@@ -25,7 +25,7 @@ parts=""
 for b in 0 1 2 3 4 5; do
 	case $b in 2 | 3) ms=300 ;; *) ms=20 ;; esac
 	: >"$AM_TMP/tcpdump.log"
-	tcpdump -i lo -n -U --immediate-mode -Z root -w "$AM_TMP/part$b.pcap" "tcp port $port" \
+	tcpdump -i lo -n -U --immediate-mode -B 65536 -Z root -w "$AM_TMP/part$b.pcap" "tcp port $port" \
 		>"$AM_TMP/tcpdump.log" 2>&1 &
 	td=$!
 	wait_until 30 grep -q 'listening on' "$AM_TMP/tcpdump.log" || am_fail "tcpdump did not start"
@@ -40,6 +40,8 @@ for b in 0 1 2 3 4 5; do
 	curl -s $args || am_fail "curl"
 	sleep 0.3
 	stop_pid "$td"
+	grep -q '^0 packets dropped by kernel' "$AM_TMP/tcpdump.log" ||
+		am_fail "tcpdump lost packets: $(cat "$AM_TMP/tcpdump.log")"
 	first=$(capinfos -a -T -r -S "$AM_TMP/part$b.pcap" | awk -F'\t' '{ print $2 }')
 	shift=$(python3 -c 'import sys; print("%.6f" % (float(sys.argv[1]) + 10 * int(sys.argv[2]) + 0.5 - float(sys.argv[3])))' \
 		"$base" "$b" "$first")

@@ -287,7 +287,9 @@ make_loopback_capture() {
 	_parts=""
 	while [ $_b -lt "$_batches" ]; do
 		: >"$AM_TMP/tcpdump.log"
-		tcpdump -i lo -n -U --immediate-mode -Z root -w "$AM_TMP/part$_b.pcap" \
+		# a large buffer: the default 2 MB drops whole bursts when a loaded
+		# machine does not schedule tcpdump for a few milliseconds
+		tcpdump -i lo -n -U --immediate-mode -B 65536 -Z root -w "$AM_TMP/part$_b.pcap" \
 			"tcp port $_p4 or tcp port $_p6" >"$AM_TMP/tcpdump.log" 2>&1 &
 		_td=$!
 		wait_until 30 grep -q 'listening on' "$AM_TMP/tcpdump.log" || am_fail "tcpdump did not start"
@@ -299,6 +301,8 @@ make_loopback_capture() {
 		curl -s -o /dev/null "http://[::1]:$_p6/index.html"
 		sleep 0.3
 		stop_pid "$_td"
+		grep -q '^0 packets dropped by kernel' "$AM_TMP/tcpdump.log" ||
+			am_fail "tcpdump lost packets: $(cat "$AM_TMP/tcpdump.log")"
 		# Batch b starts b * SPACING seconds after the first one.
 		editcap -t $((_b * _spacing)) "$AM_TMP/part$_b.pcap" "$AM_TMP/shift$_b.pcap" >/dev/null ||
 			am_fail "editcap"
