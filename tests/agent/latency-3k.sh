@@ -3,8 +3,9 @@
 # interval closes during a full-speed replay, GETs answered with a p99
 # latency under 100 ms (20-60 ms measured at load 4-10 on 2 cores: the
 # margin is for a loaded CI machine), and no turn of artmond's loop over
-# 12 ms of CPU (5 ms measured, 7.5 ms with ASan; writing each interval at
-# once, as before issue 6, takes 15 ms at this size).  The heavy variant
+# 12 ms of CPU (5 ms measured; writing each interval at once, as before
+# issue 6, takes 15 ms at this size), 24 ms with sanitizers (8-15 ms
+# measured).  The heavy variant
 # (ARTMON_HEAVY=1) uses 10,000 keys.
 LATENCY_QUICK=1
 NSRV=${NSRV:-3000}
