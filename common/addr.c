@@ -11,8 +11,21 @@ am_addr_fmt(const struct am_addr *addr, char *buf, size_t len)
 	if (len == 0)
 		return buf;
 	if (addr->family == AM_AF_INET) {
-		if (inet_ntop(AF_INET, addr->a, buf, len) == NULL)
+		/* what inet_ntop writes, without its sprintf */
+		char tmp[16], *p = tmp;
+		for (int i = 0; i < 4; i++) {
+			unsigned v = addr->a[i];
+			if (v >= 100)
+				*p++ = (char)('0' + v / 100);
+			if (v >= 10)
+				*p++ = (char)('0' + v / 10 % 10);
+			*p++ = (char)('0' + v % 10);
+			*p++ = i < 3 ? '.' : '\0';
+		}
+		if ((size_t)(p - tmp) > len)
 			buf[0] = '\0';
+		else
+			memcpy(buf, tmp, (size_t)(p - tmp));
 	} else if (addr->family == AM_AF_INET6) {
 		if (inet_ntop(AF_INET6, addr->a, buf, len) == NULL)
 			buf[0] = '\0';
