@@ -602,9 +602,10 @@ finish(struct daemon *d)
 	am_aggview_touch(d->view);
 }
 
-/* -D stall: every turn of the main loop whose work (everything but the
- * wait in poll) kept SNMP waiting more than STALL_US is logged with where
- * the time went.  Costs two clock reads per phase, and only then. */
+/* -D stall: every stretch of work between two looks at SNMP (the poll of
+ * the main loop, snmp_between) that kept SNMP waiting more than STALL_US
+ * is logged with where the time went, wall clock and CPU.  Costs two clock
+ * reads per phase and per replayed frame, and only then. */
 #define STALL_US 10000
 enum { PH_REPLAY, PH_SNMP, PH_FLUSH, PH_VIEW, PH_LIVE, PH_MIB, PH__COUNT };
 static const char *const ph_name[PH__COUNT] = { "replay", "snmp", "flush", "view", "live", "mib" };
@@ -1003,6 +1004,22 @@ mib_init(struct daemon *d)
 	am_alarms_tables(d->alarms, &m->tables);
 }
 
+/* Between two slices of work in one turn of the loop: answers what SNMP
+ * has waiting, without waiting for more. */
+static void
+snmp_between(struct daemon *d)
+{
+	struct pollfd p[32];
+	int timeout = 0;
+	int n = agent_pollfds(p, (int)(sizeof(p) / sizeof(p[0])), &timeout);
+
+	stall_report(&stall, d);
+	stall_start(&stall);
+	if (n > 0 && poll(p, (nfds_t)n, 0) > 0)
+		agent_process(p, n);
+	stall_mark(&stall, PH_SNMP);
+}
+
 static void
 run(struct daemon *d)
 {
@@ -1015,7 +1032,6 @@ run(struct daemon *d)
 	stall_start(&stall);
 	while (!got_term) {
 		int timeout = -1, n = 0, nsrcfd = 0;
-
 
 		if (got_hup) {
 			got_hup = 0;
@@ -1064,13 +1080,17 @@ run(struct daemon *d)
 		stall_start(&stall);
 		agent_process(pfd + n, nsnmp);
 		stall_mark(&stall, PH_SNMP);
-		if (flushing)
+		if (flushing) {
 			flush_slice(d);
+			stall_mark(&stall, PH_FLUSH);
+			snmp_between(d);
+		}
 		if (d->end_pending && !am_agg_flush_pending(d->agg))
 			replay_done(d);
 		stall_mark(&stall, PH_FLUSH);
 		view_busy = am_aggview_step(d->view, VIEW_SLICE_US);
 		stall_mark(&stall, PH_VIEW);
+		snmp_between(d);
 		if (d->live)
 			live_some(d);
 		stall_mark(&stall, PH_LIVE);
