@@ -47,7 +47,11 @@ struct txst {
 };
 
 /* Payload-aware pairing: requests waiting for (or holding) their response,
- * in request order.  One slot per framed connection, from a bounded pool. */
+ * in request order.  One slot per framed connection, from a bounded pool.
+ * The ring of pending requests starts with FR_SMALL entries in the slot;
+ * a deeper pipeline moves it to the slot's own big ring (max_pending
+ * entries, in a region touched only by the slots that ever needed it). */
+#define FR_SMALL 8
 enum { FE_REQ_END = 1, FE_RESP = 2, FE_DONE = 4 };
 
 struct fent {
@@ -71,7 +75,9 @@ struct fslot {
 	uint8_t ackpos;           /* next slot of acks[] */
 	am_time_t last_fed[2];    /* time of the last bytes fed, per direction */
 	struct { uint32_t ack; am_time_t ts; } acks[8];  /* the client's last ACK advances */
-	struct fent e[];          /* cap entries */
+	struct fent *e;           /* the ring: small[], or this slot's big ring (max_pending
+	                           * entries) once more requests wait than small[] holds */
+	struct fent small[FR_SMALL];
 };
 
 /* An application data unit in progress in one direction. */
@@ -167,9 +173,11 @@ struct am_tracker {
 	struct xst *xs;
 	uint32_t x_top, x_free, x_limit;
 	uint8_t *fs_region;
+	struct fent *big_region;         /* max_framed rings of max_pending entries */
+	uint8_t *big_used;               /* per slot: its big ring was touched (memory) */
 	struct fslot *fs_free;
 	uint64_t fs_count;               /* framing slots taken from the region */
-	size_t sess_bytes, xs_bytes, fs_bytes, bucket_bytes;
+	size_t sess_bytes, xs_bytes, fs_bytes, big_bytes, bucket_bytes;
 	uint64_t limit;
 	int64_t min_to[L__COUNT];        /* the shorter of each list's two timeouts */
 	uint64_t next_id;
@@ -251,7 +259,8 @@ region_free(void *p, size_t bytes)
 static size_t
 fslot_size(const struct am_tracker *t)
 {
-	return sizeof(struct fslot) + (size_t)t->cfg.max_pending * sizeof(struct fent);
+	(void)t;
+	return sizeof(struct fslot);
 }
 
 struct am_tracker *
@@ -296,8 +305,12 @@ am_tracker_new(const struct am_tracker_cfg *cfg, const struct am_tracker_cb *cb)
 	t->sess_top = 1;
 	t->xs = region_new((size_t)t->x_limit + 1, sizeof(struct xst), &t->xs_bytes);
 	t->x_top = 1;
-	if (t->cfg.max_framed)
+	if (t->cfg.max_framed) {
 		t->fs_region = region_new(t->cfg.max_framed, fslot_size(t), &t->fs_bytes);
+		t->big_region = region_new((size_t)t->cfg.max_framed * t->cfg.max_pending, sizeof(struct fent),
+		    &t->big_bytes);
+		t->big_used = am_xcalloc(t->cfg.max_framed, 1);
+	}
 	t->min_to[L_SYN] = t->cfg.timeout_syn < t->cfg.emerg_syn ? t->cfg.timeout_syn : t->cfg.emerg_syn;
 	t->min_to[L_EST] = t->cfg.timeout_est < t->cfg.emerg_est ? t->cfg.timeout_est : t->cfg.emerg_est;
 	t->min_to[L_CLOSED] = t->cfg.timeout_closed < t->cfg.emerg_closed ? t->cfg.timeout_closed :
@@ -313,6 +326,8 @@ am_tracker_free(struct am_tracker *t)
 	if (t == NULL)
 		return;
 	region_free(t->fs_region, t->fs_bytes);
+	region_free(t->big_region, t->big_bytes);
+	free(t->big_used);
 	region_free(t->xs, t->xs_bytes);
 	region_free(t->sess, t->sess_bytes);
 	region_free(t->buckets, t->bucket_bytes);
@@ -884,6 +899,25 @@ resp_time(const struct fent *e, am_time_t ts)
 	return ts < e->req_first ? e->req_first : ts;
 }
 
+/* More requests wait than the slot's small ring holds: they move, in
+ * order, to the slot's big ring. */
+static void
+fr_ring_grow(struct am_tracker *t, struct fslot *f)
+{
+	size_t i = (size_t)((uint8_t *)f - t->fs_region) / fslot_size(t);
+	struct fent *big = t->big_region + i * t->cfg.max_pending;
+
+	if (!t->big_used[i]) {
+		t->big_used[i] = 1;
+		t->st.memory += (uint64_t)t->cfg.max_pending * sizeof(struct fent);
+	}
+	for (uint16_t k = 0; k < f->n; k++)
+		big[k] = f->e[(f->head + k) % f->cap];
+	f->e = big;
+	f->head = 0;
+	f->cap = (uint16_t)t->cfg.max_pending;
+}
+
 struct fr_ctx {
 	struct am_tracker *t;
 	struct sess *s;
@@ -902,6 +936,13 @@ fr_event(void *ctx, const struct am_fr_event *ev)
 	case AM_FR_REQ_START:
 		if (ev->flags & AM_FR_F_NOREPLY)
 			return;          /* no response will come: not an exchange */
+		if (f->n == 0 && f->e != f->small) {
+			f->e = f->small;   /* nothing waits: back to the slot's own ring */
+			f->head = 0;
+			f->cap = (uint16_t)(t->cfg.max_pending < FR_SMALL ? t->cfg.max_pending : FR_SMALL);
+		}
+		if (f->n >= f->cap && f->cap < t->cfg.max_pending)
+			fr_ring_grow(t, f);
 		if (f->n >= t->cfg.max_pending) {
 			f->overflow = 1;
 			return;
@@ -1048,7 +1089,8 @@ fr_attach(struct am_tracker *t, struct sess *s)
 		return;
 	}
 	memset(f, 0, fslot_size(t));
-	f->cap = (uint16_t)t->cfg.max_pending;
+	f->e = f->small;
+	f->cap = (uint16_t)(t->cfg.max_pending < FR_SMALL ? t->cfg.max_pending : FR_SMALL);
 	if (am_framer_init(&f->fr, (enum am_fr_proto)s->framing) < 0) {
 		f->next_free = t->fs_free;
 		t->fs_free = f;

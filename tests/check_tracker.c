@@ -682,6 +682,77 @@ START_TEST(test_framed_pipelining)
 }
 END_TEST
 
+/* A pipeline deeper than the framing slot's own ring (8 requests) moves to
+ * the slot's big ring (its entries copied in order, also when the small ring
+ * had wrapped) and back: every request gets its own response, in order. */
+static void
+deep_reqs(struct am_tracker *t, int64_t at, uint32_t *cseq, uint32_t sseq, int from, int n)
+{
+	char reqs[1024];
+	size_t len = 0;
+
+	for (int i = from; i < from + n; i++)
+		len += (size_t)snprintf(reqs + len, sizeof(reqs) - len, "GET /%d HTTP/1.1\r\n\r\n", i);
+	pkd(t, C2S, at, ACK | PSH, *cseq, sseq, reqs);
+	*cseq += (uint32_t)len;
+}
+
+static void
+deep_resps(struct am_tracker *t, int64_t *now, uint32_t cseq, uint32_t *sseq, int from, int n)
+{
+	char resp[128];
+
+	for (int i = from; i < from + n; i++) {
+		snprintf(resp, sizeof(resp), "HTTP/1.1 %d OK\r\nContent-Length: 0\r\n\r\n", 200 + i);
+		*now += 100;
+		pkd(t, S2C, *now, ACK | PSH, *sseq, cseq, resp);
+		*sseq += (uint32_t)strlen(resp);
+	}
+	*now += 10;
+	pk(t, C2S, *now, ACK, cseq, *sseq, 0);
+}
+
+START_TEST(test_framed_deep_pipeline)
+{
+	struct am_tracker *t = mk_framed();
+	struct am_tracker_stats st;
+	uint32_t cseq = 1001, sseq = 5001;
+	int64_t now = 1000;
+
+	handshake(t);
+	/* 20 at once: the small ring overflows at once */
+	deep_reqs(t, now, &cseq, sseq, 0, 20);
+	deep_resps(t, &now, cseq, &sseq, 0, 20);
+	now += 1000000;
+	am_tracker_tick(t, T0 + now);
+	ck_assert_int_eq(E.ntxn, 20);
+	/* 6, of which 4 answered (the small ring's head moves on), then 10
+	 * more: the ring grows while wrapped */
+	deep_reqs(t, now, &cseq, sseq, 20, 6);
+	deep_resps(t, &now, cseq, &sseq, 20, 4);
+	now += 1000000;
+	am_tracker_tick(t, T0 + now);
+	ck_assert_int_eq(E.ntxn, 24);
+	deep_reqs(t, now, &cseq, sseq, 26, 10);
+	deep_resps(t, &now, cseq, &sseq, 24, 12);
+	now += 1000000;
+	am_tracker_tick(t, T0 + now);
+	ck_assert_int_eq(E.ntxn, 36);
+	for (int i = 0; i < 36; i++) {
+		ck_assert_int_eq(E.txn[i].status, 200 + i);
+		ck_assert_int_eq(E.txn[i].outcome, AM_OUT_COMPLETE);
+		ck_assert_int_ge(E.txn[i].first, 0);
+		if (i > 0)
+			ck_assert_int_ge(E.txn[i].resp_first, E.txn[i - 1].resp_first);
+	}
+	am_tracker_stats(t, &st);
+	ck_assert_uint_eq(st.framed, 1);
+	ck_assert_uint_eq(st.framed_lost, 0);
+	ck_assert_uint_eq(st.pending_cap, 0);
+	am_tracker_free(t);
+}
+END_TEST
+
 START_TEST(test_framed_lost_sync_falls_back)
 {
 	struct am_tracker *t = mk_framed();
@@ -834,6 +905,7 @@ main(void)
 	tcase_add_test(tc, test_adu_sequential);
 	tcase_add_test(tc, test_adu_concurrent);
 	tcase_add_test(tc, test_framed_pipelining);
+	tcase_add_test(tc, test_framed_deep_pipeline);
 	tcase_add_test(tc, test_framed_lost_sync_falls_back);
 	tcase_add_test(tc, test_framed_reply_then_close);
 	tcase_add_test(tc, test_preliminary_and_final_reply);
