@@ -87,7 +87,8 @@ struct am_aggview {
 	am_time_t open_seen;        /* the aggregator's open interval when last looked at */
 	am_time_t cur_start;        /* interval the [cur] halves accumulate, NONE none */
 	am_time_t last_start;       /* interval the [last] halves hold, 0 none */
-	size_t sweep;               /* next bucket to sweep; > hmask: no sweep due */
+	size_t sweep;               /* next bucket to sweep (going round the table) */
+	size_t sweep_left;          /* buckets still to sweep; 0: no sweep due */
 	am_agg_close_cb next_cb;
 	void *next_ctx;
 };
@@ -173,8 +174,9 @@ acc_find(struct am_aggview *v, const struct am_addr *a, uint16_t port, int is_se
 		free(v->hash);
 		v->hash = nh;
 		v->hmask = nm;
-		if (v->sweep <= v->hmask)
-			v->sweep = 0;           /* the buckets moved: sweep again */
+		v->sweep &= v->hmask;
+		if (v->sweep_left)
+			v->sweep_left = v->hmask + 1;   /* the rows moved: a whole round again */
 	}
 	return e;
 }
@@ -235,8 +237,11 @@ acc_sync(struct am_aggview *v)
 	v->last_start = as.last_closed;
 	v->open_seen = as.open_start;
 	v->cur_start = as.open_start > as.last_closed ? as.open_start : NONE;
+	/* A whole round from where the sweep is: an interval that closes
+	 * before the last round is over does not start it again from the
+	 * first bucket, which would leave the last ones never swept. */
 	if (as.last_closed != 0)
-		v->sweep = 0;
+		v->sweep_left = v->hmask + 1;
 	v->dirty = 1;
 }
 
@@ -244,7 +249,7 @@ acc_sync(struct am_aggview *v)
 static int
 acc_sweep(struct am_aggview *v, size_t budget)
 {
-	for (; v->sweep <= v->hmask && budget > 0; v->sweep++) {
+	for (; v->sweep_left > 0 && budget > 0; v->sweep = (v->sweep + 1) & v->hmask, v->sweep_left--) {
 		struct acc **pp = &v->hash[v->sweep];
 		while (*pp) {
 			struct acc *e = *pp;
@@ -259,7 +264,7 @@ acc_sweep(struct am_aggview *v, size_t budget)
 			pp = &e->next;
 		}
 	}
-	return v->sweep <= v->hmask;
+	return v->sweep_left > 0;
 }
 
 void
@@ -796,7 +801,6 @@ am_aggview_new(struct am_agg *agg, struct am_store *store, const uint64_t *le, u
 	v->max_age = AM_USEC;
 	v->dirty = 1;
 	v->cur_start = NONE;
-	v->sweep = SIZE_MAX;
 	v->hmask = 1023;
 	v->hash = am_xcalloc(v->hmask + 1, sizeof(*v->hash));
 	v->seed = am_random_seed();
@@ -851,6 +855,12 @@ am_aggview_chain_close(struct am_aggview *v, am_agg_close_cb cb, void *ctx)
 	v->next_ctx = ctx;
 }
 
+size_t
+am_aggview_acc_rows(const struct am_aggview *v)
+{
+	return v->nacc;
+}
+
 void
 am_aggview_set_stepped(struct am_aggview *v)
 {
@@ -870,10 +880,10 @@ am_aggview_step(struct am_aggview *v, am_time_t budget_us)
 	do {
 		if (v->b.phase != B_IDLE)
 			build_unit(v);
-		else if (v->sweep <= v->hmask)
+		else if (v->sweep_left)
 			acc_sweep(v, BUILD_UNIT);
 		else
 			break;
 	} while (am_now_mono() < until);
-	return v->b.phase != B_IDLE || v->sweep <= v->hmask;
+	return v->b.phase != B_IDLE || v->sweep_left > 0;
 }

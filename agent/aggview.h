@@ -69,4 +69,8 @@ void am_aggview_set_max_age(struct am_aggview *v, am_time_t us);
  * baselines). */
 void am_aggview_chain_close(struct am_aggview *v, am_agg_close_cb cb, void *ctx);
 
+/* Interval accumulators held (server and signature rows seen in the open
+ * or the last interval, plus silent ones the sweep has not reached yet). */
+size_t am_aggview_acc_rows(const struct am_aggview *v);
+
 #endif

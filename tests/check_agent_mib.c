@@ -854,6 +854,190 @@ START_TEST(test_stepped_view)
 }
 END_TEST
 
+/* Intervals that close more often than the sweep of silent rows can go
+ * round the table (a fast replay, 10 s intervals, more rows in use than
+ * one step sweeps): the sweep must still reach every row, so that the
+ * accumulators stay those of the rows seen in the last two intervals, not
+ * of every row ever seen. */
+START_TEST(test_sweep_keeps_up_with_closes)
+{
+	enum { NT = 2000, BUSY = 300 };
+	struct am_agg_cfg ac;
+	struct am_agg *a;
+	struct am_aggview *w;
+	struct am_agg_key k;
+	struct am_conn c;
+	struct am_txn t;
+	char buf[64];
+
+	am_agg_cfg_default(&ac);
+	ac.interval_s = 10;
+	ac.need_handshake = 0;
+	ac.deferred_flush = 1;
+	a = am_agg_new(&ac, NULL);
+	ck_assert_ptr_nonnull(a);
+	w = am_aggview_new(a, NULL, ac.le, ac.n_le, 3);
+	am_aggview_set_stepped(w);
+	am_aggview_set_max_age(w, 3600 * AM_USEC);  /* the steps go to the sweep */
+	memset(&c, 0, sizeof(c));
+	memset(&t, 0, sizeof(t));
+	set_addr(&c.client, "192.0.2.2");
+	c.srv_rtt = c.cli_rtt = -1;
+	t.first = 100;
+	t.last = t.ack = t.think = -1;
+	c.server_port = 80;
+	for (unsigned i = 0; i < NT; i++) {
+		am_agg_advance(a, (T0 + 10 * (int64_t)i) * AM_USEC);
+		while (am_agg_flush_step(a, 1000) == 1)
+			;
+		/* BUSY servers seen in every interval, and a new one each time */
+		for (unsigned j = 0; j <= BUSY; j++) {
+			unsigned n = j < BUSY ? j : BUSY + i;
+			snprintf(buf, sizeof(buf), "10.%u.%u.%u", (n >> 16) & 255, (n >> 8) & 255, n & 255);
+			set_addr(&c.server, buf);
+			am_agg_key_make(&k, &c, "r", "GET /", 32, 128, AM_BY_SERVER);
+			ck_assert_int_ne(am_agg_add(a, &k, &c, &t), 1);
+			am_aggview_txn(w, &c, &t, "GET /", 32, 128);
+		}
+		/* one unit of background work (256 rows) per interval */
+		am_aggview_step(w, 0);
+	}
+	/* the rows in use, and the new ones of the few intervals one round
+	 * of the sweep takes: not the NT servers seen once */
+	ck_assert_uint_lt(am_aggview_acc_rows(w), 2 * BUSY + 200);
+	while (am_aggview_step(w, 1000000))
+		;
+	/* the server and signature rows of the last two intervals */
+	ck_assert_uint_eq(am_aggview_acc_rows(w), 2 * BUSY + 4);
+	am_aggview_free(w);
+	am_agg_free(a);
+}
+END_TEST
+
+struct seen_row {
+	am_subid idx[AM_OID_MAX];
+	size_t len;
+	uint64_t txns;
+};
+
+static int
+seen_cmp(const void *key, const void *elem)
+{
+	const struct seen_row *k = key, *e = elem;
+
+	return am_oid_cmp(k->idx, k->len, e->idx, e->len);
+}
+
+/* Walks (GETNEXT after GETNEXT) while the next snapshot is built between
+ * two requests, keys are added before and after the walk's position,
+ * counted keys go on counting and intervals close with their flush in
+ * steps: every walk comes out in strictly increasing order, and no row's
+ * Counter64 ever reads less than it did in an earlier walk. */
+START_TEST(test_walk_during_rebuild)
+{
+	enum { NK = 600, WALKS = 4 };
+	struct am_agg_cfg ac;
+	struct am_agg *a;
+	struct am_aggview *w;
+	struct am_mib_tables tb;
+	struct am_mib_sig_row x;
+	struct am_mib_server_row sv;
+	struct am_agg_key k;
+	struct am_conn c;
+	struct am_txn t;
+	struct seen_row *prev = NULL, *cur;
+	size_t nprev = 0, ncur, cap;
+	unsigned added = 0, reqs = 0;
+	int64_t now = T0;
+	char buf[64];
+
+	am_agg_cfg_default(&ac);
+	ac.interval_s = 60;
+	ac.need_handshake = 0;
+	ac.deferred_flush = 1;
+	a = am_agg_new(&ac, NULL);
+	ck_assert_ptr_nonnull(a);
+	w = am_aggview_new(a, NULL, ac.le, ac.n_le, 3);
+	am_aggview_set_max_age(w, 0);
+	am_aggview_set_stepped(w);
+	am_aggview_tables(w, &tb);
+	am_agg_advance(a, now * AM_USEC);
+	memset(&c, 0, sizeof(c));
+	memset(&t, 0, sizeof(t));
+	set_addr(&c.client, "192.0.2.2");
+	c.srv_rtt = c.cli_rtt = -1;
+	t.first = 100;
+	t.last = t.ack = t.think = -1;
+#define ADD_KEY(n) do {                                                                  \
+		unsigned h_ = ((n) * 2654435761u) >> 8;                                  \
+		snprintf(buf, sizeof(buf), "10.%u.%u.%u", (h_ >> 16) & 255, (h_ >> 8) & 255, \
+		    h_ & 255);                                                           \
+		set_addr(&c.server, buf);                                                \
+		c.server_port = (uint16_t)(80 + (n) % 3);                                \
+		am_agg_key_make(&k, &c, "r", (n) % 4 ? "GET /" : "POST /", 32, 128,      \
+		    AM_BY_SERVER);                                                       \
+		ck_assert_int_ne(am_agg_add(a, &k, &c, &t), 1);                          \
+		am_aggview_txn(w, &c, &t, (n) % 4 ? "GET /" : "POST /", 32, 128);        \
+	} while (0)
+	for (; added < NK; added++)
+		ADD_KEY(added);
+	while (am_aggview_step(w, 1000000))
+		;
+	for (int walk = 0; walk < WALKS; walk++) {
+		am_subid idx[AM_OID_MAX];
+		size_t len = 0;
+		cap = 2 * NK;
+		cur = am_xcalloc(cap, sizeof(*cur));
+		ncur = 0;
+		while (tb.signature(tb.ctx, idx, len, len > 0, &x)) {
+			struct seen_row *r, *p;
+			if (ncur == cap) {
+				cap *= 2;
+				cur = am_xrealloc(cur, cap * sizeof(*cur));
+			}
+			r = &cur[ncur];
+			r->len = am_mib_index_sig(&x.addr, x.port, x.id, r->idx);
+			if (ncur)
+				ck_assert_int_lt(am_oid_cmp(cur[ncur - 1].idx, cur[ncur - 1].len, r->idx,
+				    r->len), 0);
+			r->txns = x.st.txns;
+			p = prev ? bsearch(r, prev, nprev, sizeof(*prev), seen_cmp) : NULL;
+			if (p)
+				ck_assert_uint_ge(r->txns, p->txns);
+			/* the server row's counters hold its signature rows' */
+			ck_assert_int_eq(tb.server(tb.ctx, r->idx, r->len - 1, 0, &sv), 1);
+			ck_assert_uint_ge(sv.st.txns, x.st.txns);
+			memcpy(idx, r->idx, r->len * sizeof(*idx));
+			len = r->len;
+			ncur++;
+			/* Between two requests: a new key (anywhere in the order),
+			 * one more transaction to a counted one, a unit of the
+			 * view's work, and now and then an interval close whose
+			 * flush goes in steps. */
+			if (reqs % 3 == 0) {
+				ADD_KEY(added);
+				added++;
+			}
+			ADD_KEY(reqs % NK);
+			if (++reqs % 97 == 0) {
+				now += 60;
+				ck_assert_int_eq(am_agg_advance(a, now * AM_USEC), 1);
+			}
+			am_agg_flush_step(a, 7);
+			am_aggview_step(w, 0);
+		}
+		ck_assert_uint_ge(ncur, NK);
+		free(prev);
+		prev = cur;
+		nprev = ncur;
+	}
+#undef ADD_KEY
+	free(prev);
+	am_aggview_free(w);
+	am_agg_free(a);
+}
+END_TEST
+
 START_TEST(test_by_client_rows_merge)
 {
 	struct am_mib_value v;
@@ -1276,6 +1460,8 @@ suite(void)
 	tcase_add_test(tc, test_malformed_slots);
 	tcase_add_test(tc, test_key_overflow);
 	tcase_add_test(tc, test_stepped_view);
+	tcase_add_test(tc, test_sweep_keeps_up_with_closes);
+	tcase_add_test(tc, test_walk_during_rebuild);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("full");
