@@ -1033,7 +1033,11 @@ run(struct daemon *d)
 	while (!got_term) {
 		int timeout = -1, n = 0, nsrcfd = 0;
 
-		if (got_hup) {
+		/* Not while a deferred flush still feeds the closed interval's
+		 * keys to the alarms: the new alarm rows would judge it on the
+		 * keys fed after the reload only (the loop comes back at once
+		 * while a flush is pending). */
+		if (got_hup && !(d->agg && am_agg_flush_pending(d->agg))) {
 			got_hup = 0;
 			if (config_load(d, 1) < 0 && d->o.config == NULL)
 				log_warnx("main", "the default configuration has errors");
