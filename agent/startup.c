@@ -129,6 +129,9 @@ startup_check_store(const char *dir, int check_lock, char *msg, size_t len)
 	return say(STARTUP_OK, msg, len, "store %s: usable%s", dir, have_data ? "" : " (empty)");
 }
 
+static int pidfile_opened_check(int fd, const char *path, int keep, int *running, char *msg,
+    size_t len);
+
 enum startup_level
 startup_check_pidfile(const char *path, char *msg, size_t len)
 {
@@ -136,15 +139,27 @@ startup_check_pidfile(const char *path, char *msg, size_t len)
 	struct stat sb;
 
 	startup_identity(who, sizeof(who));
-	if (stat(path, &sb) < 0) {
+	if (lstat(path, &sb) < 0) {
 		if (errno != ENOENT)
 			return say(STARTUP_ERROR, msg, len, "pid file %s: %s (%s)", path, strerror(errno), who);
 		return check_creatable("pid file", path, who, msg, len);
 	}
+	if (S_ISLNK(sb.st_mode))
+		return say(STARTUP_ERROR, msg, len, "pid file %s: a symbolic link (not followed)", path);
 	if (!S_ISREG(sb.st_mode))
 		return say(STARTUP_ERROR, msg, len, "pid file %s: not a regular file", path);
 	if (faccessat(AT_FDCWD, path, R_OK | W_OK, AT_EACCESS) < 0)
 		return say(STARTUP_ERROR, msg, len, "pid file %s: %s (%s)", path, strerror(errno), who);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd >= 0) {
+		int running;
+		int rc = pidfile_opened_check(fd, path, 0, &running, msg, len);
+		close(fd);
+		/* A running artmond: a start would fail, artmond -n beside it
+		 * (before a reload or restart) says so. */
+		if (rc < 0)
+			return running ? STARTUP_WARNING : STARTUP_ERROR;
+	}
 	return say(STARTUP_OK, msg, len, "pid file %s: writable", path);
 }
 
@@ -265,11 +280,77 @@ startup_probe_agentx_as(const char *addr, const struct passwd *pw, char *msg, si
 
 /* ------------------------------------------------------------------ pid file */
 
+/* The process id written in the pid file fd (0 when none). */
+static long
+pidfile_pid(int fd)
+{
+	char buf[32];
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	return strtol(buf, NULL, 10);
+}
+
+/* Whether another process holds the lock of the pid file fd (a running
+ * artmond keeps its pid file open and locked while it runs); with keep,
+ * the lock is ours from now on. */
+static int
+pidfile_locked(int fd, int keep)
+{
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+		if (!keep)
+			flock(fd, LOCK_UN);
+		return 0;
+	}
+	return 1;
+}
+
+/* The pid file's own checks once open: a regular file with one name (not
+ * a hard link to another file: root writes it and gives it away), not
+ * locked by a running artmond (*running).  0 (locked by us with keep), or
+ * -1 and msg. */
+static int
+pidfile_opened_check(int fd, const char *path, int keep, int *running, char *msg, size_t len)
+{
+	struct stat sb;
+
+	*running = 0;
+	if (fstat(fd, &sb) < 0) {
+		say(STARTUP_ERROR, msg, len, "pid file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		say(STARTUP_ERROR, msg, len, "pid file %s: not a regular file", path);
+		return -1;
+	}
+	if (sb.st_nlink != 1) {
+		say(STARTUP_ERROR, msg, len, "pid file %s: has %lu names (a hard link to another file?): "
+		    "not written", path, (unsigned long)sb.st_nlink);
+		return -1;
+	}
+	if (pidfile_locked(fd, keep)) {
+		long pid = pidfile_pid(fd);
+		*running = 1;
+		if (pid > 0)
+			say(STARTUP_ERROR, msg, len, "pid file %s: in use by a running artmond (pid %ld): "
+			    "a second artmond cannot start with it", path, pid);
+		else
+			say(STARTUP_ERROR, msg, len, "pid file %s: in use by a running artmond: a second "
+			    "artmond cannot start with it", path);
+		return -1;
+	}
+	return 0;
+}
+
 int
 startup_pidfile_open(const char *path, char *msg, size_t len)
 {
 	char who[160];
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	int running;
+	/* Not through a symbolic link; never blocks on a FIFO planted there. */
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
 
 	if (fd < 0) {
 		int e = errno;
@@ -278,6 +359,14 @@ startup_pidfile_open(const char *path, char *msg, size_t len)
 			return -1;
 		startup_identity(who, sizeof(who));
 		say(STARTUP_ERROR, msg, len, "pid file %s: %s (%s)", path, strerror(e), who);
+		return -1;
+	}
+	/* The lock is held while the descriptor stays open (daemon()'s child
+	 * keeps it): the file of a process that died is not locked and is
+	 * rewritten. */
+	if (pidfile_opened_check(fd, path, 1, &running, msg, len) < 0) {
+		close(fd);
+		return -1;
 	}
 	return fd;
 }

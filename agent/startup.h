@@ -28,7 +28,9 @@ void startup_identity(char *buf, size_t len);
  * warning.  msg: "store DIR: reason". */
 enum startup_level startup_check_store(const char *dir, int check_lock, char *msg, size_t len);
 
-/* Whether the calling user can create or rewrite the pid file. */
+/* Whether the calling user can create or rewrite the pid file: an error
+ * for a file that is not a regular file or has another name (a hard
+ * link), a warning for one a running artmond holds. */
 enum startup_level startup_check_pidfile(const char *path, char *msg, size_t len);
 
 /* Tries to connect to the AgentX master's socket as the calling user:
@@ -53,7 +55,12 @@ enum startup_level startup_probe_agentx_as(const char *addr, const struct passwd
  * from its directory (an empty pid file names no process; the service
  * manager or the init script removes it).  artmond gives the file to the
  * user it runs as (who may then remove it from a sticky directory).  The
- * descriptor stays open until then.  -1 on failure (msg says why). */
+ * descriptor stays open until then, with an exclusive lock (flock) on the
+ * file: a second artmond fails on the pid file of a running one (msg
+ * names its pid), and a stale file (its process died) is rewritten.  The
+ * path is not followed through a symbolic link, and a file with another
+ * name (a hard link planted where the pid file goes) or not a regular
+ * file is refused.  -1 on failure (msg says why). */
 int startup_pidfile_open(const char *path, char *msg, size_t len);
 int startup_pidfile_write(int fd, char *msg, size_t len);
 /* 1: removed, 0: emptied (not removable), -1: left alone (it names

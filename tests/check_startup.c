@@ -1,7 +1,8 @@
 /* Startup checks (agent/startup.c) without artmond or snmpd: what the
  * AgentX probe says for a missing socket, a stale one, a listening one, a
  * file that is not a socket and (as root, checking as nobody) a socket the
- * user may not open; the store directory checks; the pid file's life. */
+ * user may not open; the store directory checks; the pid file's life,
+ * its lock against a second instance and what may be planted in its place. */
 #include "config.h"
 #include "agent/startup.h"
 #include "store/store.h"
@@ -16,6 +17,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char tmp[256];
@@ -224,6 +226,108 @@ START_TEST(test_pidfile)
 }
 END_TEST
 
+/* The file's whole text, or "" (at most len - 1 bytes). */
+static void
+slurp(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY);
+	ssize_t n = fd >= 0 ? read(fd, buf, len - 1) : 0;
+
+	buf[n > 0 ? n : 0] = 0;
+	if (fd >= 0)
+		close(fd);
+}
+
+static void
+put(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(fp);
+	fputs(text, fp);
+	fclose(fp);
+}
+
+/* A running instance holds its pid file: a second open fails and names
+ * it (artmond -n: a warning), the file keeps the first one's pid; the
+ * file of a process that died is rewritten. */
+START_TEST(test_pidfile_running_and_stale)
+{
+	char path[512], msg[1024], buf[64], want[64];
+	int fd, fd2, status;
+	pid_t dead;
+
+	snprintf(path, sizeof(path), "%s/run.pid", tmp);
+	fd = startup_pidfile_open(path, msg, sizeof(msg));
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(startup_pidfile_write(fd, msg, sizeof(msg)), 0);
+	/* Another open file description: another instance as flock sees it. */
+	fd2 = startup_pidfile_open(path, msg, sizeof(msg));
+	ck_assert_int_lt(fd2, 0);
+	snprintf(want, sizeof(want), "in use by a running artmond (pid %ld)", (long)getpid());
+	HAS(msg, want);
+	ck_assert_int_eq(startup_check_pidfile(path, msg, sizeof(msg)), STARTUP_WARNING);
+	HAS(msg, want);
+	snprintf(want, sizeof(want), "%ld\n", (long)getpid());
+	slurp(path, buf, sizeof(buf));
+	ck_assert_str_eq(buf, want);
+	ck_assert_int_eq(startup_pidfile_remove(fd, path), 1);
+
+	/* A stale file: its process is gone (and never locked it). */
+	dead = fork();
+	ck_assert_int_ge(dead, 0);
+	if (dead == 0)
+		_exit(0);
+	ck_assert_int_eq(waitpid(dead, &status, 0), dead);
+	snprintf(buf, sizeof(buf), "%ld\n", (long)dead);
+	put(path, buf);
+	ck_assert_int_eq(startup_check_pidfile(path, msg, sizeof(msg)), STARTUP_OK);
+	fd = startup_pidfile_open(path, msg, sizeof(msg));
+	ck_assert_msg(fd >= 0, "stale pid file refused: %s", msg);
+	ck_assert_int_eq(startup_pidfile_write(fd, msg, sizeof(msg)), 0);
+	slurp(path, buf, sizeof(buf));
+	ck_assert_str_eq(buf, want);
+	ck_assert_int_eq(startup_pidfile_remove(fd, path), 1);
+}
+END_TEST
+
+/* What may be planted where the pid file goes (a directory another user
+ * writes): a symbolic link, a hard link to another file, a FIFO.  None is
+ * written, truncated or waited on. */
+START_TEST(test_pidfile_planted)
+{
+	char path[512], victim[512], msg[1024], buf[64];
+
+	snprintf(path, sizeof(path), "%s/x.pid", tmp);
+	snprintf(victim, sizeof(victim), "%s/victim", tmp);
+	put(victim, "secret\n");
+
+	ck_assert_int_eq(symlink(victim, path), 0);
+	ck_assert_int_eq(startup_check_pidfile(path, msg, sizeof(msg)), STARTUP_ERROR);
+	HAS(msg, "symbolic link");
+	ck_assert_int_lt(startup_pidfile_open(path, msg, sizeof(msg)), 0);
+	HAS(msg, "symbolic link");
+	ck_assert_int_eq(unlink(path), 0);
+
+	ck_assert_int_eq(link(victim, path), 0);
+	ck_assert_int_eq(startup_check_pidfile(path, msg, sizeof(msg)), STARTUP_ERROR);
+	HAS(msg, "hard link");
+	ck_assert_int_lt(startup_pidfile_open(path, msg, sizeof(msg)), 0);
+	HAS(msg, "hard link");
+	ck_assert_int_eq(unlink(path), 0);
+
+	ck_assert_int_eq(mkfifo(path, 0644), 0);
+	ck_assert_int_eq(startup_check_pidfile(path, msg, sizeof(msg)), STARTUP_ERROR);
+	HAS(msg, "not a regular file");
+	ck_assert_int_lt(startup_pidfile_open(path, msg, sizeof(msg)), 0);
+	HAS(msg, "not a regular file");
+	ck_assert_int_eq(unlink(path), 0);
+
+	slurp(victim, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "secret\n");
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -235,6 +339,8 @@ suite(void)
 	tcase_add_test(tc, test_agentx_probe_as_user);
 	tcase_add_test(tc, test_store_checks);
 	tcase_add_test(tc, test_pidfile);
+	tcase_add_test(tc, test_pidfile_running_and_stale);
+	tcase_add_test(tc, test_pidfile_planted);
 	suite_add_tcase(s, tc);
 	return s;
 }

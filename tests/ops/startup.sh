@@ -1,7 +1,8 @@
 #!/bin/sh
 # What artmond tells an operator when its environment is wrong (issue 10,
 # "startup checks"): capture permission, store directory, AgentX socket
-# (missing, stale, not a socket, not accessible), pid file.  Each case
+# (missing, stale, not a socket, not accessible), pid file (a running
+# instance's, a stale one).  Each case
 # asserts the exit status and the words of the message, at a start and
 # with -n (which checks what a start would and exits 1 on an error, 0 when
 # there are only warnings).  artmond runs as the unprivileged user nobody
@@ -176,9 +177,36 @@ rm -f "$AM_TMP/run/artmond.pid"
 	-p "$AM_TMP/userrun/artmond.pid" >"$ARTMOND_LOG" 2>&1 &
 ARTMOND_PID=$!
 wait_until 10 pid_file_of "$AM_TMP/userrun/artmond.pid" || am_fail "pid file in userrun: $(cat "$ARTMOND_LOG")"
+# A second artmond with the same pid file (another store, so only the pid
+# file is shared): it fails naming the running one, whose pid stays in the
+# file and whose file is still removed at its exit.
+as_root -f -i lo -u nobody -s none -x "$NOMASTER" -p "$AM_TMP/userrun/artmond.pid"
+expect "second artmond with the pid file of a running one" 1 \
+	"error: [main] pid file $AM_TMP/userrun/artmond.pid: in use by a running artmond (pid $ARTMOND_PID)"
+pid_file_of "$AM_TMP/userrun/artmond.pid" ||
+	am_fail "the second artmond changed the pid file: '$(cat "$AM_TMP/userrun/artmond.pid" 2>&1)'"
+as_root -n -i lo -u nobody -s none -x "$NOMASTER" -p "$AM_TMP/userrun/artmond.pid"
+expect "artmond -n: pid file of a running artmond" 0 \
+	"warning: [main] pid file $AM_TMP/userrun/artmond.pid: in use by a running artmond (pid $ARTMOND_PID)"
 artmond_stop
 [ -e "$AM_TMP/userrun/artmond.pid" ] && am_fail "pid file not removed at exit: $(cat "$ARTMOND_LOG")"
 am_log "ok: pid file removed at exit (its directory is the user's)"
+# The file of an artmond that died (kill -9) is stale: the next start
+# rewrites it.
+"$ARTMOND" -f -c "$CONF" -i lo -u nobody -s none -x "$NOMASTER" \
+	-p "$AM_TMP/userrun/artmond.pid" >"$ARTMOND_LOG" 2>&1 &
+ARTMOND_PID=$!
+wait_until 10 pid_file_of "$AM_TMP/userrun/artmond.pid" || am_fail "pid file in userrun: $(cat "$ARTMOND_LOG")"
+kill -KILL "$ARTMOND_PID"
+wait "$ARTMOND_PID" 2>/dev/null
+DEAD=$ARTMOND_PID
+"$ARTMOND" -f -c "$CONF" -i lo -u nobody -s none -x "$NOMASTER" \
+	-p "$AM_TMP/userrun/artmond.pid" >"$ARTMOND_LOG" 2>&1 &
+ARTMOND_PID=$!
+wait_until 10 pid_file_of "$AM_TMP/userrun/artmond.pid" ||
+	am_fail "stale pid file (pid $DEAD) not rewritten: '$(cat "$AM_TMP/userrun/artmond.pid" 2>&1)': $(cat "$ARTMOND_LOG")"
+artmond_stop
+am_log "ok: the pid file of an artmond killed with -9 is rewritten by the next start"
 
 PIDERR="error: [main] pid file $AM_TMP/run/artmond.pid: cannot be created in $AM_TMP/run: Permission denied ($WHO)"
 as_nobody caps -f -i lo -s none -x "$NOMASTER" -p "$AM_TMP/run/artmond.pid"
