@@ -11,7 +11,7 @@
 set -u
 . "$top_srcdir/tests/agent/lib.sh"
 agent_setup
-agent_require artmond stdmibs snmpwalk snmptable tcpdump
+agent_require artmond stdmibs snmpwalk snmpbulkwalk snmptranslate snmptable tcpdump
 ARTMON="$top_builddir/cli/artmon"
 SYNFLOOD="$top_builddir/tests/tools/synflood"
 [ -x "$ARTMON" ] || am_skip "artmon not built"
@@ -56,6 +56,27 @@ top_done() { [ "$(snmpget_q ARTMON-MIB::artmonCensusTopIntervals.0)" -ge 1 ] 2>/
 wait_until 10 top_done || am_fail "no completed top-N interval"
 
 snmpwalk_q ARTMON-MIB::artmonCensus >"$AM_TMP/walk" || am_fail "snmpwalk artmonCensus"
+# GETNEXT across the census's scalars and four tables: numeric OIDs
+# strictly increasing (snmpwalk's own check on, nothing on stderr), and the
+# same objects as GETBULK.
+census_oid=$(snmptranslate -M "$AM_MIBDIRS" -m ARTMON-MIB -On ARTMON-MIB::artmonCensus)
+snmpwalk -v2c -c public -r 1 -t 2 -On -Oq "127.0.0.1:$SNMPD_PORT" "$census_oid" \
+	>"$AM_TMP/nwalk" 2>"$AM_TMP/nwalk.err" || am_fail "numeric snmpwalk: $(cat "$AM_TMP/nwalk.err")"
+[ -s "$AM_TMP/nwalk.err" ] && am_fail "snmpwalk artmonCensus: $(cat "$AM_TMP/nwalk.err")"
+snmpbulkwalk -v2c -c public -r 1 -t 2 -On -Oq "127.0.0.1:$SNMPD_PORT" "$census_oid" \
+	>"$AM_TMP/nbwalk" 2>&1 || am_fail "numeric snmpbulkwalk: $(cat "$AM_TMP/nbwalk")"
+python3 - "$AM_TMP/nwalk" "$AM_TMP/nbwalk" <<'PY' || am_fail "artmonCensus walk out of order or incomplete"
+import sys
+def oids(path):
+    return [tuple(int(x) for x in l.split()[0].strip('.').split('.')) for l in open(path) if l.strip()]
+walk, bulk = oids(sys.argv[1]), oids(sys.argv[2])
+bad = [i for i in range(1, len(walk)) if walk[i] <= walk[i - 1]]
+if bad:
+    sys.exit("not increasing after %s" % '.'.join(map(str, walk[bad[0] - 1])))
+if walk != bulk:
+    sys.exit("GETNEXT walk (%d objects) differs from GETBULK walk (%d)" % (len(walk), len(bulk)))
+PY
+assert_eq "artmonCensus objects (walk = bulkwalk, increasing)" "$(wc -l <"$AM_TMP/walk")" "$(wc -l <"$AM_TMP/nwalk")"
 val() { grep "^$1 = " "$AM_TMP/walk" | sed 's/^[^=]* = //; s/ \(packets\|octets\)$//'; }
 
 assert_eq "artmonCensusTopN" 10 "$(val artmonCensusTopN.0)"
