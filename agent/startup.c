@@ -304,7 +304,8 @@ pidfile_locked(int fd, int keep)
 			flock(fd, LOCK_UN);
 		return 0;
 	}
-	return 1;
+	/* A file system without locks: no protection, but no false alarm. */
+	return errno == EWOULDBLOCK;
 }
 
 /* The pid file's own checks once open: a regular file with one name (not
