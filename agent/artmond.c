@@ -1023,7 +1023,7 @@ snmp_between(struct daemon *d)
 static void
 run(struct daemon *d)
 {
-	struct pollfd pfd[64];
+	struct pollfd pfd[MAX_INPUTS + 64];   /* every input, then SNMP's */
 	int srcfds[MAX_INPUTS];
 	am_time_t last_update = 0;
 	int view_busy = 1;
@@ -1044,7 +1044,7 @@ run(struct daemon *d)
 		}
 		if (d->live) {
 			nsrcfd = d->src ? am_source_fds(d->src, srcfds, MAX_INPUTS) : 0;
-			for (int i = 0; i < nsrcfd && n < 32; i++) {
+			for (int i = 0; i < nsrcfd && n < MAX_INPUTS; i++) {
 				pfd[n].fd = srcfds[i];
 				pfd[n].events = POLLIN;
 				pfd[n].revents = 0;
