@@ -741,6 +741,85 @@ START_TEST(test_deferred_flush)
 }
 END_TEST
 
+struct close_count {
+	uint32_t calls;
+	int gauges_ok;
+};
+
+static void
+count_close(void *ctx, am_time_t start, uint32_t interval_s, const struct am_agg_row *row,
+    const struct am_rec *rec)
+{
+	struct close_count *cc = ctx;
+
+	(void)interval_s;
+	cc->calls++;
+	/* the gauges given with the call are those of this record */
+	if (row->last->start != start || row->last->count != rec->count)
+		cc->gauges_ok = 0;
+}
+
+/* The stop of artmond (SIGTERM) while a flush is still going in steps,
+ * with the last flush left to steps too (am_agg_defer_finish): the
+ * interval being written is completed first, then the last one is, each
+ * key's close work done once, and the store reads as cleanly stopped. */
+START_TEST(test_finish_during_deferred_flush)
+{
+	const char *dir = fresh_dir();
+	struct am_agg_cfg cfg;
+	struct am_store *st;
+	struct am_agg *agg;
+	struct synth sy;
+	struct synth_txn x;
+	struct am_rec r;
+	struct am_store_info info;
+	struct close_count cc = { 0, 1 };
+	am_time_t base = T0 - T0 % (300 * S);
+
+	am_rec_init(&r);
+	am_agg_cfg_default(&cfg);
+	cfg.deferred_flush = 1;
+	st = open_rw(dir, NULL);
+	agg = am_agg_new(&cfg, st);
+	am_agg_defer_finish(agg, 1);
+	am_agg_on_close(agg, count_close, &cc);
+	synth_init(&sy, 13, 50, base, 300 * S, 2, 500);
+	while (synth_next(&sy, &x)) {
+		ck_assert_int_ge(am_agg_advance(agg, x.t), 0);
+		am_agg_add(agg, &x.key, &x.conn, &x.txn);
+	}
+	/* the first interval's flush has not started; two steps of it */
+	ck_assert_int_eq(am_agg_flush_pending(agg), 1);
+	ck_assert_int_eq(am_agg_flush_step(agg, 4), 1);
+	ck_assert_int_eq(am_agg_flush_step(agg, 4), 1);
+	ck_assert_uint_eq(cc.calls, 8);
+	ck_assert_int_eq(am_store_rec_get(st, 1, 50, base, &r), 1);
+	/* the stop */
+	ck_assert_int_eq(am_agg_finish(agg), 0);
+	ck_assert_uint_eq(cc.calls, 50);
+	ck_assert_int_eq(am_store_rec_get(st, 1, 50, base, &r), 0);
+	ck_assert_uint_eq(r.count, 10);
+	ck_assert_int_eq(am_agg_flush_pending(agg), 1);
+	ck_assert_int_eq(am_store_rec_get(st, 1, 50, base + 300 * S, &r), 1);
+	while (am_agg_flush_step(agg, UINT32_MAX) == 1)
+		;
+	ck_assert_int_eq(am_agg_flush_pending(agg), 0);
+	ck_assert_uint_eq(cc.calls, 100);
+	ck_assert_int_eq(cc.gauges_ok, 1);
+	ck_assert_int_eq(am_store_rec_get(st, 1, 50, base + 300 * S, &r), 0);
+	ck_assert_uint_eq(r.count, 10);
+	am_agg_free(agg);
+	am_store_close(st);
+	st = open_rw(dir, NULL);
+	am_store_info(st, &info);
+	ck_assert_uint_eq(info.unclean_stops, 0);
+	ck_assert_int_eq(info.newest1, base + 300 * S);
+	am_store_close(st);
+	am_rec_free(&r);
+	rm_dir(dir);
+}
+END_TEST
+
 /* A key's history with gaps, among other keys and empty periods. */
 START_TEST(test_history_gaps)
 {
@@ -918,6 +997,7 @@ store_suite(void)
 	tcase_add_test(tc, test_aux);
 	tcase_add_test(tc, test_drop_idle);
 	tcase_add_test(tc, test_deferred_flush);
+	tcase_add_test(tc, test_finish_during_deferred_flush);
 	tcase_add_test(tc, test_history_gaps);
 	suite_add_tcase(s, tc);
 	return s;
