@@ -70,6 +70,7 @@ struct am_agg {
 	int defer_finish;               /* am_agg_finish leaves its flush pending too */
 	struct am_rec **pool;           /* empty records for reuse */
 	uint32_t npool, pool_cap;
+	struct am_agg_gauges gone_last; /* close work of a key that left the live table */
 };
 
 static const uint64_t default_le[] = {
@@ -696,6 +697,12 @@ pend_close_one(struct am_agg *agg, uint32_t i)
 	if (p->rec == NULL || e == NULL)
 		return;
 	fill_row(agg, e, &row);             /* computes the gauges */
+	if (e->last == NULL) {
+		/* idle when the interval closed: it left the live table (and
+		 * its gauges) before this step */
+		am_agg_gauges_from(&agg->gone_last, agg->pend_start, p->rec);
+		row.last = &agg->gone_last;
+	}
 	if (agg->close_cb)
 		agg->close_cb(agg->close_ctx, agg->pend_start, am_agg_interval_s(agg), &row, p->rec);
 }

@@ -820,6 +820,37 @@ START_TEST(test_finish_during_deferred_flush)
 }
 END_TEST
 
+/* An interval whose keys had all gone idle when it closed (the next
+ * packet came hours later): their close work, done in the steps of the
+ * deferred flush after the idle keys left the live table, still comes with
+ * each key's gauges of that interval. */
+START_TEST(test_close_work_of_keys_gone_idle)
+{
+	struct am_agg_cfg cfg;
+	struct am_agg *agg;
+	struct synth sy;
+	struct am_agg_stats as;
+	struct close_count cc = { 0, 1 };
+	am_time_t base = T0 - T0 % (300 * S);
+
+	am_agg_cfg_default(&cfg);
+	cfg.deferred_flush = 1;
+	agg = am_agg_new(&cfg, NULL);
+	ck_assert_ptr_nonnull(agg);
+	am_agg_on_close(agg, count_close, &cc);
+	synth_init(&sy, 14, 5, base, 300 * S, 1, 50);
+	feed(agg, &sy);
+	ck_assert_int_eq(am_agg_advance(agg, base + 3 * 3600 * S), 1);
+	am_agg_stats(agg, &as);
+	ck_assert_uint_eq(as.keys_expired, 5);
+	while (am_agg_flush_step(agg, 2) == 1)
+		;
+	ck_assert_uint_eq(cc.calls, 5);
+	ck_assert_int_eq(cc.gauges_ok, 1);
+	am_agg_free(agg);
+}
+END_TEST
+
 /* A key's history with gaps, among other keys and empty periods. */
 START_TEST(test_history_gaps)
 {
@@ -998,6 +1029,7 @@ store_suite(void)
 	tcase_add_test(tc, test_drop_idle);
 	tcase_add_test(tc, test_deferred_flush);
 	tcase_add_test(tc, test_finish_during_deferred_flush);
+	tcase_add_test(tc, test_close_work_of_keys_gone_idle);
 	tcase_add_test(tc, test_history_gaps);
 	suite_add_tcase(s, tc);
 	return s;
