@@ -48,6 +48,9 @@ struct hindex {
 struct am_alarms {
 	struct am_mib_alarm_row *rows;    /* sorted by index */
 	int n;
+	uint64_t *armed;           /* per row: the first feed it is judged on */
+	uint64_t feed_seq;         /* intervals whose feed started */
+	int feeding;               /* am_alarms_set_feeding */
 	am_alarms_change_cb cb;
 	void *ctx;
 	/* evaluation */
@@ -90,6 +93,7 @@ am_alarms_new(void)
 	struct am_alarms *a = am_xcalloc(1, sizeof(*a));
 
 	a->rows = am_xcalloc(AM_ALARMS_MAX, sizeof(*a->rows));
+	a->armed = am_xcalloc(AM_ALARMS_MAX, sizeof(*a->armed));
 	a->acc_start = -1;
 	a->grace = 11 * AM_USEC;
 	return a;
@@ -110,7 +114,14 @@ am_alarms_free(struct am_alarms *a)
 	free(a->gone);
 	free(a->gone_sent);
 	free(a->rows);
+	free(a->armed);
 	free(a);
+}
+
+void
+am_alarms_set_feeding(struct am_alarms *a, int on)
+{
+	a->feeding = on;
 }
 
 void
@@ -145,17 +156,25 @@ am_alarms_put(struct am_alarms *a, const struct am_mib_alarm_row *row)
 
 	if (row->index == 0 || row->index > 65535)
 		return -1;
+	/* A row created or changed while an interval's keys are being fed
+	 * would see only the keys fed after it: judged from the next feed. */
+	uint64_t armed = a->feed_seq + (a->feeding ? 1 : 0);
+
 	if (find(a, row->index, &pos)) {
 		/* a changed row starts over on every target */
-		if (memcmp(&a->rows[pos], row, sizeof(*row)) != 0)
+		if (memcmp(&a->rows[pos], row, sizeof(*row)) != 0) {
 			drop_status(a, row->index);
+			a->armed[pos] = armed;
+		}
 		a->rows[pos] = *row;
 		return 0;
 	}
 	if (a->n >= AM_ALARMS_MAX)
 		return -1;
 	memmove(&a->rows[pos + 1], &a->rows[pos], (size_t)(a->n - pos) * sizeof(*a->rows));
+	memmove(&a->armed[pos + 1], &a->armed[pos], (size_t)(a->n - pos) * sizeof(*a->armed));
 	a->rows[pos] = *row;
+	a->armed[pos] = armed;
 	a->n++;
 	return 0;
 }
@@ -165,6 +184,7 @@ remove_at(struct am_alarms *a, int pos)
 {
 	drop_status(a, a->rows[pos].index);
 	memmove(&a->rows[pos], &a->rows[pos + 1], (size_t)(a->n - pos - 1) * sizeof(*a->rows));
+	memmove(&a->armed[pos], &a->armed[pos + 1], (size_t)(a->n - pos - 1) * sizeof(*a->armed));
 	a->n--;
 }
 
@@ -707,6 +727,7 @@ am_alarms_close(void *ctx, int64_t start, uint32_t interval_s, const struct am_a
 	if (a->acc_start < 0) {
 		a->acc_gap += a->conn_gap;
 		a->conn_gap = 0;
+		a->feed_seq++;
 	}
 	a->acc_start = start;
 	a->acc_len = interval_s;
@@ -887,6 +908,8 @@ am_alarms_complete(struct am_alarms *a)
 			judge(a, r, &sensor, "", a->last_loss, end);
 			continue;
 		}
+		if (a->armed[i] > a->feed_seq)
+			continue;               /* created or changed while it was fed */
 		for (size_t j = 0; j < a->nacc; j++) {
 			struct acc *x = &a->acc[j];
 			int64_t v;

@@ -73,6 +73,11 @@ void am_alarms_close(void *ctx, int64_t start, uint32_t interval_s, const struct
     const struct am_rec *rec);
 /* Evaluates the interval summed so far, if any. */
 void am_alarms_complete(struct am_alarms *a);
+/* On while a closed interval's keys are being fed in steps (a deferred
+ * flush: am_alarms_close calls spread over several turns of the loop,
+ * requests served between them): a row created or changed meanwhile is
+ * judged from the next interval on, not on the keys fed after it only. */
+void am_alarms_set_feeding(struct am_alarms *a, int on);
 /* The same once `clock` (the aggregator's) has passed the interval's end
  * by the grace: the sequence gaps of a connection are known when it ends,
  * which the tracker reports after its closed-state timeout, so the

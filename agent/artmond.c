@@ -1066,6 +1066,9 @@ run(struct daemon *d)
 				timeout = -1;
 		}
 		int flushing = d->agg && am_agg_flush_pending(d->agg);
+		/* alarm rows SET between two slices of the flush wait for the
+		 * next interval (they would judge the keys fed after them only) */
+		am_alarms_set_feeding(d->alarms, flushing);
 		/* a flush in slices, or the MIB view's work: come back at once */
 		int busy = flushing || view_busy;
 		if (busy)
@@ -1086,6 +1089,7 @@ run(struct daemon *d)
 		stall_mark(&stall, PH_SNMP);
 		if (flushing) {
 			flush_slice(d);
+			am_alarms_set_feeding(d->alarms, am_agg_flush_pending(d->agg));
 			stall_mark(&stall, PH_FLUSH);
 			snmp_between(d);
 		}

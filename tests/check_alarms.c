@@ -150,6 +150,41 @@ START_TEST(test_hysteresis)
 }
 END_TEST
 
+/* A manager creates a row between two slices of a deferred flush, while
+ * the closed interval's keys are being fed: the row is judged from the
+ * next interval on, not on the keys fed after it only (here: the few slow
+ * ones, a false rising alarm). */
+START_TEST(test_row_set_while_feeding)
+{
+	struct am_alarms *a = fresh();
+	struct am_mib_alarm_row r = p90_row(1, "192.0.2.10", 80, "");
+
+	am_alarms_set_feeding(a, 1);
+	feed(a, 0, "192.0.2.10", 80, 1, "GET", 185, 50000);
+	ck_assert_int_eq(am_alarms_put(a, &r), 0);
+	feed(a, 0, "192.0.2.10", 80, 2, "POST", 15, 300000);
+	am_alarms_set_feeding(a, 0);
+	am_alarms_complete(a);
+	ck_assert_int_eq(nsent, 0);
+	/* the next interval, fed whole after the row was made */
+	am_alarms_set_feeding(a, 1);
+	feed(a, 1, "192.0.2.10", 80, 1, "GET", 20, 300000);
+	am_alarms_set_feeding(a, 0);
+	am_alarms_complete(a);
+	ck_assert_int_eq(count(AM_NT_ALARM_RISING), 1);
+	/* made between two feeds: judged on the next one */
+	r = p90_row(2, "192.0.2.10", 80, "");
+	ck_assert_int_eq(am_alarms_put(a, &r), 0);
+	am_alarms_set_feeding(a, 1);
+	feed(a, 2, "192.0.2.10", 80, 1, "GET", 20, 300000);
+	am_alarms_set_feeding(a, 0);
+	am_alarms_complete(a);
+	ck_assert_int_eq(count(AM_NT_ALARM_RISING), 2);
+	ck_assert_uint_eq(sent[nsent - 1].alarm, 2);
+	am_alarms_free(a);
+}
+END_TEST
+
 START_TEST(test_min_txns_and_startup)
 {
 	struct am_alarms *a = fresh();
@@ -592,6 +627,7 @@ suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_hysteresis);
+	tcase_add_test(tc, test_row_set_while_feeding);
 	tcase_add_test(tc, test_min_txns_and_startup);
 	tcase_add_test(tc, test_wildcards);
 	tcase_add_test(tc, test_rate_limit);
