@@ -855,6 +855,12 @@ am_aggview_chain_close(struct am_aggview *v, am_agg_close_cb cb, void *ctx)
 	v->next_ctx = ctx;
 }
 
+int
+am_aggview_current(const struct am_aggview *v)
+{
+	return v->b.phase == B_IDLE && !build_due(v);
+}
+
 size_t
 am_aggview_acc_rows(const struct am_aggview *v)
 {

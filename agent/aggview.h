@@ -55,6 +55,9 @@ void am_aggview_txn(struct am_aggview *v, const struct am_conn *c, const struct 
  * went silent.  Returns 1 while there is more to do (call again soon),
  * 0 when idle. */
 int am_aggview_step(struct am_aggview *v, am_time_t budget_us);
+/* 1 when the served snapshot holds every key the aggregator has (no build
+ * due nor under way), 0 while a step still has to build it. */
+int am_aggview_current(const struct am_aggview *v);
 /* From now on requests never build: only am_aggview_step does (builds the
  * first snapshot now if there is none). */
 void am_aggview_set_stepped(struct am_aggview *v);

@@ -678,8 +678,16 @@ stall_report(struct stall *s, struct daemon *d)
 
 static struct stall stall;
 
-/* The replay is over and its last flush written: the inputs read as
- * finished (a manager may then rely on everything being stored). */
+/* The replay is over, its last flush written and every key in the MIB
+ * view: the inputs read as finished (a manager may then rely on
+ * everything being stored and on a walk showing every row). */
+static int
+replay_complete(const struct daemon *d)
+{
+	return !am_agg_flush_pending(d->agg) && am_aggview_current(d->view);
+}
+
+/* See replay_complete. */
 static void
 replay_done(struct daemon *d)
 {
@@ -702,7 +710,7 @@ replay_end(struct daemon *d)
 	/* nothing changes any more: the last keys need not wait */
 	am_aggview_set_max_age(d->view, 0);
 	d->end_pending = 1;
-	if (!am_agg_flush_pending(d->agg))
+	if (replay_complete(d))
 		replay_done(d);
 }
 
@@ -1093,10 +1101,10 @@ run(struct daemon *d)
 			stall_mark(&stall, PH_FLUSH);
 			snmp_between(d);
 		}
-		if (d->end_pending && !am_agg_flush_pending(d->agg))
-			replay_done(d);
 		stall_mark(&stall, PH_FLUSH);
 		view_busy = am_aggview_step(d->view, VIEW_SLICE_US);
+		if (d->end_pending && replay_complete(d))
+			replay_done(d);
 		stall_mark(&stall, PH_VIEW);
 		snmp_between(d);
 		if (d->live)

@@ -797,9 +797,15 @@ START_TEST(test_stepped_view)
 	}
 	/* Nothing was built since: the (empty) snapshot is served. */
 	ck_assert_int_eq(tb.signature(tb.ctx, NULL, 0, 0, &x), 0);
+	ck_assert_int_eq(am_aggview_current(w), 0);
 	/* One unit of work per step with a zero budget. */
-	while (am_aggview_step(w, 0))
+	while (am_aggview_step(w, 0)) {
 		steps++;
+		/* not current until the new snapshot is served */
+		if (tb.signature(tb.ctx, NULL, 0, 0, &x) == 0)
+			ck_assert_int_eq(am_aggview_current(w), 0);
+	}
+	ck_assert_int_eq(am_aggview_current(w), 1);
 	ck_assert_int_gt(steps, 10);
 	/* The same rows in the same (strictly increasing) order. */
 	for (;;) {
