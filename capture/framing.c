@@ -197,7 +197,19 @@ line_take(struct fc *c, const uint8_t *p, size_t n)
 
 	if (d->ltotal == 0)
 		mark(c);
-	for (size_t i = 0; i < body; i++) {
+	/* Eight bytes at a time while none is a control character (below
+	 * 0x20, or 0x7f); byte by byte from the first word that has one (the
+	 * CR ending the line, a tab, or garbage). */
+	size_t i = 0;
+	for (; i + 8 <= body; i += 8) {
+		uint64_t w, del;
+		memcpy(&w, p + i, 8);
+		del = w ^ 0x7f7f7f7f7f7f7f7fULL;
+		if ((((w - 0x2020202020202020ULL) & ~w) | ((del - 0x0101010101010101ULL) & ~del)) &
+		    0x8080808080808080ULL)
+			break;
+	}
+	for (; i < body; i++) {
 		uint8_t b = p[i];
 		if ((b < 0x20 && b != '\t' && b != '\r') || b == 0x7f) {
 			d->pos += i;
