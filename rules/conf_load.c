@@ -1520,12 +1520,16 @@ common_rule_key(struct ld *l, const struct kv *kv, struct rule_defaults *d)
 	} else if (KEY("DelSessionOnCutoff")) {
 		if (val_bool(l, kv, &v) == 0)
 			d->del_session = v;
+		warn(l, kv->key, "'DelSessionOnCutoff' is not applied: a connection stays "
+		    "tracked until it closes or idles out");
 	} else if (KEY("ClientRSTasFIN")) {
 		if (val_bool(l, kv, &v) == 0)
 			d->rst_as_fin = v;
 	} else if (KEY("Cutoff")) {
 		if (val_uint(l, kv, 1, 86400 * 365, &u) == 0)
 			d->cutoff = (int64_t)u * AM_USEC;
+		warn(l, kv->key, "'Cutoff' is not applied: an unanswered request is reported "
+		    "as a timeout when its connection has been idle for 600 s");
 	} else if (KEY("SessionHashSize")) {
 		if (val_uint(l, kv, 1, 1u << 28, &u) == 0)
 			d->hash = (int64_t)u;
