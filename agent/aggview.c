@@ -1,6 +1,7 @@
 /* ARTMON-MIB rows from the aggregator and the store: see aggview.h. */
 #include "config.h"
 #include "agent/aggview.h"
+#include "common/log.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -24,6 +25,24 @@ struct acc {
 
 enum { CUR = 0, LAST = 1 };
 
+/* The keys of one signature row that are out of memory (dropped by the
+ * aggregator beyond its max_known, or left in the store at start): their
+ * totals, as stored, so that the row's counters still count them.  Keys
+ * reloaded since the snapshot was built are listed in extra[] until a
+ * snapshot holds them (they are counted from the aggregator meanwhile). */
+struct ret {
+	struct ret *next;           /* hash chain */
+	struct am_addr addr;
+	uint16_t port;
+	uint32_t sig_id;
+	uint32_t key_id;            /* a key of the row (history of a row with none in memory) */
+	char rule[AM_NAME_MAX];
+	uint32_t nout;              /* keys out of memory */
+	struct am_totals tot;       /* their totals */
+	uint32_t *extra;
+	uint32_t nextra, capextra;
+};
+
 /* Snapshot rows hold the order and the names; the counters are read from
  * the aggregator when a row is asked for. */
 struct sigent {
@@ -37,8 +56,11 @@ struct srvent {
 	size_t sfirst, scount;      /* its signature rows in sig[] */
 };
 
-/* A key being sorted into the next snapshot: its row index, precomputed. */
+/* A key being sorted into the next snapshot: its row index, precomputed.
+ * id RET_ID: a row with keys out of memory (struct ret), which has a row
+ * even when none of its keys is in memory. */
 #define SIGIDX_MAX 24
+#define RET_ID UINT32_MAX
 struct coll {
 	uint32_t id, sig;
 	uint8_t len;
@@ -53,6 +75,7 @@ struct build {
 	uint64_t keys_at, reloaded; /* the aggregator's counts when it started */
 	am_time_t started;
 	uint32_t after;             /* collect: last row id seen */
+	size_t rbucket;             /* collect: next bucket of the retired rows */
 	struct coll *c;
 	size_t nc, capc;
 	uint32_t *ord, *tmp;        /* sort: bottom-up merge of runs of `width` */
@@ -91,6 +114,11 @@ struct am_aggview {
 	size_t sweep_left;          /* buckets still to sweep; 0: no sweep due */
 	am_agg_close_cb next_cb;
 	void *next_ctx;
+	/* totals of the keys out of memory, by signature row */
+	struct ret **rhash;
+	size_t rmask, nret, ret_max;
+	uint64_t ret_lost;          /* keys whose totals could not be kept (ret_max) */
+	am_time_t ret_lost_at;      /* the aggregator's clock then */
 };
 
 #define NONE INT64_MIN
@@ -361,6 +389,181 @@ on_close(void *ctx, am_time_t start, uint32_t interval_s, const struct am_agg_ro
 		v->next_cb(v->next_ctx, start, interval_s, row, rec);
 }
 
+/* ------------------------------------------------------------------ retired keys */
+
+static uint64_t
+ret_hash(const struct am_aggview *v, const struct am_addr *a, uint16_t port, uint32_t sig_id)
+{
+	uint8_t key[2 + 1 + 16 + 4];
+
+	key[0] = (uint8_t)(port >> 8);
+	key[1] = (uint8_t)port;
+	key[2] = a->family;
+	memcpy(key + 3, a->a, 16);
+	memcpy(key + 19, &sig_id, 4);
+	return am_hash64(key, sizeof(key), v->seed);
+}
+
+static struct ret **
+ret_slot(struct am_aggview *v, const struct am_addr *a, uint16_t port, uint32_t sig_id)
+{
+	struct ret **pp = &v->rhash[ret_hash(v, a, port, sig_id) & v->rmask];
+
+	for (; *pp; pp = &(*pp)->next)
+		if ((*pp)->port == port && (*pp)->sig_id == sig_id && am_addr_cmp(&(*pp)->addr, a) == 0)
+			break;
+	return pp;
+}
+
+static struct ret *
+ret_find(struct am_aggview *v, const struct am_addr *a, uint16_t port, uint32_t sig_id)
+{
+	return *ret_slot(v, a, port, sig_id);
+}
+
+static struct ret *
+ret_new(struct am_aggview *v, const struct am_agg_row *row)
+{
+	const struct am_agg_key *k = row->key;
+	struct ret *r = am_xcalloc(1, sizeof(*r)), **pp;
+
+	r->addr = k->server;
+	r->port = k->server_port;
+	r->sig_id = row->sig_id;
+	r->key_id = row->id;
+	snprintf(r->rule, sizeof(r->rule), "%s", k->rule);
+	pp = &v->rhash[ret_hash(v, &r->addr, r->port, r->sig_id) & v->rmask];
+	r->next = *pp;
+	*pp = r;
+	v->nret++;
+	if (v->nret > 2 * (v->rmask + 1)) {
+		/* Grow the table. */
+		size_t nm = (v->rmask + 1) * 4 - 1;
+		struct ret **nh = am_xcalloc(nm + 1, sizeof(*nh));
+		for (size_t b = 0; b <= v->rmask; b++)
+			for (struct ret *x = v->rhash[b], *nx; x; x = nx) {
+				nx = x->next;
+				uint64_t h = ret_hash(v, &x->addr, x->port, x->sig_id);
+				x->next = nh[h & nm];
+				nh[h & nm] = x;
+			}
+		free(v->rhash);
+		v->rhash = nh;
+		v->rmask = nm;
+		v->b.rbucket = 0;   /* a build collecting them starts over (duplicates are harmless) */
+	}
+	return r;
+}
+
+/* Frees a row's entry once it holds no key. */
+static void
+ret_gc(struct am_aggview *v, struct ret *r)
+{
+	struct ret **pp;
+
+	if (r->nout > 0 || r->nextra > 0)
+		return;
+	pp = ret_slot(v, &r->addr, r->port, r->sig_id);
+	*pp = r->next;
+	free(r->extra);
+	free(r);
+	v->nret--;
+}
+
+static uint64_t
+sub_sat(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : 0;
+}
+
+/* dst += src (sign > 0) or dst -= src: the columns the tables serve. */
+static void
+tot_apply(struct am_totals *dst, const struct am_totals *src, int sign)
+{
+#define AP(f) dst->f = sign > 0 ? dst->f + src->f : sub_sat(dst->f, src->f)
+	AP(count);
+	for (int i = 0; i < AM_T__COUNT; i++) {
+		AP(n[i]);
+		AP(sum[i]);
+	}
+	for (int i = 0; i < 2; i++) {
+		AP(bytes[i]);
+		AP(pkts[i]);
+	}
+	for (int i = 0; i < AM_OUT__COUNT; i++)
+		AP(outcome[i]);
+	AP(retrans);
+	AP(gap_bytes);
+	for (int i = 0; i < AM_LE_MAX; i++)
+		AP(le[i]);
+#undef AP
+	if (sign > 0 && src->last_seen > dst->last_seen)
+		dst->last_seen = src->last_seen;
+}
+
+static void
+extra_remove(struct ret *r, uint32_t id)
+{
+	for (uint32_t i = 0; i < r->nextra; i++)
+		if (r->extra[i] == id) {
+			r->extra[i] = r->extra[--r->nextra];
+			return;
+		}
+}
+
+/* The aggregator dropped a key from memory (back 0) or reloaded it (back 1):
+ * its totals move to or from its row's entry, so that the row's counters
+ * (keys in memory + keys out of it) never go down. */
+static void
+on_drop(void *ctx, const struct am_agg_row *row, int back)
+{
+	struct am_aggview *v = ctx;
+	const struct am_agg_key *k = row->key;
+	am_subid buf[AM_OID_MAX];
+	struct ret *r;
+
+	if (k->overflow || k->server.family == 0 ||
+	    am_mib_index_sig(&k->server, k->server_port, row->sig_id, buf) > SIGIDX_MAX)
+		return;     /* no row */
+	r = ret_find(v, &k->server, k->server_port, row->sig_id);
+	if (!back) {
+		if (r == NULL) {
+			if (v->nret >= v->ret_max) {
+				struct am_agg_stats as;
+				am_agg_stats(v->agg, &as);
+				if (v->ret_lost++ == 0)
+					log_warnx("agent", "more than %zu signature rows have keys out of memory: "
+					    "the totals of the keys dropped from further rows are not kept "
+					    "(a counter discontinuity)", v->ret_max);
+				v->ret_lost_at = as.clock;
+				return;
+			}
+			r = ret_new(v, row);
+		}
+		tot_apply(&r->tot, row->totals, 1);
+		r->nout++;
+		extra_remove(r, row->id);
+		v->dirty = 1;
+		return;
+	}
+	if (r == NULL)
+		return;     /* its totals were not kept (ret_max): a later snapshot counts it */
+	/* Its totals were kept unless they could not be (ret_max, when the
+	 * row had no entry then): those are more than what the entry holds. */
+	if (r->nout > 0 && row->totals->count <= r->tot.count) {
+		tot_apply(&r->tot, row->totals, -1);
+		r->nout--;
+	}
+	/* counted from the aggregator until a snapshot lists it */
+	extra_remove(r, row->id);
+	if (r->nextra == r->capextra) {
+		r->capextra = r->capextra ? 2 * r->capextra : 4;
+		r->extra = am_xrealloc(r->extra, r->capextra * sizeof(*r->extra));
+	}
+	r->extra[r->nextra++] = row->id;
+	v->dirty = 1;
+}
+
 /* ------------------------------------------------------------------ snapshot */
 
 static void
@@ -448,6 +651,22 @@ build_start(struct am_aggview *v)
 	b->started = am_now_mono();
 }
 
+static void
+coll_add(struct build *b, uint32_t id, uint32_t sig, const am_subid *idx, size_t len)
+{
+	if (len > SIGIDX_MAX)
+		return;
+	if (b->nc == b->capc) {
+		b->capc = b->capc ? b->capc * 2 : 256;
+		b->c = am_xrealloc(b->c, b->capc * sizeof(*b->c));
+	}
+	b->c[b->nc].id = id;
+	b->c[b->nc].sig = sig;
+	b->c[b->nc].len = (uint8_t)len;
+	memcpy(b->c[b->nc].idx, idx, len * sizeof(*idx));
+	b->nc++;
+}
+
 /* Units of work between two looks at the clock. */
 #define BUILD_UNIT 256
 
@@ -463,31 +682,32 @@ build_unit(struct am_aggview *v)
 		for (int n = 0; n < BUILD_UNIT; n++) {
 			am_subid buf[AM_OID_MAX];
 			size_t len;
-			if (am_agg_row_next(v->agg, b->after, &row) != 0) {
-				b->phase = B_SORT;
-				b->ord = am_xcalloc(b->nc ? b->nc : 1, sizeof(*b->ord));
-				b->tmp = am_xcalloc(b->nc ? b->nc : 1, sizeof(*b->tmp));
-				for (size_t i = 0; i < b->nc; i++)
-					b->ord[i] = (uint32_t)i;
-				b->width = 1;
-				b->pos = 0;
-				return 1;
+			uint32_t id, sig;
+			if (b->after != RET_ID && am_agg_row_next(v->agg, b->after, &row) != 0)
+				b->after = RET_ID;      /* then the rows with keys out of memory */
+			if (b->after == RET_ID) {
+				if (b->rbucket > v->rmask) {
+					b->phase = B_SORT;
+					b->ord = am_xcalloc(b->nc ? b->nc : 1, sizeof(*b->ord));
+					b->tmp = am_xcalloc(b->nc ? b->nc : 1, sizeof(*b->tmp));
+					for (size_t i = 0; i < b->nc; i++)
+						b->ord[i] = (uint32_t)i;
+					b->width = 1;
+					b->pos = 0;
+					return 1;
+				}
+				for (const struct ret *r = v->rhash[b->rbucket++]; r; r = r->next) {
+					len = am_mib_index_sig(&r->addr, r->port, r->sig_id, buf);
+					coll_add(b, RET_ID, r->sig_id, buf, len);
+				}
+				continue;
 			}
-			b->after = row.id;
+			b->after = id = row.id;
+			sig = row.sig_id;
 			if (row.key->overflow || row.key->server.family == 0)
 				continue;
-			len = am_mib_index_sig(&row.key->server, row.key->server_port, row.sig_id, buf);
-			if (len > SIGIDX_MAX)
-				continue;
-			if (b->nc == b->capc) {
-				b->capc = b->capc ? b->capc * 2 : 256;
-				b->c = am_xrealloc(b->c, b->capc * sizeof(*b->c));
-			}
-			b->c[b->nc].id = row.id;
-			b->c[b->nc].sig = row.sig_id;
-			b->c[b->nc].len = (uint8_t)len;
-			memcpy(b->c[b->nc].idx, buf, len * sizeof(*buf));
-			b->nc++;
+			len = am_mib_index_sig(&row.key->server, row.key->server_port, sig, buf);
+			coll_add(b, id, sig, buf, len);
 		}
 		return 1;
 	case B_SORT:
@@ -528,35 +748,54 @@ build_unit(struct am_aggview *v)
 	case B_ASSEMBLE:
 		for (int n = 0; n < BUILD_UNIT && b->i < b->nc; n++, b->i++) {
 			const struct coll *c = &b->c[b->ord[b->i]];
-			const struct am_agg_key *k;
 			struct sigent *s = b->nsig ? &b->sig[b->nsig - 1] : NULL;
 			struct srvent *r = b->nsrv ? &b->srv[b->nsrv - 1] : NULL;
-			/* a key dropped from memory meanwhile has no row */
-			if (am_agg_row_get(v->agg, c->id, &row) != 0)
-				continue;
-			k = row.key;
-			b->keys[b->nkeys] = c->id;
-			if (r == NULL || r->r.port != k->server_port || am_addr_cmp(&r->r.addr, &k->server) != 0) {
+			struct am_addr addr;
+			uint16_t port;
+			const char *name, *rule;
+			uint32_t key_id;
+			int is_key = c->id != RET_ID && am_agg_row_get(v->agg, c->id, &row) == 0;
+			if (is_key) {
+				addr = row.key->server;
+				port = row.key->server_port;
+				name = row.key->signature;
+				rule = row.key->rule;
+				key_id = c->id;
+			} else {
+				/* a row with keys out of memory, or a key dropped
+				 * from memory meanwhile: its row stays if its
+				 * totals are kept */
+				const struct ret *rt;
+				if (am_mib_index_server_decode(c->idx, c->len, &addr, &port) == 0 ||
+				    (rt = ret_find(v, &addr, port, c->sig)) == NULL)
+					continue;
+				name = am_agg_sig_name(v->agg, c->sig);
+				rule = rt->rule;
+				key_id = rt->key_id;
+			}
+			if (r == NULL || r->r.port != port || am_addr_cmp(&r->r.addr, &addr) != 0) {
 				r = &b->srv[b->nsrv++];
-				r->r.addr = k->server;
-				r->r.port = k->server_port;
+				r->r.addr = addr;
+				r->r.port = port;
 				r->sfirst = b->nsig;
 				s = NULL;
 			}
-			add_rule(r->r.rules, sizeof(r->r.rules), k->rule);
+			add_rule(r->r.rules, sizeof(r->r.rules), rule);
 			if (s == NULL || s->r.id != c->sig) {
 				s = &b->sig[b->nsig++];
-				s->r.addr = k->server;
-				s->r.port = k->server_port;
+				s->r.addr = addr;
+				s->r.port = port;
 				s->r.id = c->sig;
-				snprintf(s->r.name, sizeof(s->r.name), "%s", k->signature);
-				snprintf(s->r.rule, sizeof(s->r.rule), "%s", k->rule);
-				s->key_id = c->id;
+				snprintf(s->r.name, sizeof(s->r.name), "%s", name ? name : "");
+				snprintf(s->r.rule, sizeof(s->r.rule), "%s", rule);
+				s->key_id = key_id;
 				s->kfirst = b->nkeys;
 				r->scount++;
 			}
-			s->kcount++;
-			b->nkeys++;
+			if (is_key) {
+				b->keys[b->nkeys++] = c->id;
+				s->kcount++;
+			}
 		}
 		if (b->i < b->nc)
 			return 1;
@@ -606,23 +845,65 @@ fresh(struct am_aggview *v)
 	v->dirty = 0;
 }
 
-/* Cumulative columns (and "le" counts) of a signature row, from its keys. */
+/* Is key id one of the snapshot keys of row s (sorted by id)? */
+static int
+row_has_key(const struct am_aggview *v, const struct sigent *s, uint32_t id)
+{
+	size_t lo = s->kfirst, hi = s->kfirst + s->kcount;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (v->keys[mid] == id)
+			return 1;
+		if (v->keys[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
 static void
-sig_totals(const struct am_aggview *v, const struct sigent *s, struct am_mib_stats *st, uint64_t *le)
+add_key(const struct am_aggview *v, struct am_mib_stats *st, uint64_t *le, const struct am_totals *t)
+{
+	add_totals(st, t);
+	if (le)
+		for (uint32_t b = 0; b < v->n_le; b++)
+			le[b] += t->le[b];
+}
+
+/* Cumulative columns (and "le" counts) of a signature row: its keys in
+ * memory, and the totals of those out of it (struct ret), so that they
+ * never go down when the aggregator drops keys. */
+static void
+sig_totals(struct am_aggview *v, const struct sigent *s, struct am_mib_stats *st, uint64_t *le)
 {
 	struct am_agg_row row;
+	struct ret *r;
 
 	memset(st, 0, sizeof(*st));
 	if (le)
 		memset(le, 0, v->n_le * sizeof(*le));
 	for (size_t k = s->kfirst; k < s->kfirst + s->kcount; k++) {
 		if (am_agg_row_get(v->agg, v->keys[k], &row) != 0)
-			continue;
-		add_totals(st, row.totals);
-		if (le)
-			for (uint32_t b = 0; b < v->n_le; b++)
-				le[b] += row.totals->le[b];
+			continue;       /* out of memory: counted in its ret */
+		add_key(v, st, le, row.totals);
 	}
+	r = ret_find(v, &s->r.addr, s->r.port, s->r.id);
+	if (r == NULL)
+		return;
+	add_key(v, st, le, &r->tot);
+	/* keys reloaded since the snapshot: until one lists them */
+	for (uint32_t i = 0; i < r->nextra;) {
+		if (row_has_key(v, s, r->extra[i])) {
+			r->extra[i] = r->extra[--r->nextra];
+			continue;
+		}
+		if (am_agg_row_get(v->agg, r->extra[i], &row) == 0)
+			add_key(v, st, le, row.totals);
+		i++;
+	}
+	ret_gc(v, r);
 }
 
 /* ------------------------------------------------------------------ providers */
@@ -805,6 +1086,11 @@ am_aggview_new(struct am_agg *agg, struct am_store *store, const uint64_t *le, u
 	v->hash = am_xcalloc(v->hmask + 1, sizeof(*v->hash));
 	v->seed = am_random_seed();
 	am_agg_on_close(agg, on_close, v);
+	v->rmask = 255;
+	v->rhash = am_xcalloc(v->rmask + 1, sizeof(*v->rhash));
+	v->ret_max = am_agg_max_known(agg);
+	if (am_agg_on_drop(agg, on_drop, v) != 0)
+		log_warnx("agent", "could not read the totals of the stored keys not in memory");
 	return v;
 }
 
@@ -819,6 +1105,13 @@ am_aggview_free(struct am_aggview *v)
 			acc_free(e);
 		}
 	free(v->hash);
+	for (size_t b = 0; b <= v->rmask; b++)
+		for (struct ret *r = v->rhash[b], *n; r; r = n) {
+			n = r->next;
+			free(r->extra);
+			free(r);
+		}
+	free(v->rhash);
 	free(v->srv);
 	free(v->sig);
 	free(v->keys);
@@ -865,6 +1158,17 @@ size_t
 am_aggview_acc_rows(const struct am_aggview *v)
 {
 	return v->nacc;
+}
+
+void
+am_aggview_retired(const struct am_aggview *v, size_t *rows, uint64_t *lost, am_time_t *lost_at)
+{
+	if (rows)
+		*rows = v->nret;
+	if (lost)
+		*lost = v->ret_lost;
+	if (lost_at)
+		*lost_at = v->ret_lost_at;
 }
 
 void

@@ -24,6 +24,18 @@
  * The view also registers itself as the aggregator's close callback and
  * passes every call on to a chained one.
  *
+ * The cumulative columns (Counter64) of a row are the sum of its keys'
+ * totals.  The aggregator keeps at most max_known keys in memory and drops
+ * idle ones (store/agg.h): the view keeps, per signature row, the summed
+ * totals of its keys out of memory ("retired"; reported by the aggregator's
+ * drop callback, and at start for the stored keys not loaded), adds them to
+ * the row, and takes a key's totals back out when it is reloaded, so a
+ * row's counters never go down.  A row whose keys are all out of memory
+ * stays, with its retired totals.  At most max_known rows hold retired
+ * totals: beyond, the totals of a key dropped from a row without any are
+ * not kept (counted, am_aggview_retired; artmond then moves
+ * artmonCounterDiscontinuityTime).
+ *
  * The history table reads level-1 records from the store (none without a
  * store); for a signature row made of several keys, the first key's. */
 #ifndef AM_AGGVIEW_H
@@ -75,5 +87,11 @@ void am_aggview_chain_close(struct am_aggview *v, am_agg_close_cb cb, void *ctx)
 /* Interval accumulators held (server and signature rows seen in the open
  * or the last interval, plus silent ones the sweep has not reached yet). */
 size_t am_aggview_acc_rows(const struct am_aggview *v);
+
+/* Signature rows holding retired totals (keys out of memory), keys whose
+ * totals could not be kept (beyond max_known such rows) and the
+ * aggregator's clock at the last of those (0 none, or at start, before
+ * the first advance). */
+void am_aggview_retired(const struct am_aggview *v, size_t *rows, uint64_t *lost, am_time_t *lost_at);
 
 #endif

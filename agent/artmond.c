@@ -439,6 +439,17 @@ update_mib(struct daemon *d)
 		m->flush_us = as.last_flush_us > 0 ? (uint64_t)as.last_flush_us : 0;
 		m->store_errors = (uint32_t)as.flush_errors;
 	}
+	if (d->view) {
+		/* Totals of dropped keys the view could not keep: the rows they
+		 * left counted less since (see agent/aggview.h). */
+		uint64_t lost;
+		am_time_t lost_at;
+		am_aggview_retired(d->view, NULL, &lost, &lost_at);
+		if (lost > 0 && lost_at == 0)
+			lost_at = m->start_time;        /* at start: not counted before */
+		if (lost > 0 && lost_at > m->discontinuity)
+			m->discontinuity = lost_at;
+	}
 	for (int i = 0; i < d->nsrc && i < MAX_INPUTS; i++) {
 		struct am_mib_capture *c = &d->caps[i];
 		struct am_source_stats ss;

@@ -53,6 +53,8 @@ struct am_agg {
 	void *close_ctx;
 	am_agg_flush_cb flush_cb;
 	void *flush_ctx;
+	am_agg_drop_cb drop_cb;
+	void *drop_ctx;
 
 	/* The flush of a closed interval: a snapshot of what to write, written
 	 * in one write transaction, at once or in steps (deferred_flush). */
@@ -161,6 +163,9 @@ hash_remove(struct am_agg *agg, struct entry *e)
 
 #define DROPPED_BITS (UINT64_C(1) << 20)   /* 128 KiB */
 
+static const struct am_agg_gauges no_gauges;
+static void fill_row(const struct am_agg *agg, const struct entry *e, struct am_agg_row *row);
+
 static int
 cmp_last_seen(const void *a, const void *b)
 {
@@ -193,6 +198,11 @@ drop_idle(struct am_agg *agg)
 	for (i = 0; i < n && agg->hcount > target; i++) {
 		uint64_t b = c[i]->hash % DROPPED_BITS;
 		agg->dropped[b / 64] |= UINT64_C(1) << (b % 64);
+		if (agg->drop_cb) {
+			struct am_agg_row row;
+			fill_row(agg, c[i], &row);
+			agg->drop_cb(agg->drop_ctx, &row, 0);
+		}
 		hash_remove(agg, c[i]);
 		agg->by_id[c[i]->id] = NULL;
 		free(c[i]);
@@ -477,6 +487,49 @@ am_agg_on_close(struct am_agg *agg, am_agg_close_cb cb, void *ctx)
 	agg->close_ctx = ctx;
 }
 
+struct out_walk {
+	struct am_agg *agg;
+	am_agg_drop_cb cb;
+	void *ctx;
+};
+
+static int
+report_out(void *ctx, const struct am_key_info *ki, const struct am_totals *tot)
+{
+	struct out_walk *w = ctx;
+	struct am_agg_row row;
+
+	if (ki->id == 0 || ki->id >= w->agg->key_flushed ||
+	    (ki->id < w->agg->by_id_cap && w->agg->by_id[ki->id] != NULL))
+		return 0;
+	memset(&row, 0, sizeof(row));
+	row.id = ki->id;
+	row.sig_id = ki->sig_id;
+	row.key = &ki->key;
+	row.totals = tot;
+	row.last = &no_gauges;
+	w->cb(w->ctx, &row, 0);
+	return 0;
+}
+
+int
+am_agg_on_drop(struct am_agg *agg, am_agg_drop_cb cb, void *ctx)
+{
+	struct out_walk w = { agg, cb, ctx };
+
+	agg->drop_cb = cb;
+	agg->drop_ctx = ctx;
+	if (cb == NULL || agg->st == NULL || agg->stats.keys_dropped == 0)
+		return 0;
+	return am_store_load(agg->st, report_out, NULL, &w) < 0 ? -1 : 0;
+}
+
+uint32_t
+am_agg_max_known(const struct am_agg *agg)
+{
+	return agg->cfg.max_known;
+}
+
 void
 am_agg_on_flush(struct am_agg *agg, am_agg_flush_cb cb, void *ctx)
 {
@@ -571,6 +624,11 @@ lookup(struct am_agg *agg, const struct am_agg_key *k, const uint8_t *enc, size_
 	e->tot = tot;
 	e->last_seen = tot.last_seen;
 	agg->stats.keys_reloaded++;
+	if (agg->drop_cb) {
+		struct am_agg_row row;
+		fill_row(agg, e, &row);
+		agg->drop_cb(agg->drop_ctx, &row, 1);
+	}
 	return e;
 }
 
@@ -679,8 +737,6 @@ rec_put(struct am_agg *agg, struct am_rec *r)
 	am_rec_reset(r);
 	agg->pool[agg->npool++] = r;
 }
-
-static void fill_row(const struct am_agg *agg, const struct entry *e, struct am_agg_row *row);
 
 /* The close work of one key of the closed interval: its last-interval
  * gauges and the close callback, once per flush whatever the retries. */
@@ -970,8 +1026,6 @@ am_agg_stats(const struct am_agg *agg, struct am_agg_stats *st)
 	st->clock = agg->clock;
 	st->open_start = agg->started ? agg->open_start : 0;
 }
-
-static const struct am_agg_gauges no_gauges;
 
 /* The gauges of a key's last interval are computed when the flush of that
  * interval reaches the key, or when the key is read before. */

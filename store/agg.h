@@ -153,4 +153,16 @@ void am_agg_on_close(struct am_agg *agg, am_agg_close_cb cb, void *ctx);
 typedef int (*am_agg_flush_cb)(void *ctx, struct am_store_w *w);
 void am_agg_on_flush(struct am_agg *agg, am_agg_flush_cb cb, void *ctx);
 
+/* Called when a key leaves memory (back 0: dropped, see max_known; row
+ * holds its id, key and totals, as stored) and when it comes back (back 1:
+ * reloaded from the store with its id and stored totals), before the
+ * transaction that brought it back is counted.  Registering calls cb at once
+ * (back 0) for every stored key that is not in memory (left in the store at
+ * start), so that the caller knows the totals of every key.  Overflow keys
+ * are reported too.  Returns 0, -1 if the store could not be read. */
+typedef void (*am_agg_drop_cb)(void *ctx, const struct am_agg_row *row, int back);
+int am_agg_on_drop(struct am_agg *agg, am_agg_drop_cb cb, void *ctx);
+/* The configured max_known. */
+uint32_t am_agg_max_known(const struct am_agg *agg);
+
 #endif

@@ -101,14 +101,43 @@ setup_empty(void)
 	view = NULL;
 }
 
+/* An aggregator (interval 60 s; max_known: idle keys leave memory beyond
+ * it, 0 for the default) and its view, on a new store or the one open. */
+static void
+open_aggview(uint32_t max_known)
+{
+	struct am_store_info si;
+	struct am_agg_cfg ac;
+
+	if (store == NULL) {
+		struct am_store_cfg sc;
+		char err[256];
+		snprintf(storedir, sizeof(storedir), "/tmp/check_agent_mib.XXXXXX");
+		ck_assert_ptr_nonnull(mkdtemp(storedir));
+		am_store_cfg_default(&sc);
+		sc.map_size = 64 << 20;
+		sc.interval_s = 60;
+		store = am_store_open(storedir, &sc, AM_STORE_RDWR, err, sizeof(err));
+		ck_assert_msg(store != NULL, "store: %s", err);
+	}
+	am_store_info(store, &si);
+	am_agg_cfg_default(&ac);
+	ac.interval_s = 60;
+	ac.need_handshake = 0;
+	if (max_known) {
+		ac.idle_s = 60;
+		ac.max_known = max_known;
+	}
+	agg = am_agg_new(&ac, store);
+	ck_assert_ptr_nonnull(agg);
+	view = am_aggview_new(agg, store, si.le, si.n_le, 3);
+	am_aggview_set_max_age(view, 0);
+	am_aggview_tables(view, &st.tables);
+}
+
 static void
 setup_full(void)
 {
-	struct am_store_cfg sc;
-	struct am_store_info si;
-	struct am_agg_cfg ac;
-	char err[256];
-
 	setup_empty();
 	snprintf(caps[0].name, sizeof(caps[0].name), "eth0");
 	caps[0].kind = AM_CAPK_INTERFACE;
@@ -124,22 +153,7 @@ setup_full(void)
 	st.captures = caps;
 	st.ncaptures = 2;
 
-	snprintf(storedir, sizeof(storedir), "/tmp/check_agent_mib.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(storedir));
-	am_store_cfg_default(&sc);
-	sc.map_size = 64 << 20;
-	sc.interval_s = 60;
-	store = am_store_open(storedir, &sc, AM_STORE_RDWR, err, sizeof(err));
-	ck_assert_msg(store != NULL, "store: %s", err);
-	am_store_info(store, &si);
-	am_agg_cfg_default(&ac);
-	ac.interval_s = 60;
-	ac.need_handshake = 0;
-	agg = am_agg_new(&ac, store);
-	ck_assert_ptr_nonnull(agg);
-	view = am_aggview_new(agg, store, si.le, si.n_le, 3);
-	am_aggview_set_max_age(view, 0);
-	am_aggview_tables(view, &st.tables);
+	open_aggview(0);
 	ck_assert_int_eq(am_agg_advance(agg, T0 * AM_USEC), 0);
 	/* Fed out of order on purpose: the tables must come out sorted.
 	 * Signature ids are the store's, in order of first appearance:
@@ -1080,6 +1094,198 @@ START_TEST(test_by_client_rows_merge)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ dropped keys */
+
+/* Keys of the test below: by client, at packet time `when` (seconds). */
+static void
+feed_client(const char *server, const char *client, const char *sig, long long when)
+{
+	struct am_conn c;
+	struct am_txn t;
+	struct am_agg_key k;
+
+	memset(&c, 0, sizeof(c));
+	memset(&t, 0, sizeof(t));
+	set_addr(&c.server, server);
+	set_addr(&c.client, client);
+	c.server_port = 80;
+	c.client_port = 40000;
+	c.srv_rtt = c.cli_rtt = -1;
+	t.req_first = when * AM_USEC;
+	t.first = 400;
+	t.last = t.ack = t.think = -1;
+	t.req_bytes = 100;
+	t.resp_bytes = 1000;
+	t.outcome = AM_OUT_COMPLETE;
+	am_agg_key_make(&k, &c, "web", sig, 32, 128, AM_BY_CLIENT);
+	ck_assert_int_eq(am_agg_add(agg, &k, &c, &t), 0);
+	am_aggview_txn(view, &c, &t, sig, 32, 128);
+	am_aggview_touch(view);
+}
+
+/* What the rows must read: the true totals, and never less than before. */
+struct truth {
+	uint64_t srv, sig[4];
+	uint64_t seen_srv, seen_sig[4], seen_le, seen_octets;
+};
+
+static uint64_t
+get_u(const am_subid *oid, size_t len)
+{
+	struct am_mib_value v;
+	char buf[256];
+
+	fmt_oid(oid, len, buf, sizeof(buf));
+	ck_assert_msg(am_mib_get(&st, oid, len, &v) == AM_MIB_OK, "no row at %s", buf);
+	return v.u;
+}
+
+static void
+check_truth(struct truth *tr, const char *when)
+{
+	uint64_t srv = get_u(OID(R, 1, 5, 1, AM_SRV_STATS + AM_ST_TXNS, 1, 4, 192, 0, 2, 50, 80));
+	uint64_t p = get_u(OID(R, 1, 6, 1, AM_SIG_STATS + AM_ST_TXNS, 1, 4, 192, 0, 2, 50, 80, 1));
+	uint64_t q = get_u(OID(R, 1, 6, 1, AM_SIG_STATS + AM_ST_TXNS, 1, 4, 192, 0, 2, 60, 80, 2));
+	uint64_t octets = get_u(OID(R, 1, 6, 1, AM_SIG_STATS + AM_ST_REQ_OCTETS, 1, 4, 192, 0, 2, 50, 80, 1));
+	uint64_t le = get_u(OID(R, 1, 7, 1, AM_HIST_COUNT, 1, 4, 192, 0, 2, 50, 80, 1, 500));
+
+	ck_assert_msg(srv >= tr->seen_srv && p >= tr->seen_sig[1] && q >= tr->seen_sig[2] &&
+	    le >= tr->seen_le && octets >= tr->seen_octets,
+	    "%s: a counter went down: server %llu (was %llu), GET /p %llu (was %llu), "
+	    "GET /q %llu (was %llu), le %llu (was %llu)", when,
+	    (unsigned long long)srv, (unsigned long long)tr->seen_srv, (unsigned long long)p,
+	    (unsigned long long)tr->seen_sig[1], (unsigned long long)q,
+	    (unsigned long long)tr->seen_sig[2], (unsigned long long)le,
+	    (unsigned long long)tr->seen_le);
+	ck_assert_msg(srv == tr->srv && p == tr->sig[1] && q == tr->sig[2],
+	    "%s: server %llu, GET /p %llu, GET /q %llu; %llu, %llu, %llu happened", when,
+	    (unsigned long long)srv, (unsigned long long)p, (unsigned long long)q,
+	    (unsigned long long)tr->srv, (unsigned long long)tr->sig[1], (unsigned long long)tr->sig[2]);
+	ck_assert_uint_eq(le, tr->sig[1]);               /* every `first` is 400 */
+	ck_assert_uint_eq(octets, 100 * tr->sig[1]);
+	ck_assert_uint_eq(get_u(OID(R, 1, 6, 1, AM_SIG_STATS + AM_ST_TXNS, 1, 4, 192, 0, 2, 50, 80, 3)),
+	    tr->sig[3]);
+	tr->seen_srv = srv;
+	tr->seen_sig[1] = p;
+	tr->seen_sig[2] = q;
+	tr->seen_le = le;
+	tr->seen_octets = octets;
+}
+
+START_TEST(test_dropped_keys_keep_row_totals)
+{
+	struct am_agg_stats as;
+	struct truth tr;
+	char what[64], client[32];
+	long long t = T0;
+
+	/* A server whose signature rows sum many client keys, with room in
+	 * memory for 10 keys: the idle ones are dropped (and reloaded when
+	 * they come back), and the rows must still count them. */
+	memset(&tr, 0, sizeof(tr));
+	open_aggview(10);
+	ck_assert_int_eq(am_agg_advance(agg, t * AM_USEC), 0);
+	/* GET /p is signature 1, GET /q (another server, one key) 2, GET /r 3 */
+	feed_client("192.0.2.50", "198.51.100.1", "GET /p", t);
+	feed_client("192.0.2.60", "198.51.100.1", "GET /q", t);
+	feed_client("192.0.2.50", "198.51.100.1", "GET /r", t);
+	tr.sig[1] = tr.sig[2] = tr.sig[3] = 1;
+	tr.srv = 2;
+	check_truth(&tr, "start");
+	for (int k = 1; k < 30; k++) {
+		t += 60;
+		ck_assert_int_ge(am_agg_advance(agg, t * AM_USEC), 0);
+		snprintf(what, sizeof(what), "after the close before key %d", k);
+		check_truth(&tr, what);
+		snprintf(client, sizeof(client), "198.51.100.%d", k + 1);
+		feed_client("192.0.2.50", client, "GET /p", t);
+		tr.sig[1]++;
+		tr.srv++;
+		if (k % 5 == 0) {
+			feed_client("192.0.2.50", client, "GET /r", t);
+			tr.sig[3]++;
+			tr.srv++;
+		}
+		snprintf(what, sizeof(what), "after key %d", k);
+		check_truth(&tr, what);
+	}
+	am_agg_stats(agg, &as);
+	ck_assert_uint_lt(as.keys_known, 15);        /* 10, and the keys seen since the close */
+	ck_assert_uint_gt(as.keys_dropped, 20);
+
+	/* Dropped keys come back while the snapshot is not rebuilt: they are
+	 * counted at once, with their stored totals. */
+	am_aggview_set_max_age(view, 3600 * AM_USEC);
+	for (int k = 0; k < 5; k++) {
+		snprintf(client, sizeof(client), "198.51.100.%d", k + 1);
+		feed_client("192.0.2.50", client, "GET /p", t);
+		tr.sig[1]++;
+		tr.srv++;
+		snprintf(what, sizeof(what), "after key %d came back", k);
+		check_truth(&tr, what);
+	}
+	am_agg_stats(agg, &as);
+	ck_assert_uint_ge(as.keys_reloaded, 5);
+	am_aggview_set_max_age(view, 0);
+	check_truth(&tr, "after a rebuild");
+	/* and leave again */
+	for (int k = 0; k < 4; k++) {
+		t += 60;
+		ck_assert_int_ge(am_agg_advance(agg, t * AM_USEC), 0);
+		feed_client("192.0.2.50", "198.51.100.200", "GET /p", t);
+		tr.sig[1]++;
+		tr.srv++;
+		check_truth(&tr, "after more closes");
+	}
+
+	/* A clean restart: the keys left in the store are counted too. */
+	ck_assert_int_eq(am_agg_finish(agg), 0);
+	am_aggview_free(view);
+	am_agg_free(agg);
+	open_aggview(10);
+	am_agg_stats(agg, &as);
+	ck_assert_uint_gt(as.keys_dropped, 0);
+	check_truth(&tr, "after a restart");
+	t += 60;
+	ck_assert_int_ge(am_agg_advance(agg, t * AM_USEC), 0);
+	feed_client("192.0.2.60", "198.51.100.1", "GET /q", t);
+	tr.sig[2]++;
+	check_truth(&tr, "after GET /q came back");
+}
+END_TEST
+
+START_TEST(test_retired_rows_bounded)
+{
+	struct am_agg_stats as;
+	char server[32];
+	long long t = T0;
+	size_t rows;
+	uint64_t lost;
+	am_time_t lost_at;
+
+	/* 40 servers of one key each, room for 10 keys: at most 10 rows keep
+	 * the totals of their dropped keys; the others are counted as lost
+	 * (artmond moves artmonCounterDiscontinuityTime then). */
+	open_aggview(10);
+	ck_assert_int_eq(am_agg_advance(agg, t * AM_USEC), 0);
+	for (int k = 0; k < 40; k++, t += 60) {
+		ck_assert_int_ge(am_agg_advance(agg, t * AM_USEC), 0);
+		snprintf(server, sizeof(server), "192.0.2.%d", 100 + k);
+		feed_client(server, "198.51.100.1", "GET /p", t);
+	}
+	ck_assert_int_ge(am_agg_advance(agg, t * AM_USEC), 0);
+	am_agg_stats(agg, &as);
+	ck_assert_uint_gt(as.keys_dropped, 20);
+	am_aggview_retired(view, &rows, &lost, &lost_at);
+	ck_assert_uint_le(rows, 10);
+	ck_assert_uint_gt(rows, 0);
+	ck_assert_uint_gt(lost, 0);
+	ck_assert_int_gt(lost_at, T0 * AM_USEC);
+	/* the first rows kept theirs */
+	ck_assert_uint_eq(get_u(OID(R, 1, 6, 1, AM_SIG_STATS + AM_ST_TXNS, 1, 4, 192, 0, 2, 100, 80, 1)), 1);
+}
+END_TEST
+
 START_TEST(test_notification_varbinds)
 {
 	struct am_mib_notification nt;
@@ -1490,6 +1696,8 @@ suite(void)
 	tcase_add_test(tc, test_notification_varbinds);
 	tcase_add_test(tc, test_alarm_tables);
 	tcase_add_test(tc, test_alarm_rowstatus);
+	tcase_add_test(tc, test_dropped_keys_keep_row_totals);
+	tcase_add_test(tc, test_retired_rows_bounded);
 	suite_add_tcase(s, tc);
 	return s;
 }

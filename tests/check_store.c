@@ -603,8 +603,27 @@ START_TEST(test_unclean_stop)
 }
 END_TEST
 
+struct drops {
+	uint64_t out, back, count_out;
+};
+
+static void
+count_drop(void *ctx, const struct am_agg_row *row, int back)
+{
+	struct drops *d = ctx;
+
+	if (back) {
+		d->back++;
+		d->count_out -= row->totals->count;
+	} else {
+		d->out++;
+		d->count_out += row->totals->count;
+	}
+}
+
 START_TEST(test_drop_idle)
 {
+	struct drops drops = { 0, 0, 0 };
 	const char *dir = fresh_dir();
 	struct am_agg_cfg cfg;
 	struct am_store *st;
@@ -624,6 +643,7 @@ START_TEST(test_drop_idle)
 	scfg.interval_s = 60;
 	st = open_rw(dir, &scfg);
 	agg = am_agg_new(&cfg, st);
+	ck_assert_int_eq(am_agg_on_drop(agg, count_drop, &drops), 0);
 	/* 30 keys, each seen in one interval only (2 transactions) */
 	for (uint32_t k = 0; k < 30; k++) {
 		synth_init(&sy, 20, 1, base + k * 60 * S, 60 * S, 1, 2);
@@ -640,6 +660,8 @@ START_TEST(test_drop_idle)
 	ck_assert_uint_eq(stats.keys_total, 30);
 	ck_assert_uint_gt(stats.keys_dropped, 0);
 	ck_assert_int_eq(am_agg_row_get(agg, 1, &row), 1);   /* key 1 was dropped */
+	ck_assert_uint_eq(drops.out, stats.keys_dropped);    /* reported, with their totals */
+	ck_assert_uint_eq(drops.count_out, 2 * drops.out);
 	/* key 1 comes back: same id, totals continue */
 	synth_init(&sy, 21, 1, base + 40 * 60 * S, 60 * S, 1, 3);
 	while (synth_next(&sy, &x)) {
@@ -654,6 +676,8 @@ START_TEST(test_drop_idle)
 	am_agg_stats(agg, &stats);
 	ck_assert_uint_eq(stats.keys_reloaded, 1);
 	ck_assert_uint_eq(stats.keys_total, 30);
+	ck_assert_uint_eq(drops.back, 1);
+	ck_assert_uint_eq(drops.count_out, 2 * (drops.out - 1));
 	ck_assert_int_eq(am_agg_finish(agg), 0);
 	am_agg_free(agg);
 	/* reopening with the same bound loads only the keys seen last */
@@ -662,6 +686,10 @@ START_TEST(test_drop_idle)
 	ck_assert_uint_le(stats.keys_known, 10);
 	ck_assert_uint_eq(stats.keys_total, 30);
 	ck_assert_uint_ge(stats.keys_dropped, 20);
+	/* registering reports the keys left in the store */
+	memset(&drops, 0, sizeof(drops));
+	ck_assert_int_eq(am_agg_on_drop(agg, count_drop, &drops), 0);
+	ck_assert_uint_eq(drops.out, stats.keys_dropped);
 	ck_assert_int_eq(am_agg_row_get(agg, 1, &row), 0);     /* key 1: seen last */
 	ck_assert_int_eq(am_agg_row_get(agg, 2, &row), 1);     /* key 2: left stored */
 	/* key 2 comes back with its id and totals */
