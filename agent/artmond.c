@@ -478,6 +478,7 @@ update_mib(struct daemon *d)
 		c->sess_refused = es.tracker.refused;
 		c->sess_evicted = es.tracker.evicted;
 		c->sess_timedout = es.tracker.timed_out;
+		c->exchange_cap = es.tracker.exchange_cap;
 		c->pending_cap = es.dns.pending_cap;
 		c->regex_limit = es.rules.regex_limit;
 		c->sig_overflow = es.rules.name_overflow;

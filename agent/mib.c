@@ -346,6 +346,7 @@ capture_value(const struct am_mib_capture *c, unsigned col, struct am_mib_value 
 	case AM_CAP_REOPENS: v_u(v, AM_V_COUNTER32, c->reopens); break;
 	case AM_CAP_MERGE_EARLY: v_u(v, AM_V_COUNTER64, c->merge_early); break;
 	case AM_CAP_MERGE_LATE: v_u(v, AM_V_COUNTER64, c->merge_late); break;
+	case AM_CAP_EXCHANGE_CAP: v_u(v, AM_V_COUNTER64, c->exchange_cap); break;
 	default: return 0;
 	}
 	return 1;

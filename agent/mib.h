@@ -211,6 +211,7 @@ struct am_mib_capture {
 	uint64_t pending_cap, regex_limit, sig_overflow, key_overflow;
 	uint64_t gap_octets;
 	uint32_t reopens;
+	uint64_t exchange_cap;     /* connections whose data went untimed: max_exchanges */
 };
 
 #define AM_MIB_MAX_CAPTURES 255

@@ -47,6 +47,8 @@ am_engine_cfg_from_rules(struct am_engine_cfg *cfg, const struct am_config *rule
 		cfg->tracker.max_sessions = s->max_sessions;
 	if (s->max_pending)
 		cfg->tracker.max_pending = s->max_pending;
+	if (s->max_exchanges)
+		cfg->tracker.max_exchanges = s->max_exchanges;
 	if (s->memcap)
 		cfg->tracker.memcap = s->memcap;
 	if (s->adu_quiet > 0)

@@ -536,6 +536,9 @@ artmon_setting(struct ld *l, const struct kv *kv)
 	} else if (KEY("max_pending")) {
 		if (val_uint(l, kv, 1, 1024, &u) == 0)
 			s->max_pending = (uint32_t)u;
+	} else if (KEY("max_exchanges")) {
+		if (val_uint(l, kv, 0, 1u << 30, &u) == 0)
+			s->max_exchanges = (uint32_t)u;
 	} else if (KEY("memcap")) {
 		if (val_size(l, kv, 1u << 20, 1ull << 40, &u) == 0)
 			s->memcap = u;
@@ -584,7 +587,7 @@ artmon_setting(struct ld *l, const struct kv *kv)
 	} else {
 		err(l, kv->key, "unknown setting '%s' in the artmon section (expected interface, "
 		    "filter, snaplen, buffer, merge_window, interval, store, agentx, user, group, sensor, "
-		    "netmasklen, netmasklen6, max_sessions, max_pending, memcap, max_keys, max_signatures, "
+		    "netmasklen, netmasklen6, max_sessions, max_pending, max_exchanges, memcap, max_keys, max_signatures, "
 		    "max_signature_name, regex_match_limit, regex_depth_limit, adu_quiet, loss_bound, "
 		    "anomaly_bound, anomaly_intervals, anomaly_min_history, anomaly_min_transactions, "
 		    "anomaly_days, top_n, top_capacity, an alarm N { } or a filter_set NAME { } block)", k);

@@ -186,9 +186,9 @@ am_config_print(const struct am_config *cfg, FILE *out)
 	fprintf(out, "  user %s, group %s, netmasklen %u/%u\n", s->user ? s->user : "(unchanged)",
 		s->group ? s->group : "(unchanged)", s->netmasklen, s->netmasklen6);
 	snprintf(b1, sizeof(b1), "%" PRId64 "ms", s->adu_quiet / 1000);
-	fprintf(out, "  max_sessions %u, max_pending %u, memcap %" PRIu64 ", max_keys %u, max_signatures %u, "
-		"max_signature_name %u\n", s->max_sessions, s->max_pending, s->memcap, s->max_keys,
-		s->max_signatures, s->max_signature_name);
+	fprintf(out, "  max_sessions %u, max_pending %u, max_exchanges %u, memcap %" PRIu64 ", max_keys %u, "
+		"max_signatures %u, max_signature_name %u\n", s->max_sessions, s->max_pending,
+		s->max_exchanges, s->memcap, s->max_keys, s->max_signatures, s->max_signature_name);
 	fprintf(out, "  regex_match_limit %u, regex_depth_limit %u, adu_quiet %s\n",
 		s->regex_match_limit, s->regex_depth_limit, b1);
 	fprintf(out, "  loss_bound %u, anomaly_bound %u, anomaly_intervals %u, anomaly_min_history %u, "

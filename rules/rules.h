@@ -221,6 +221,7 @@ struct am_settings {
 	uint8_t netmasklen, netmasklen6; /* summarisation prefix (32, 128) */
 	uint32_t max_sessions;       /* tracker cap (262144) */
 	uint32_t max_pending;        /* unanswered pipelined requests per framed connection (32) */
+	uint32_t max_exchanges;      /* connections carrying data at once (0: as many as sessions) */
 	uint64_t memcap;             /* tracker memory, bytes (256 MiB) */
 	uint32_t max_keys;           /* aggregation keys per interval (100000) */
 	uint32_t max_signatures;     /* generated ($n) names per rule (256) */

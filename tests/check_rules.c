@@ -461,7 +461,7 @@ START_TEST(test_artmon_settings)
 		"  netmasklen = 24; netmasklen6 = 48; max_sessions = 1000; memcap = 1G;\n"
 		"  max_keys = 5000; max_signatures = 10; max_signature_name = 16;\n"
 		"  regex_match_limit = 500; regex_depth_limit = 50; adu_quiet = 250ms;\n"
-		"  merge_window = 35ms;\n"
+		"  merge_window = 35ms; max_exchanges = 64;\n"
 		"}\n");
 	const struct am_settings *s;
 
@@ -493,7 +493,14 @@ START_TEST(test_artmon_settings)
 	ck_assert_uint_eq(s->regex_depth_limit, 50);
 	ck_assert_int_eq(s->adu_quiet, 250000);
 	ck_assert_int_eq(s->merge_window, 35000);
+	ck_assert_uint_eq(s->max_exchanges, 64);
 	am_config_free(cfg);
+	/* max_exchanges: 0 (as many as sessions) by default */
+	cfg = load_text("artmon { }\n");
+	ck_assert_ptr_nonnull(cfg);
+	ck_assert_uint_eq(cfg->set.max_exchanges, 0);
+	am_config_free(cfg);
+	ck_assert_ptr_null(load_text("artmon { max_exchanges = -1; }\n"));
 }
 END_TEST
 
