@@ -28,9 +28,9 @@ EOC
 good
 
 # -n: a good file passes, a bad one fails with its place.
-"$ARTMOND" -n -c "$conf" >"$AM_TMP/n.out" 2>&1 || am_fail "-n on a good file: $(cat "$AM_TMP/n.out")"
+"$ARTMOND" -n -s none -x "$AM_TMP/nomaster.sock" -c "$conf" >"$AM_TMP/n.out" 2>&1 || am_fail "-n on a good file: $(cat "$AM_TMP/n.out")"
 printf 'generic {\n\trule broken {\n\t\tServer_port = ;\n\t}\n}\n' >"$AM_TMP/bad.conf"
-if "$ARTMOND" -n -c "$AM_TMP/bad.conf" >"$AM_TMP/n.out" 2>&1; then
+if "$ARTMOND" -n -s none -x "$AM_TMP/nomaster.sock" -c "$AM_TMP/bad.conf" >"$AM_TMP/n.out" 2>&1; then
 	am_fail "-n accepted a bad file"
 fi
 grep -q "bad.conf:3:[0-9]*:" "$AM_TMP/n.out" || am_fail "-n gave no file:line:col: $(cat "$AM_TMP/n.out")"
