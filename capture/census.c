@@ -460,11 +460,16 @@ am_census_new(const struct am_census_cfg *cfg, char *err, size_t errlen)
 	if (c->nflts > 0 && dlt_index(c, c->cfg.dlt, err, errlen) < 0)
 		goto fail;
 	if (c->cfg.topn) {
+		/* The tables keyed by source address share one seed, so that a
+		 * packet's key is hashed once for all of them. */
+		uint64_t pkt_seed = c->cfg.top.seed != 0 ? c->cfg.top.seed : am_random_seed();
 		for (int w = 0; w < AM_TOP__COUNT; w++) {
 			struct am_topn_cfg tc = c->cfg.top;
 			tc.rank = w == AM_TOP_SRV_P99 ? AM_TOPN_BY_P99 : AM_TOPN_BY_COUNT;
 			tc.min_count = c->cfg.p99_min;
-			if (tc.seed != 0)
+			if (w <= AM_TOP_SYN)
+				tc.seed = pkt_seed;
+			else if (tc.seed != 0)
 				tc.seed += (uint64_t)w;
 			c->top[w] = am_topn_new(&tc);
 			if (c->top[w] == NULL) {
@@ -767,12 +772,23 @@ am_census_frame(struct am_census *c, const struct am_frame *f, const struct am_p
 	/* top-N */
 	if (!c->cfg.topn || l.ipver == 0)
 		return;
-	uint8_t key[AM_TOPN_KEYMAX];
-	size_t klen = addr_key(key, l.ipver, l.src);
-	am_topn_add(c->top[AM_TOP_TALKER_BYTES], key, klen, wl);
-	am_topn_add(c->top[AM_TOP_TALKER_PKTS], key, klen, 1);
+	/* One key, hashed once, for the three tables (they share a seed). */
+	struct am_topn_key k;
+	uint8_t *kb = (uint8_t *)k.w;
+	memset(k.w, 0, sizeof(k.w));
+	kb[0] = (uint8_t)l.ipver;
+	if (l.ipver == 4) {
+		memcpy(kb + 1, l.src, 4);
+		k.klen = 5;
+	} else {
+		memcpy(kb + 1, l.src, 16);
+		k.klen = 17;
+	}
+	am_topn_key_seal(c->top[AM_TOP_TALKER_BYTES], &k);
+	am_topn_add_key(c->top[AM_TOP_TALKER_BYTES], &k, wl);
+	am_topn_add_key(c->top[AM_TOP_TALKER_PKTS], &k, 1);
 	if (l.proto == 6 && l.have_l4 && l.l4len >= 14 && (l.l4[13] & (AM_TH_SYN | AM_TH_ACK)) == AM_TH_SYN)
-		am_topn_add(c->top[AM_TOP_SYN], key, klen, 1);
+		am_topn_add_key(c->top[AM_TOP_SYN], &k, 1);
 }
 
 static size_t

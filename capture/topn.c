@@ -23,7 +23,10 @@ struct slot {
 	uint32_t hash;
 	uint32_t heap;          /* position in the heap */
 	uint8_t klen;
-	uint8_t key[AM_TOPN_KEYMAX];
+	union {
+		uint64_t w[AM_TOPN_KEYMAX / 8];   /* zero-padded */
+		uint8_t key[AM_TOPN_KEYMAX];
+	};
 };
 
 struct hent {
@@ -177,21 +180,68 @@ sift_down(struct am_topn *t, uint32_t pos)
 
 /* ---- index ---- */
 
+/* Keys are compared as whole zero-padded words: no call per probe. */
 static int
-slot_is(const struct slot *s, uint32_t h, const void *key, size_t klen)
+key_eq(const uint64_t *a, const uint64_t *b, unsigned klen)
 {
-	return s->hash == h && s->klen == klen && memcmp(s->key, key, klen) == 0;
+	for (unsigned i = 0; i < (klen + 7) / 8; i++)
+		if (a[i] != b[i])
+			return 0;
+	return 1;
+}
+
+static int
+slot_is(const struct slot *s, uint32_t h, const uint64_t *w, unsigned klen)
+{
+	return s->hash == h && s->klen == klen && key_eq(s->w, w, klen);
 }
 
 /* Position of key in the index, or of the empty cell where it would go. */
 static uint32_t
-index_find(const struct am_topn *t, uint32_t h, const void *key, size_t klen)
+index_find(const struct am_topn *t, uint32_t h, const uint64_t *w, unsigned klen)
 {
 	uint32_t pos = h & t->mask;
 
-	while (t->index[pos] != 0 && !slot_is(&t->slots[t->index[pos] - 1], h, key, klen))
+	while (t->index[pos] != 0 && !slot_is(&t->slots[t->index[pos] - 1], h, w, klen))
 		pos = (pos + 1) & t->mask;
 	return pos;
+}
+
+/* Keyed hash of the padded words (placement in the index only: counts and
+ * reports do not depend on it). */
+static uint32_t
+key_hash(const uint64_t *w, unsigned klen, uint64_t seed)
+{
+	uint64_t h = seed ^ ((uint64_t)klen * 0x9e3779b97f4a7c15ULL);
+
+	for (unsigned i = 0; i < (klen + 7) / 8; i++) {
+		h ^= w[i] + seed;
+		h *= 0xff51afd7ed558ccdULL;
+		h = (h << 29) | (h >> 35);
+	}
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return (uint32_t)h;
+}
+
+void
+am_topn_key_seal(const struct am_topn *t, struct am_topn_key *k)
+{
+	k->seed = t->cfg.seed;
+	k->hash = key_hash(k->w, k->klen, k->seed);
+}
+
+int
+am_topn_key_set(const struct am_topn *t, struct am_topn_key *k, const void *key, size_t klen)
+{
+	if (klen > AM_TOPN_KEYMAX)
+		return -1;
+	memset(k->w, 0, sizeof(k->w));
+	memcpy(k->w, key, klen);
+	k->klen = (uint8_t)klen;
+	am_topn_key_seal(t, k);
+	return 0;
 }
 
 static void
@@ -260,14 +310,11 @@ hb_p99(const uint32_t *h, uint64_t n)
 /* ---- updates ---- */
 
 static struct slot *
-update(struct am_topn *t, const void *key, size_t klen, uint64_t w, uint32_t *si_out)
+update(struct am_topn *t, const struct am_topn_key *k, uint64_t w, uint32_t *si_out)
 {
-	if (klen > AM_TOPN_KEYMAX) {
-		t->rejected++;
-		return NULL;
-	}
-	uint32_t h = (uint32_t)am_hash64(key, klen, t->cfg.seed);
-	uint32_t pos = index_find(t, h, key, klen);
+	unsigned klen = k->klen;
+	uint32_t h = k->seed == t->cfg.seed ? k->hash : key_hash(k->w, klen, t->cfg.seed);
+	uint32_t pos = index_find(t, h, k->w, klen);
 	uint32_t si;
 	struct slot *s;
 	int fresh = 0;
@@ -296,14 +343,14 @@ update(struct am_topn *t, const void *key, size_t klen, uint64_t w, uint32_t *si
 		t->replaced++;
 		si = t->heap[0].si;
 		s = &t->slots[si];
-		index_delete(t, index_find(t, s->hash, s->key, s->klen));
-		pos = index_find(t, h, key, klen);
+		index_delete(t, index_find(t, s->hash, s->w, s->klen));
+		pos = index_find(t, h, k->w, klen);
 		s->error = s->count;
 		s->count += w;
 	}
 	s->hash = h;
 	s->klen = (uint8_t)klen;
-	memcpy(s->key, key, klen);
+	memcpy(s->w, k->w, sizeof(s->w));
 	s->nvalues = 0;
 	if (t->hist)
 		memset(t->hist + (size_t)si * HB_N, 0, HB_N * sizeof(*t->hist));
@@ -317,24 +364,60 @@ update(struct am_topn *t, const void *key, size_t klen, uint64_t w, uint32_t *si
 	return s;
 }
 
+/* The common case inline: the key holds a counter and stays at or above
+ * its children in the heap (one probe, no call). */
 void
-am_topn_add(struct am_topn *t, const void *key, size_t klen, uint64_t weight)
+am_topn_add_key(struct am_topn *t, const struct am_topn_key *k, uint64_t weight)
 {
 	uint32_t si;
 
 	if (weight == 0)
 		return;
-	(void)update(t, key, klen, weight, &si);
+	if (k->seed == t->cfg.seed) {
+		uint32_t cell = t->index[k->hash & t->mask];
+		if (cell != 0) {
+			struct slot *s = &t->slots[cell - 1];
+			if (slot_is(s, k->hash, k->w, k->klen)) {
+				uint64_t c = s->count + weight;
+				uint32_t hp = s->heap, l = 2 * hp + 1;
+				t->total += weight;
+				s->count = c;
+				t->heap[hp].count = c;
+				if (l < t->used && (t->heap[l].count < c ||
+				    (l + 1 < t->used && t->heap[l + 1].count < c)))
+					sift_down(t, hp);
+				return;
+			}
+		}
+	}
+	(void)update(t, k, weight, &si);
+}
+
+void
+am_topn_add(struct am_topn *t, const void *key, size_t klen, uint64_t weight)
+{
+	struct am_topn_key k;
+
+	if (weight == 0)
+		return;
+	if (am_topn_key_set(t, &k, key, klen) != 0) {
+		t->rejected++;
+		return;
+	}
+	am_topn_add_key(t, &k, weight);
 }
 
 void
 am_topn_add_value(struct am_topn *t, const void *key, size_t klen, uint64_t value)
 {
+	struct am_topn_key k;
 	uint32_t si;
-	struct slot *s = update(t, key, klen, 1, &si);
 
-	if (s == NULL)
+	if (am_topn_key_set(t, &k, key, klen) != 0) {
+		t->rejected++;
 		return;
+	}
+	struct slot *s = update(t, &k, 1, &si);
 	s->nvalues++;
 	if (t->hist)
 		t->hist[(size_t)si * HB_N + hb_index(value)]++;
@@ -447,6 +530,12 @@ am_topn_bound(const struct am_topn *t)
 	if (t->used < t->cfg.capacity)
 		return 0;
 	return t->heap[0].count;
+}
+
+uint64_t
+am_topn_seed(const struct am_topn *t)
+{
+	return t->cfg.seed;
 }
 
 uint64_t

@@ -75,6 +75,28 @@ void am_topn_free(struct am_topn *t);
 /* Adds weight to key.  A key longer than AM_TOPN_KEYMAX is not counted
  * (am_topn_rejected); a zero weight does nothing. */
 void am_topn_add(struct am_topn *t, const void *key, size_t klen, uint64_t weight);
+/* A key hashed once and offered to several tables (the census feeds one
+ * source address to the talker and SYN tables).  The hash depends on the
+ * seed of the table it was made for; a table with another seed hashes it
+ * again, so the result never depends on which tables share a seed. */
+struct am_topn_key {
+	uint64_t w[AM_TOPN_KEYMAX / 8];  /* the key, zero-padded */
+	uint64_t seed;
+	uint32_t hash;
+	uint8_t klen;
+};
+
+/* Fills k from key for tables seeded like t; -1 (k unusable) when key is
+ * longer than AM_TOPN_KEYMAX. */
+int am_topn_key_set(const struct am_topn *t, struct am_topn_key *k, const void *key, size_t klen);
+/* Hashes a key the caller wrote into k->w (zero-padded) and k->klen
+ * (at most AM_TOPN_KEYMAX), for tables seeded like t. */
+void am_topn_key_seal(const struct am_topn *t, struct am_topn_key *k);
+/* As am_topn_add, with a key from am_topn_key_set or am_topn_key_seal. */
+void am_topn_add_key(struct am_topn *t, const struct am_topn_key *k, uint64_t weight);
+/* The hash seed in use (the configured one, or the random one drawn). */
+uint64_t am_topn_seed(const struct am_topn *t);
+
 /* Adds 1 to key and records value (e.g. microseconds) in the key's small
  * histogram, for AM_TOPN_BY_P99 tables.  The histogram restarts when the key
  * takes over a counter. Percentiles are within 12.5% (4 sub-buckets per

@@ -208,6 +208,69 @@ START_TEST(test_against_exact)
 }
 END_TEST
 
+/* One key hashed once and offered to several tables (the census's talker
+ * tables): the same reports as am_topn_add, also on a table with another
+ * seed (which hashes again), under replacement, for 5- and 17-byte keys. */
+START_TEST(test_shared_key)
+{
+	enum { K = 64, N = 20000 };
+	struct am_topn_cfg cfg;
+	struct am_topn *t[4];
+
+	am_topn_cfg_default(&cfg);
+	cfg.capacity = K;
+	cfg.n = K;
+	for (int i = 0; i < 4; i++) {
+		cfg.seed = i == 3 ? 999 : 4242;
+		t[i] = am_topn_new(&cfg);
+		ck_assert_ptr_nonnull(t[i]);
+	}
+	ck_assert_uint_eq(am_topn_seed(t[0]), 4242);
+	for (uint32_t i = 0; i < N; i++) {
+		uint64_t x = rng();
+		uint8_t key[17] = { 0 };
+		size_t klen = (x & 1) ? 5 : 17;
+		uint32_t v = (x % 5 == 0) ? (uint32_t)(x >> 40) % 6 : (uint32_t)(x >> 20) % 3000;
+		key[0] = klen == 5 ? 4 : 6;
+		/* long keys differ only past their first word */
+		key32(key + (klen == 5 ? 1 : 13), v);
+		uint64_t w = 1 + (x >> 50) % 1500;
+		struct am_topn_key k, k2;
+		ck_assert_int_eq(am_topn_key_set(t[1], &k, key, klen), 0);
+		/* the same key written by hand and sealed */
+		memset(k2.w, 0, sizeof(k2.w));
+		memcpy(k2.w, key, klen);
+		k2.klen = (uint8_t)klen;
+		am_topn_key_seal(t[1], &k2);
+		ck_assert_uint_eq(k2.hash, k.hash);
+		am_topn_add(t[0], key, klen, w);
+		am_topn_add_key(t[1], &k, w);
+		am_topn_add_key(t[2], &k2, w);
+		am_topn_add_key(t[3], &k, w);     /* other seed */
+	}
+	for (int i = 0; i < 4; i++)
+		am_topn_close(t[i]);
+	const struct am_topn_report *r0 = am_topn_report(t[0]);
+	ck_assert_uint_gt(r0->replaced, 0);
+	for (int i = 1; i < 4; i++) {
+		const struct am_topn_report *r = am_topn_report(t[i]);
+		ck_assert_uint_eq(r->nrows, r0->nrows);
+		ck_assert_uint_eq(r->total, r0->total);
+		ck_assert_uint_eq(r->bound, r0->bound);
+		ck_assert_uint_eq(r->replaced, r0->replaced);
+		for (uint32_t j = 0; j < r->nrows; j++) {
+			ck_assert_uint_eq(r->rows[j].klen, r0->rows[j].klen);
+			ck_assert_int_eq(memcmp(r->rows[j].key, r0->rows[j].key, r0->rows[j].klen), 0);
+			ck_assert_uint_eq(r->rows[j].count, r0->rows[j].count);
+			ck_assert_uint_eq(r->rows[j].error, r0->rows[j].error);
+			ck_assert_uint_eq(r->rows[j].guaranteed, r0->rows[j].guaranteed);
+		}
+	}
+	for (int i = 0; i < 4; i++)
+		am_topn_free(t[i]);
+}
+END_TEST
+
 START_TEST(test_p99)
 {
 	struct am_topn_cfg cfg;
@@ -350,6 +413,7 @@ main(void)
 	tcase_add_test(tc, test_ties_by_key);
 	tcase_add_test(tc, test_flood_bounds);
 	tcase_add_test(tc, test_against_exact);
+	tcase_add_test(tc, test_shared_key);
 	tcase_add_test(tc, test_p99);
 	tcase_add_test(tc, test_p99_replacement_resets);
 	tcase_add_test(tc, test_limits);
