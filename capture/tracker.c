@@ -1318,7 +1318,7 @@ expire_due(const struct am_tracker *t, am_time_t now)
 }
 
 static struct sess *
-sess_new(struct am_tracker *t, const struct am_packet *p, uint32_t h, int client_is_src)
+sess_new(struct am_tracker *t, const struct am_packet *p, uint32_t h, int client_is_src, int mid)
 {
 	struct sess *s;
 
@@ -1359,6 +1359,8 @@ sess_new(struct am_tracker *t, const struct am_packet *p, uint32_t h, int client
 	s->wscale[0] = s->wscale[1] = 0xff;
 	s->rule = -1;
 	s->signature = -1;
+	if (mid)
+		s->fl |= F_MID;         /* before conn_new: rules decide on it */
 	s->hnext = t->buckets[h & t->mask];
 	t->buckets[h & t->mask] = SIDX(t, s);
 	s->list = L_SYN;
@@ -1628,7 +1630,7 @@ am_tracker_packet(struct am_tracker *t, const struct am_packet *p)
 		if (fl & AM_TH_RST)
 			return;
 		if ((fl & (AM_TH_SYN | AM_TH_ACK)) == AM_TH_SYN) {
-			s = sess_new(t, p, h, 1);
+			s = sess_new(t, p, h, 1, 0);
 			if (s == NULL)
 				return;
 			s->hs_ts = t->now;
@@ -1649,10 +1651,9 @@ am_tracker_packet(struct am_tracker *t, const struct am_packet *p)
 		/* Mid-stream: the side with the lower port is taken as the server. */
 		int client_is_src = (fl & AM_TH_SYN) ? 0 : p->sport > p->dport ||
 		    (p->sport == p->dport && am_addr_cmp(&p->src, &p->dst) > 0);
-		s = sess_new(t, p, h, client_is_src);
+		s = sess_new(t, p, h, client_is_src, 1);
 		if (s == NULL)
 			return;
-		s->fl |= F_MID;
 		set_state(s, ST_EST);
 		touch(t, s, L_EST);
 		t->st.midstream++;

@@ -81,7 +81,10 @@ cb_conn_new(void *ctx, struct am_conn *c)
 		c->rule = am_rules_bind(cfg, &c->client, c->client_port, &c->server, c->server_port);
 	if (c->rule >= 0) {
 		const struct am_rule *r = &cfg->rules[c->rule];
-		if (c->midstream && r->wait_for_syn)
+		/* A rule that says WaitforSYN decides; one that does not
+		 * follows the global pick-up (--midstream). */
+		if (c->midstream && r->wait_for_syn &&
+		    (r->wait_for_syn_given || e->global_wait_for_syn))
 			return 1;
 		c->client_rst_as_fin = r->client_rst_as_fin;
 		c->framing = (uint8_t)r->framing;   /* same numbers as enum am_fr_proto */

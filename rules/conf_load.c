@@ -49,7 +49,7 @@ struct kv {
 
 /* Rule settings that a plugin section gives as defaults. */
 struct rule_defaults {
-	int summarise, wait_for_syn, del_session, rst_as_fin;
+	int summarise, wait_for_syn, del_session, rst_as_fin;   /* wait_for_syn -1: not given */
 	int64_t cutoff;
 	int64_t hash;
 	int mask4, mask6;
@@ -1495,7 +1495,7 @@ static void
 rule_defaults_init(struct rule_defaults *d)
 {
 	d->summarise = AM_SUMMARISE_IP;
-	d->wait_for_syn = 1;
+	d->wait_for_syn = -1;
 	d->del_session = 1;
 	d->rst_as_fin = 0;
 	d->cutoff = 0;
@@ -1636,7 +1636,8 @@ rule_block(struct ld *l, const struct node *blk, enum am_plugin plugin,
 	host_finish(&server, &r->server);
 	host_finish(&client, &r->client);
 	r->summarise = (enum am_summarise)d.summarise;
-	r->wait_for_syn = (uint8_t)d.wait_for_syn;
+	r->wait_for_syn = d.wait_for_syn != 0;
+	r->wait_for_syn_given = d.wait_for_syn >= 0;
 	r->del_session_on_cutoff = (uint8_t)d.del_session;
 	r->client_rst_as_fin = (uint8_t)d.rst_as_fin;
 	r->cutoff = d.cutoff;

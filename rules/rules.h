@@ -182,6 +182,8 @@ struct am_rule {
 	struct am_hostmatch server, client;
 	struct am_portmatch server_port, client_port;
 	uint8_t wait_for_syn;        /* WaitforSYN (default 1) */
+	uint8_t wait_for_syn_given;  /* WaitforSYN said in the rule or its section (else
+	                              * --midstream makes it 0 for the rule) */
 	uint8_t del_session_on_cutoff; /* DelSessionOnCutoff (default 1) */
 	uint8_t client_rst_as_fin;   /* ClientRSTasFIN (default 0) */
 	int64_t cutoff;              /* Cutoff in microseconds; 0 = four summary intervals */

@@ -344,3 +344,18 @@ cap_xcheck_conns() {
 	rm -rf "$tmp"
 	return $rc
 }
+
+# Skips the test (exit 77) unless every tool named is installed.
+cap_need() {
+	local t
+	for t in "$@"; do
+		command -v "$t" >/dev/null || { echo "SKIP: $t not found (scripts/install-deps)"; exit 77; }
+	done
+}
+
+# The frame numbers of the handshake (SYN, SYN-ACK, ACK) of the connection
+# of client port $2 in capture $1, on one line.
+cap_handshake_frames() {
+	"${TSHARK:-tshark}" -n -r "$1" -Y "tcp.port == $2 && tcp.len == 0 && tcp.seq <= 1 && tcp.ack <= 1" \
+		-T fields -e frame.number 2>/dev/null | head -n 3 | tr '\n' ' '
+}

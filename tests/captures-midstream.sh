@@ -6,9 +6,7 @@
 # transactions with the same timings, and null handshake timings.
 set -u
 . "$(dirname "$0")/captures-lib.sh"
-for t in jq editcap "${TSHARK:-tshark}"; do
-	command -v "$t" >/dev/null || { echo "SKIP: $t not found (scripts/install-deps)"; exit 77; }
-done
+cap_need jq editcap "${TSHARK:-tshark}"
 artmon=$(cap_artmon) || exit 1
 pcap=$cap_dir/http-nginx.pcap
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/midstream.XXXXXX")
@@ -16,8 +14,7 @@ trap 'rm -rf "$tmp"' EXIT
 rc=0
 # the first connection: its client port and the frames of its handshake
 port=$("${TSHARK:-tshark}" -n -r "$pcap" -Y 'tcp.flags.syn == 1 && tcp.flags.ack == 0' -c 1 -T fields -e tcp.srcport 2>/dev/null)
-frames=$("${TSHARK:-tshark}" -n -r "$pcap" -Y "tcp.port == $port && tcp.len == 0 && tcp.seq <= 1 && tcp.ack <= 1" \
-	-T fields -e frame.number 2>/dev/null | head -n 3 | tr '\n' ' ')
+frames=$(cap_handshake_frames "$pcap" "$port")
 [ -n "$port" ] && [ "$(echo $frames | wc -w)" -eq 3 ] || { echo "FAIL: handshake of the first connection not found"; exit 1; }
 editcap "$pcap" "$tmp/cut.pcap" $frames >/dev/null || { echo "FAIL: editcap"; exit 1; }
 echo "client port $port, handshake frames $frames removed"

@@ -585,6 +585,9 @@ START_TEST(test_rule_values)
 	ck_assert_str_eq(a->name, "a");
 	ck_assert_int_eq(a->summarise, AM_SUMMARISE_PORT);
 	ck_assert_uint_eq(a->wait_for_syn, 0);
+	ck_assert_uint_eq(a->wait_for_syn_given, 1);
+	ck_assert_uint_eq(b->wait_for_syn, 1);           /* not said: waits, */
+	ck_assert_uint_eq(b->wait_for_syn_given, 0);     /* unless --midstream */
 	ck_assert_uint_eq(a->del_session_on_cutoff, 0);
 	ck_assert_uint_eq(a->client_rst_as_fin, 1);       /* from the section */
 	ck_assert_int_eq(a->cutoff, 30 * AM_USEC);

@@ -487,6 +487,52 @@ START_TEST(test_wait_for_syn_and_midstream)
 }
 END_TEST
 
+/* conn_new already sees that a connection was picked up mid-stream, so a
+ * rule that waits for the SYN can ignore it (engine/engine.c). */
+static int seen_mid = -1;
+
+static int
+ignore_midstream(void *ctx, struct am_conn *c)
+{
+	(void)ctx;
+	seen_mid = c->midstream;
+	return c->midstream ? 1 : 0;
+}
+
+START_TEST(test_conn_new_sees_midstream)
+{
+	struct am_tracker_cfg cfg;
+	struct am_tracker_cb cb = { .conn_new = ignore_midstream, .txn = on_txn, .conn_end = on_conn };
+	struct am_tracker *t;
+
+	memset(&E, 0, sizeof(E));
+	am_tracker_cfg_default(&cfg);
+	cfg.wait_for_syn = 0;
+	cfg.seed = 42;
+	t = am_tracker_new(&cfg, &cb);
+	pk(t, C2S, 1000, ACK | PSH, 1001, 5001, 100);
+	pk(t, S2C, 2000, ACK | PSH, 5001, 1101, 100);
+	am_tracker_finish(t);
+	ck_assert_int_eq(seen_mid, 1);
+	ck_assert_int_eq(E.ntxn, 0);
+	am_tracker_free(t);
+
+	/* with its handshake: not mid-stream, measured */
+	memset(&E, 0, sizeof(E));
+	t = am_tracker_new(&cfg, &cb);
+	pk(t, C2S, 0, SYN, 1000, 0, 0);
+	pk(t, S2C, 100, SYN | ACK, 5000, 1001, 0);
+	pk(t, C2S, 200, ACK, 1001, 5001, 0);
+	pk(t, C2S, 1000, ACK | PSH, 1001, 5001, 100);
+	pk(t, S2C, 2000, ACK | PSH, 5001, 1101, 100);
+	am_tracker_finish(t);
+	ck_assert_int_eq(seen_mid, 0);
+	ck_assert_int_eq(E.ntxn, 1);
+	ck_assert_int_eq(E.txn_conn[0].midstream, 0);
+	am_tracker_free(t);
+}
+END_TEST
+
 START_TEST(test_sequence_wrap)
 {
 	struct am_tracker *t = mk(NULL);
@@ -900,6 +946,7 @@ main(void)
 	tcase_add_test(tc, test_emergency_timeouts);
 	tcase_add_test(tc, test_port_reuse);
 	tcase_add_test(tc, test_wait_for_syn_and_midstream);
+	tcase_add_test(tc, test_conn_new_sees_midstream);
 	tcase_add_test(tc, test_sequence_wrap);
 	tcase_add_test(tc, test_syn_retransmit_and_server_first);
 	tcase_add_test(tc, test_adu_sequential);
