@@ -71,7 +71,9 @@ grep -q "^row $col\.1\.4\.10\.0\.0\.0\.80\." "$AM_TMP/lat.err" || am_fail "the f
 set -- $(cat "$AM_TMP/lat.out")
 # samples N ok N errors N timeouts N p50_ms X p99_ms X max_ms X
 ok=$4 errors=$6 timeouts=$8 p99=${12}
-[ "$ok" -ge 100 ] || am_fail "only $ok answered GETs during the replay"
+# enough samples to speak of a tail (on a quiet machine the 3,000-key
+# replay of 16 copies gave 88)
+[ "$ok" -ge "${MIN_SAMPLES:-100}" ] || am_fail "only $ok answered GETs during the replay"
 assert_eq "errors" 0 "$errors"
 assert_eq "timeouts" 0 "$timeouts"
 awk -v p="$p99" -v l="$LIMIT_MS" 'BEGIN { exit !(p < l) }' ||
