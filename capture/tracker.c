@@ -336,23 +336,6 @@ am_tracker_free(struct am_tracker *t)
 
 /* --- hashing -------------------------------------------------------- */
 
-static inline uint64_t
-fh_mix(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 33;
-	return h;
-}
-
-static inline uint64_t
-fh_rotl(uint64_t x, int r)
-{
-	return (x << r) | (x >> (64 - r));
-}
-
 /* The seeded hash of a connection's 4-tuple, alike for both directions.
  * IPv4 (nearly all traffic) is hashed from registers: the same seeded
  * mixing as am_hash64 over (address, address, port, port), without
@@ -376,10 +359,10 @@ flow_hash(const struct am_tracker *t, const struct am_addr *a, uint16_t ap,
 			w2 = (uint64_t)ap << 16 | bp;
 		}
 		h = seed ^ (12 * 0x9e3779b97f4a7c15ULL);
-		h ^= fh_mix(w1 + seed);
-		h = fh_rotl(h, 27) * 0x9e3779b97f4a7c15ULL + 0x52dce729;
-		h ^= fh_mix(w2 ^ fh_rotl(seed, 17));
-		return (uint32_t)fh_mix(h);
+		h ^= am_mix64(w1 + seed);
+		h = am_rotl64(h, 27) * 0x9e3779b97f4a7c15ULL + 0x52dce729;
+		h ^= am_mix64(w2 ^ am_rotl64(seed, 17));
+		return (uint32_t)am_mix64(h);
 	}
 	uint8_t key[40];
 	size_t alen = a->family == AM_AF_INET ? 4 : 16;

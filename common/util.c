@@ -114,23 +114,6 @@ am_xstrdup(const char *s)
 	return p;
 }
 
-static inline uint64_t
-rotl64(uint64_t x, int r)
-{
-	return (x << r) | (x >> (64 - r));
-}
-
-static inline uint64_t
-mix64(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 33;
-	return h;
-}
-
 uint64_t
 am_hash64(const void *data, size_t len, uint64_t seed)
 {
@@ -140,15 +123,15 @@ am_hash64(const void *data, size_t len, uint64_t seed)
 	while (len >= 8) {
 		uint64_t w;
 		memcpy(&w, p, 8);
-		h ^= mix64(w + seed);
-		h = rotl64(h, 27) * 0x9e3779b97f4a7c15ULL + 0x52dce729;
+		h ^= am_mix64(w + seed);
+		h = am_rotl64(h, 27) * 0x9e3779b97f4a7c15ULL + 0x52dce729;
 		p += 8;
 		len -= 8;
 	}
 	uint64_t w = 0;
 	memcpy(&w, p, len);
-	h ^= mix64(w ^ rotl64(seed, 17));
-	return mix64(h);
+	h ^= am_mix64(w ^ am_rotl64(seed, 17));
+	return am_mix64(h);
 }
 
 uint64_t

@@ -23,6 +23,25 @@ void *am_xrealloc(void *p, size_t n);
 char *am_xstrdup(const char *s);
 
 /* Seeded 64-bit hash of a byte string (not cryptographic, but keyed). */
+/* The mixing steps of am_hash64, for callers that hash fixed-size keys
+ * from registers (the tracker's IPv4 flows) and must agree with it. */
+static inline uint64_t
+am_rotl64(uint64_t x, int r)
+{
+	return (x << r) | (x >> (64 - r));
+}
+
+static inline uint64_t
+am_mix64(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return h;
+}
+
 uint64_t am_hash64(const void *data, size_t len, uint64_t seed);
 uint64_t am_random_seed(void);
 
