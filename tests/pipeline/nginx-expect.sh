@@ -82,10 +82,12 @@ A GET $(bytes "$pl_work/a.get")
 B POST $(( $(bytes "$pl_work/b.hdr") + body ))
 C POST $(bytes "$pl_work/c.hdr")
 EOF
-# nginx: connections in the order made (client ports increase on a fresh
-# namespace), "status method"
+# nginx: "client-port request-number status method"; the connections in
+# the order made are the client ports of the SYNs on the wire (the kernel
+# does not hand out ephemeral ports in increasing order)
 sort -k1,1n -k2,2n "$www/logs/access.log" >"$pl_work/nginx.log"
-ports=$(awk '{ print $1 }' "$pl_work/nginx.log" | uniq)
+ports=$(tcpdump -n -r "$pl_work/cap.pcap" 'tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn' 2>/dev/null |
+	awk '{ sub(/.*\./, "", $3); if (!seen[$3]++) print $3 }')
 [ "$(echo "$ports" | wc -l)" -eq 3 ] || { pl_fail "nginx logged $(echo "$ports" | wc -l) connections, 3 made"; pl_end; }
 jq -r 'select(.server_port == 80) | [.client_port, .ts, .first_us, .status, .signature, .req_bytes, .outcome] | @tsv' "$pl_work/txn.jsonl" |
 	sort -s -t"$(printf '\t')" -k1,1n -k2,2n -k3,3n >"$pl_work/artmon.tsv"
