@@ -64,6 +64,10 @@ grep -q 'not closed cleanly' "$ARTMOND_LOG" || am_fail "the store did not notice
 disc2=$(snmpget_q ARTMON-MIB::artmonCounterDiscontinuityTime.0)
 [ "$disc2" != "$disc" ] || am_fail "artmonCounterDiscontinuityTime did not change after kill -9 ($disc)"
 am_log "ok: discontinuity $disc -> $disc2 after kill -9"
+# the MIB view is built in steps after the start: a row appears within
+# about a second (artmond(8)), so wait for it before reading its value
+row_back() { snmpget_q "ARTMON-MIB::artmonServerTransactions.$idx" | grep -qv 'No Such'; }
+wait_until 10 row_back || true
 assert_eq "transactions resumed from the flush" 5 "$(snmpget_q "ARTMON-MIB::artmonServerTransactions.$idx")"
 for i in 1 2; do
 	curl -s -o /dev/null "http://127.0.0.1:$port/index.html" || am_fail "curl"
